@@ -1,0 +1,49 @@
+"""Type name -> payload class for every event on the wire, and decoding against it."""
+from __future__ import annotations
+
+from shared.events.base import Event
+from shared.events.deadletters import MessageDeadLettered
+from shared.events.envelope import Envelope
+from shared.events.routing import TicketRouted
+from shared.events.tickets import (
+    MessageAdded,
+    SatisfactionRated,
+    TicketFieldsChanged,
+    TicketPriorityChanged,
+    TicketReceived,
+    TicketStatusChanged,
+)
+
+_ALL: tuple[type[Event], ...] = (
+    TicketReceived,
+    MessageAdded,
+    TicketStatusChanged,
+    TicketPriorityChanged,
+    TicketFieldsChanged,
+    SatisfactionRated,
+    TicketRouted,
+    MessageDeadLettered,
+)
+
+CATALOGUE: dict[str, type[Event]] = {cls.TYPE: cls for cls in _ALL}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def event_class(type_name: str) -> type[Event]:
+    try:
+        return CATALOGUE[type_name]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {type_name!r}") from None
+
+
+def decode(envelope: Envelope) -> Event:
+    """Validate `data` against the payload model its type names; raises on a mismatch."""
+    cls = event_class(envelope.type)
+    if envelope.schema_version > cls.VERSION:
+        raise ValueError(
+            f"{envelope.type} schema v{envelope.schema_version} is newer than the v{cls.VERSION} this build knows"
+        )
+    return cls.model_validate(envelope.data)

@@ -1,0 +1,8 @@
+"""Every Kafka topic the system uses; no topic name is spelled anywhere else."""
+from __future__ import annotations
+
+TICKETS = "switchboard.tickets.v1"
+ROUTING = "switchboard.routing.v1"
+DEAD_LETTERS = "switchboard.deadletters.v1"
+
+ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, DEAD_LETTERS)

@@ -1,0 +1,1 @@
+"""Kafka plumbing: outbox, inbox, relay, consumer runner and dead letters."""

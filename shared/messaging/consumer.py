@@ -1,0 +1,190 @@
+"""Consumer runner: Kafka record -> decoded event -> handler, effectively once.
+
+Per record: one database transaction claims (consumer, event id) in the inbox,
+runs the handler and writes its outbox rows; only after that commit is the Kafka
+offset committed. A redelivery (crash, rebalance) finds the inbox row and changes
+nothing. Records that cannot be decoded, or whose handler keeps failing, are
+quarantined in the dead-letter table and topic and the consumer moves on.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from shared.events import Envelope, Event, decode
+from shared.events.catalogue import UnknownEventType
+from shared.messaging.deadletter import record_dead_letter
+from shared.messaging.errors import is_transient
+from shared.messaging.inbox import claim_event
+from shared.messaging.uow import UnitOfWork
+from shared.observability.metrics import HANDLER_RETRIES, HANDLER_SECONDS, MESSAGES_CONSUMED
+from shared.tracing import continue_or_start, current_trace
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A named consumer (also its group id and inbox key), its topics and its handlers."""
+
+    consumer: str
+    topics: tuple[str, ...]
+    handlers: Mapping[type[Event], Handler]
+
+    def handler_for(self, type_name: str) -> Handler | None:
+        return next((h for cls, h in self.handlers.items() if cls.TYPE == type_name), None)
+
+
+@dataclass
+class ConsumerRunner:
+    subscription: Subscription
+    uow_factory: Callable[[], UnitOfWork]
+    dependencies: dict[str, Any] = field(default_factory=dict)
+    max_attempts: int = 3
+    fault_point: str | None = None
+
+    async def process(self, record: ConsumerRecord) -> str:
+        """Handle one record to a final outcome; returns handled, duplicate, ignored or dead_lettered."""
+        try:
+            envelope = Envelope.from_bytes(record.value or b"")
+            handler = self.subscription.handler_for(envelope.type)
+            if handler is None:
+                return self._count(envelope.type, "ignored")
+            event = decode(envelope)
+        except (ValidationError, UnknownEventType, ValueError) as exc:
+            await self._dead_letter(record, f"undecodable: {_one_line(exc)}")
+            return self._count("undecodable", "dead_lettered")
+        token = current_trace.set(continue_or_start(_header(record, "traceparent")))
+        structlog.contextvars.bind_contextvars(event_id=envelope.id, ticket_id=envelope.subject, event_type=envelope.type)
+        try:
+            return await self._handle_with_retries(record, envelope, event, handler)
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "ticket_id", "event_type")
+            current_trace.reset(token)
+
+    async def _handle_with_retries(self, record: ConsumerRecord, envelope: Envelope, event: Event, handler: Handler) -> str:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._handle_once(envelope, event, handler)
+            except Exception as exc:  # every failure is either retried or quarantined, never dropped
+                if is_transient(exc):
+                    HANDLER_RETRIES.labels(self.subscription.consumer, "transient").inc()
+                    log.warning("transient failure, retrying: %s", _one_line(exc))
+                    await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+                    continue
+                HANDLER_RETRIES.labels(self.subscription.consumer, "handler").inc()
+                log.exception("handler failed (attempt %d of %d)", attempt, self.max_attempts)
+                if attempt >= self.max_attempts:
+                    await self._dead_letter(record, f"handler failed {attempt} times: {_one_line(exc)}")
+                    return self._count(envelope.type, "dead_lettered")
+                await asyncio.sleep(0.05 * attempt)
+
+    async def _handle_once(self, envelope: Envelope, event: Event, handler: Handler) -> str:
+        started = time.perf_counter()
+        async with self.uow_factory() as uow:
+            fresh = await claim_event(
+                uow.session, uow.tables, consumer=self.subscription.consumer, event_id=envelope.id, event_type=envelope.type
+            )
+            if not fresh:
+                return self._count(envelope.type, "duplicate")
+            await _call(handler, event, {**self.dependencies, "uow": uow, "envelope": envelope})
+            await uow.commit()
+        HANDLER_SECONDS.labels(self.subscription.consumer).observe(time.perf_counter() - started)
+        if self.fault_point == "after_db_commit":
+            # chaos hook for tests: die after the database commit, before the offset commit
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self._count(envelope.type, "handled")
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        while True:
+            try:
+                async with self.uow_factory() as uow:
+                    await record_dead_letter(uow, record, consumer=self.subscription.consumer, error=reason)
+                    await uow.commit()
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("could not record dead letter yet: %s", _one_line(exc))
+                await asyncio.sleep(1.0)
+
+    def _count(self, event_type: str, outcome: str) -> str:
+        MESSAGES_CONSUMED.labels(self.subscription.consumer, event_type, outcome).inc()
+        return outcome
+
+    async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        """Poll, process and commit until `stop` is set; the caller owns start/stop of `consumer`."""
+        done: dict[TopicPartition, int] = {}
+        consumer.subscribe(list(self.subscription.topics), listener=_CommitOnRevoke(consumer, done))
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    if stop.is_set():
+                        break
+                    await self.process(record)
+                    done[tp] = record.offset + 1
+            await _commit(consumer, done)
+        await _commit(consumer, done)
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    """Commit what was processed before partitions move, so the next owner starts after it."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
+        self._consumer = consumer
+        self._done = done
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await _commit(self._consumer, {tp: off for tp, off in self._done.items() if tp in revoked})
+        for tp in revoked:
+            self._done.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+
+async def _commit(consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
+    if not done:
+        return
+    try:
+        await consumer.commit(dict(done))
+    except (CommitFailedError, KafkaError) as exc:
+        # the inbox makes the redelivery that follows harmless
+        log.warning("offset commit failed, records will be redelivered: %s", exc)
+    done.clear()
+
+
+async def _call(handler: Handler, event: Event, available: dict[str, Any]) -> None:
+    """Pass a handler the dependencies it names (cosmicpython-style injection)."""
+    wanted = inspect.signature(handler).parameters
+    await handler(event, **{name: dep for name, dep in available.items() if name in wanted})
+
+
+def _header(record: ConsumerRecord, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name and value is not None:
+            return value.decode(errors="replace")
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:2000]

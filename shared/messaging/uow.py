@@ -1,0 +1,107 @@
+"""Unit of work: one database transaction that also stages the events it produces.
+
+The edge (an API request or the consumer loop) opens it and commits it; handlers
+only stage events with `publish`. Staged events become outbox rows inside the same
+transaction, so a state change and its events are committed together or not at all.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Callable
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.events import Envelope, Event, event_class
+from shared.messaging.tables import MessagingTables
+from shared.tracing import current_trace
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        *,
+        source: str,
+        clock: Clock,
+        id_factory: Callable[[], str] = new_event_id,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.tables = tables
+        self.source = source
+        self.clock = clock
+        self._new_id = id_factory
+        self._on_commit = on_commit
+        self._staged: list[Envelope] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self._session = self._sessionmaker()
+        await self._session.begin()
+        self._staged = []
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        # anything not committed by the edge is rolled back, staged events included
+        try:
+            if self._session.in_transaction():
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+            self._staged = []
+
+    def publish(self, event: Event) -> Envelope:
+        """Stage an event; it reaches the outbox only if this unit of work commits."""
+        envelope = Envelope(
+            id=self._new_id(),
+            source=self.source,
+            type=event.TYPE,
+            time=self.clock.now(),
+            subject=event.subject_id(),
+            dataschema=event.dataschema(),
+            data=event.model_dump(mode="json"),
+        )
+        self._staged.append(envelope)
+        return envelope
+
+    @property
+    def staged(self) -> tuple[Envelope, ...]:
+        return tuple(self._staged)
+
+    async def commit(self) -> None:
+        if self._staged:
+            await self.session.execute(insert(self.tables.outbox), [self._outbox_row(e) for e in self._staged])
+        staged, self._staged = self._staged, []
+        await self.session.commit()
+        if staged:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        self._staged = []
+        await self.session.rollback()
+
+    def _outbox_row(self, envelope: Envelope) -> dict:
+        trace = current_trace.get()
+        headers = {"traceparent": trace.child().traceparent()} if trace else {}
+        return {
+            "event_id": envelope.id,
+            "topic": event_class(envelope.type).TOPIC,
+            "key": envelope.subject,
+            "event_type": envelope.type,
+            "envelope": envelope.model_dump(mode="json"),
+            "headers": headers,
+        }

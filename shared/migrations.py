@@ -1,0 +1,82 @@
+"""One Alembic tree per service, each versioned inside the service's own schema.
+
+Each service's `migrations/env.py` calls `run_migrations(metadata)`; `upgrade()`
+applies a service's tree programmatically (the CLI and the test fixtures use it).
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.db import async_url
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+SERVICES: tuple[str, ...] = ("ingest", "router", "sla", "escalation")
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", database_url)
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    """Apply migrations; safe to call from inside a running event loop (it uses a thread)."""
+    cfg = alembic_config(service, database_url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(cfg, revision)
+        return
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(errors, command.upgrade, cfg, revision))
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _capture(errors: list[BaseException], fn, *args) -> None:  # type: ignore[no-untyped-def]
+    try:
+        fn(*args)
+    except BaseException as exc:  # re-raised in the calling thread
+        errors.append(exc)
+
+
+def run_migrations(metadata: MetaData) -> None:
+    """Body of every service's env.py."""
+    schema = metadata.schema
+    assert schema, "service metadata must name its schema"
+    url = context.config.get_main_option("sqlalchemy.url")
+    options = dict(
+        target_metadata=metadata,
+        version_table_schema=schema,
+        include_schemas=True,
+        include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
+    )
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def _run(connection) -> None:  # type: ignore[no-untyped-def]
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def _online() -> None:
+        engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+        await engine.dispose()
+
+    asyncio.run(_online())

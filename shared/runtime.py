@@ -1,0 +1,162 @@
+"""What every service process runs: database, producer, outbox relay and consumers.
+
+A service describes itself with a ServiceDefinition; `Runtime` starts the moving
+parts in the FastAPI lifespan and stops them in reverse order on shutdown
+(uvicorn turns SIGTERM into that shutdown).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+
+from shared.clock import Clock, SystemClock
+from shared.db import make_engine, make_sessionmaker
+from shared.events import topics
+from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.kafka import make_consumer, make_producer
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.tables import MessagingTables
+from shared.messaging.uow import UnitOfWork
+from shared.settings import BaseServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    tables: MessagingTables
+    subscriptions: tuple[Subscription, ...] = ()
+    # extra handler dependencies, built once the runtime exists (e.g. a repository factory)
+    dependencies: Callable[["Runtime"], dict[str, Any]] = lambda runtime: {}
+
+
+@dataclass
+class Runtime:
+    definition: ServiceDefinition
+    settings: BaseServiceSettings
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        # aiokafka clients need a running loop, so everything is built in start()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.producer_started = asyncio.Event()
+
+    def _build(self) -> None:
+        self.engine = make_engine(
+            self.settings.database_url, pool_size=self.settings.db_pool_size, application_name=self.definition.name
+        )
+        self.sessionmaker = make_sessionmaker(self.engine)
+        self.producer: AIOKafkaProducer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
+        self.relay = OutboxRelay(
+            self.engine,
+            self.definition.tables,
+            self.producer,
+            service=self.definition.name,
+            batch_size=self.settings.relay_batch_size,
+            poll_interval_s=self.settings.relay_poll_interval_s,
+        )
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(
+            self.sessionmaker,
+            self.definition.tables,
+            source=f"/switchboard/{self.definition.name}",
+            clock=self.clock,
+            on_commit=self.relay.nudge,
+        )
+
+    async def start(self) -> None:
+        self._build()
+        self._stop.clear()
+        self.producer_started.clear()
+        self._spawn("producer", self._run_producer)
+        for subscription in self.definition.subscriptions if self.settings.run_consumers else ():
+            self._spawn(f"consumer:{subscription.consumer}", lambda s=subscription: self._run_consumer(s))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=15)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        self._tasks.clear()
+        await self.producer.stop()
+        await self.engine.dispose()
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.create_task(self._supervise(name, run), name=name))
+
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Keep a component running: Kafka or Postgres being down at start is waited out, not fatal."""
+        while not self._stop.is_set():
+            try:
+                await run()
+                return
+            except Exception:
+                log.exception("%s failed; restarting in 2 s", name)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=2)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def _run_producer(self) -> None:
+        if not self.producer_started.is_set():
+            try:
+                await self.producer.start()
+            except Exception:
+                # a producer whose start failed cannot be started again: build a fresh one
+                await self.producer.stop()
+                self.producer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
+                self.relay.producer = self.producer
+                raise
+            self.producer_started.set()
+        if self.settings.run_relay:
+            await self.relay.run(self._stop)
+
+    async def _run_consumer(self, subscription: Subscription) -> None:
+        runner = ConsumerRunner(
+            subscription,
+            self.uow,
+            dependencies={"clock": self.clock, **self.definition.dependencies(self)},
+            max_attempts=self.settings.consumer_max_handler_attempts,
+            fault_point=self.settings.fault_point,
+        )
+        consumer = make_consumer(
+            self.settings.kafka_bootstrap_servers,
+            group_id=f"switchboard-{subscription.consumer}",
+            client_id=f"{self.definition.name}-{subscription.consumer}",
+        )
+        await consumer.start()
+        try:
+            await runner.run(consumer, self._stop)
+        finally:
+            await consumer.stop()
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency's state; the service is ready when all say ok."""
+        return {"database": await self._check_database(), "kafka": await self._check_kafka()}
+
+    async def _check_database(self) -> str:
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("select 1")), timeout=2)
+            return "ok"
+        except Exception as exc:
+            return f"unreachable: {type(exc).__name__}: {exc}"[:300]
+
+    async def _check_kafka(self) -> str:
+        if not self.producer_started.is_set():
+            return "unreachable: producer not connected yet"
+        try:
+            partitions = await asyncio.wait_for(self.producer.partitions_for(topics.TICKETS), timeout=2)
+            return "ok" if partitions else f"topic {topics.TICKETS} has no partitions"
+        except Exception as exc:
+            return f"unreachable: {type(exc).__name__}: {exc}"[:300]

@@ -1,0 +1,35 @@
+"""Settings every service shares; each service subclasses this in its own settings.py."""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BaseServiceSettings(BaseSettings):
+    """Read from the environment (or a .env file) once, in main() or create_app()."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    service_name: str = "switchboard"
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5433/switchboard",
+        description="URL of the service's own database role; its schema is the service name.",
+    )
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_format: str = Field("json", description="json or console")
+    db_pool_size: int = 10
+    # consumers and the outbox relay run inside the API process unless turned off
+    run_consumers: bool = True
+    run_relay: bool = True
+    relay_poll_interval_s: float = 0.05
+    relay_batch_size: int = 500
+    consumer_max_handler_attempts: int = 3
+    # test-only fault injection point, e.g. "after_db_commit" (see shared.messaging.consumer)
+    fault_point: str | None = None
+
+    @property
+    def schema(self) -> str:
+        return self.service_name

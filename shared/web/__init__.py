@@ -1,0 +1,1 @@
+"""HTTP plumbing every service's FastAPI app shares."""

@@ -1,0 +1,101 @@
+"""The FastAPI app every service builds: lifespan, problem+json, tracing, health and metrics."""
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Iterable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from shared.clock import Clock, SystemClock
+from shared.messaging.uow import UnitOfWork
+from shared.observability.logging import configure_logging
+from shared.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from shared.runtime import Runtime, ServiceDefinition
+from shared.settings import BaseServiceSettings
+from shared.tracing import continue_or_start, current_trace
+from shared.web.problems import install_problem_handlers, problem_response
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    settings: BaseServiceSettings,
+    *,
+    routers: Iterable[APIRouter] = (),
+    clock: Clock | None = None,
+    title: str | None = None,
+) -> FastAPI:
+    configure_logging(definition.name, level=settings.log_level, fmt=settings.log_format)
+    runtime = Runtime(definition, settings, clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title or f"Switchboard {definition.name}", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(TraceAndMetricsMiddleware)
+    app.include_router(_operations_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for the request; the route commits it (the edge owns the transaction)."""
+    async with get_runtime(request).uow() as uow:
+        yield uow
+
+
+class TraceAndMetricsMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        trace = continue_or_start(request.headers.get("traceparent"))
+        token = current_trace.set(trace)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            current_trace.reset(token)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(request.method, path).observe(time.perf_counter() - started)
+        response.headers["traceparent"] = trace.traceparent()
+        return response
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is up and serving HTTP."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        """Database and Kafka both reachable: safe to send traffic."""
+        checks = await get_runtime(request).readiness()
+        if all(state == "ok" for state in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        failing = ", ".join(f"{name} {state}" for name, state in checks.items() if state != "ok")
+        return problem_response(request, 503, f"not ready: {failing}", checks=checks)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
