@@ -1,0 +1,49 @@
+"""Session fixtures: the real Kafka broker and PostgreSQL server every integration test uses.
+
+They are started here (or taken from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL) once per
+run. If they cannot start, every test that needs them errors with the reason:
+nothing is skipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from shared.stack.config import StackSettings
+from shared.stack.local import Infrastructure, ServiceProcess, free_ports, start_infrastructure, start_services
+from shared.stack.ports import free_port
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def infra(stack_dir: Path) -> Iterator[Infrastructure]:
+    settings = StackSettings(
+        state_dir=stack_dir,
+        kafka_port=free_port(),
+        postgres_port=free_port(),
+        topic_partitions=3,
+        _env_file=None,
+    )
+    try:
+        infrastructure = start_infrastructure(settings, fast=True)
+    except Exception as exc:
+        pytest.fail(f"the local stack (Kafka + PostgreSQL) could not start: {exc}", pytrace=False)
+    yield infrastructure
+    infrastructure.stop()
+
+
+@pytest.fixture(scope="module")
+def services(infra: Infrastructure, stack_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
+    """All four services as real processes; per module, so chaos tests can own the router alone."""
+    started = start_services(infra, free_ports(), log_dir=stack_dir / "logs")
+    yield {s.name: s for s in started}
+    for service in started:
+        service.stop()

@@ -1,0 +1,33 @@
+"""Build well-formed events the way a producing service would."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from shared.events import Envelope, Event
+from shared.events.tickets import Requester, TicketReceived
+
+
+def ticket_received(ticket_id: str | None = None, **overrides) -> TicketReceived:  # type: ignore[no-untyped-def]
+    ticket_id = ticket_id or str(uuid.uuid4())
+    fields = dict(
+        ticket_id=ticket_id,
+        reference=f"SB-{ticket_id[:6]}",
+        channel="email",
+        subject="Cannot log in",
+        requester=Requester(email="ann@example.com", name="Ann"),
+        received_at=datetime.now(timezone.utc),
+    )
+    return TicketReceived(**{**fields, **overrides})
+
+
+def envelope_of(event: Event, *, event_id: str | None = None, source: str = "/switchboard/ingest") -> Envelope:
+    return Envelope(
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=event.TYPE,
+        time=datetime.now(timezone.utc),
+        subject=event.subject_id(),
+        dataschema=event.dataschema(),
+        data=event.model_dump(mode="json"),
+    )

@@ -1,0 +1,108 @@
+"""Read and write topics directly, as an outside observer of the system."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from shared.events import Envelope
+
+
+async def produce(bootstrap: str, topic: str, value: bytes, *, key: str, headers: list[tuple[str, bytes]] | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key.encode(), headers=headers or [])
+    finally:
+        await producer.stop()
+
+
+async def read_all(
+    bootstrap: str, topic: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0, settle: float = 0.0
+) -> list[ConsumerRecord]:
+    """Every record on the topic from the beginning (no consumer group), until `until` holds.
+
+    `settle` keeps reading that many seconds after `until` first holds, so a test
+    asserting "exactly once" also sees a duplicate that would arrive late.
+    """
+    # no group id: aiokafka assigns every partition and starts at the earliest offset
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout
+        settled_at: float | None = None
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for part in batch.values():
+                records.extend(part)
+            if settled_at is None and until(records):
+                settled_at = time.monotonic() + settle
+            if settled_at is not None and time.monotonic() >= settled_at:
+                return records
+        raise AssertionError(f"{topic}: condition not met after {timeout}s ({len(records)} records read)")
+    finally:
+        await consumer.stop()
+
+
+def envelopes(records: list[ConsumerRecord]) -> list[Envelope]:
+    out = []
+    for record in records:
+        try:
+            out.append(Envelope.from_bytes(record.value))
+        except ValueError:
+            continue
+    return out
+
+
+def about(records: list[ConsumerRecord], subject: str) -> list[Envelope]:
+    return [e for e in envelopes(records) if e.subject == subject]
+
+
+def raw_json(record: ConsumerRecord) -> dict:
+    return json.loads(record.value)
+
+
+async def eventually(check: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.2) -> object:
+    """Await `check` (sync or async) until it returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met after {timeout}s; last value: {last!r}")
+
+
+async def group_lag(bootstrap: str, group_id: str, topic: str) -> int:
+    """Records on `topic` not yet committed by consumer group `group_id`."""
+    partitions = await _partitions(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            committed = await consumer.committed(tp) or 0
+            lag += max(ends[tp] - committed, 0)
+        return lag
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
+    finally:
+        await producer.stop()
