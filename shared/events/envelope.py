@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events.base import Event
+
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 
@@ -36,3 +38,16 @@ class Envelope(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> "Envelope":
         return cls.model_validate_json(raw)
+
+
+def wrap(event: Event, *, id: str, source: str, time: datetime) -> Envelope:
+    """The envelope a producer puts around `event`; subject (and Kafka key) is its ticket id."""
+    return Envelope(
+        id=id,
+        source=source,
+        type=event.TYPE,
+        time=time,
+        subject=event.subject_id(),
+        dataschema=event.dataschema(),
+        data=event.model_dump(mode="json"),
+    )

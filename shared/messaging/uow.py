@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
 from shared.events import Envelope, Event, event_class
+from shared.events.envelope import wrap
 from shared.messaging.tables import MessagingTables
 from shared.tracing import current_trace
 
@@ -66,15 +67,7 @@ class UnitOfWork:
 
     def publish(self, event: Event) -> Envelope:
         """Stage an event; it reaches the outbox only if this unit of work commits."""
-        envelope = Envelope(
-            id=self._new_id(),
-            source=self.source,
-            type=event.TYPE,
-            time=self.clock.now(),
-            subject=event.subject_id(),
-            dataschema=event.dataschema(),
-            data=event.model_dump(mode="json"),
-        )
+        envelope = wrap(event, id=self._new_id(), source=self.source, time=self.clock.now())
         self._staged.append(envelope)
         return envelope
 

@@ -147,10 +147,15 @@ def start_service(
 
 
 def start_services(
-    infra: Infrastructure, ports: dict[str, int], *, log_dir: Path, timeout: float = 60.0
+    infra: Infrastructure,
+    ports: dict[str, int],
+    *,
+    log_dir: Path,
+    timeout: float = 60.0,
+    extra_env: dict[str, str] | None = None,
 ) -> list[ServiceProcess]:
     """Start all four services and wait until each answers /readyz with 200."""
-    started = [start_service(name, infra, port=ports[name], log_dir=log_dir) for name in SERVICES]
+    started = [start_service(name, infra, port=ports[name], log_dir=log_dir, extra_env=extra_env) for name in SERVICES]
     try:
         for service in started:
             service.wait_ready(timeout)

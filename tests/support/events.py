@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timezone
 
 from shared.events import Envelope, Event
+from shared.events.envelope import wrap
 from shared.events.tickets import Requester, TicketReceived
 
 
@@ -22,12 +23,4 @@ def ticket_received(ticket_id: str | None = None, **overrides) -> TicketReceived
 
 
 def envelope_of(event: Event, *, event_id: str | None = None, source: str = "/switchboard/ingest") -> Envelope:
-    return Envelope(
-        id=event_id or str(uuid.uuid4()),
-        source=source,
-        type=event.TYPE,
-        time=datetime.now(timezone.utc),
-        subject=event.subject_id(),
-        dataschema=event.dataschema(),
-        data=event.model_dump(mode="json"),
-    )
+    return wrap(event, id=event_id or str(uuid.uuid4()), source=source, time=datetime.now(timezone.utc))

@@ -1,0 +1,112 @@
+"""`switchboard` command line: run the whole system locally, or prepare external infrastructure.
+
+    switchboard up        Kafka + PostgreSQL + four services + demo configuration (Ctrl-C stops all)
+    switchboard migrate   roles, schemas and every service's migrations on DATABASE_URL
+    switchboard topics    create the catalogue's topics on KAFKA_BOOTSTRAP_SERVERS
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.events.topics import ALL_TOPICS
+from shared.messaging.kafka import ensure_topics
+from shared.migrations import SERVICES
+from shared.stack.config import StackSettings
+from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services
+from shared.stack.ports import StackError, run_async
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+
+@app.command()
+def up() -> None:
+    """Start the whole system on this machine and keep it running until Ctrl-C."""
+    settings = StackSettings()
+    started = time.monotonic()
+    with console.status("starting Kafka and PostgreSQL (first run downloads the Kafka jars)..."):
+        try:
+            infra = start_infrastructure(settings)
+        except StackError as exc:
+            console.print(f"[red]infrastructure did not start:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    services: list[ServiceProcess] = []
+    try:
+        with console.status("starting ingest, router, sla and escalation..."):
+            ports = {name: settings.port_of(name) for name in SERVICES}
+            services = start_services(infra, ports, log_dir=settings.state_dir / "logs",
+                                      extra_env={"SMTP_PORT": str(settings.smtp_port)})
+        demo: dict[str, str] = {}
+        _print_summary(settings, infra.bootstrap_servers, services, demo, time.monotonic() - started)
+        _wait_for_stop_signal(services)
+    except StackError as exc:
+        console.print(f"[red]a service did not start:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        console.print("stopping services, Kafka and PostgreSQL...")
+        for service in services:
+            service.stop()
+        infra.stop()
+        console.print("stopped.")
+
+
+@app.command()
+def migrate() -> None:
+    """Create roles and schemas and apply every service's migrations (DATABASE_URL = an admin role)."""
+    settings = StackSettings()
+    if not settings.database_url:
+        console.print("[red]set DATABASE_URL to a role that may create roles and schemas[/red]")
+        raise typer.Exit(2)
+    urls = prepare_database(settings.database_url, settings.db_passwords())
+    for service in urls:
+        console.print(f"{service}: schema and migrations up to date")
+
+
+@app.command()
+def topics() -> None:
+    """Create every topic of the event catalogue (auto-creation stays off)."""
+    settings = StackSettings()
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]set KAFKA_BOOTSTRAP_SERVERS[/red]")
+        raise typer.Exit(2)
+    run_async(ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions), timeout=60)
+    console.print("topics: " + ", ".join(ALL_TOPICS))
+
+
+def _print_summary(settings: StackSettings, bootstrap: str, services: list[ServiceProcess],
+                   demo: dict[str, str], seconds: float) -> None:
+    table = Table(title=f"Switchboard is up ({seconds:.0f} s)")
+    table.add_column("what")
+    table.add_column("where")
+    for service in services:
+        table.add_row(service.name, f"{service.url}/docs   (ready: {service.url}/readyz)")
+    table.add_row("SMTP", f"127.0.0.1:{settings.smtp_port}")
+    table.add_row("Kafka", bootstrap)
+    table.add_row("logs", str((settings.state_dir / "logs").resolve()))
+    for label, value in demo.items():
+        table.add_row(label, value)
+    console.print(table)
+    console.print("Press Ctrl-C to stop everything.")
+
+
+def _wait_for_stop_signal(services: list[ServiceProcess]) -> None:
+    """Block until SIGINT/SIGTERM, or until a service dies (then say which and stop)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        for service in services:
+            if service.process.poll() is not None:
+                console.print(f"[red]{service.name} exited with {service.process.returncode}; "
+                              f"see {service.log_path}[/red]")
+                return
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""Every HTTP error is RFC 9457 problem+json, whatever raised it."""
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from shared.web.problems import Problem, install_problem_handlers
+
+
+class Body(BaseModel):
+    name: str
+    count: int
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def create(body: Body) -> dict[str, str]:
+        return {"name": body.name}
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise Problem(409, "the thing already exists", title="Conflict")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+async def _call(method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.request(method, path, **kwargs)
+
+
+def _assert_problem(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+async def test_validation_errors_name_the_field() -> None:
+    body = _assert_problem(await _call("POST", "/things", json={"name": "x", "count": "many"}), 422)
+    assert "count" in body["detail"]
+
+
+async def test_malformed_json_is_a_422_problem() -> None:
+    _assert_problem(await _call("POST", "/things", content=b"{not json", headers={"content-type": "application/json"}), 422)
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere", 404), ("DELETE", "/things", 405)])
+async def test_routing_errors_are_problems(method: str, path: str, status: int) -> None:
+    _assert_problem(await _call(method, path), status)
+
+
+async def test_raised_problems_keep_status_and_detail() -> None:
+    body = _assert_problem(await _call("GET", "/conflict"), 409)
+    assert body["detail"] == "the thing already exists"
+
+
+async def test_unexpected_errors_are_500_problems_without_internals() -> None:
+    body = _assert_problem(await _call("GET", "/boom"), 500)
+    assert "secret internals" not in body["detail"]
