@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import text
+from sqlalchemy import Table, text
 
+from shared.auth.consumer import access_subscription
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import topics
@@ -34,6 +35,15 @@ class ServiceDefinition:
     subscriptions: tuple[Subscription, ...] = ()
     # extra handler dependencies, built once the runtime exists (e.g. a repository factory)
     dependencies: Callable[["Runtime"], dict[str, Any]] = lambda runtime: {}
+    # the service's copy of the API keys; kept in step with ingest by the access subscription
+    api_keys: Table | None = None
+    # long-running jobs beside the consumers (a listener, a sweeper): run(runtime, stop_event)
+    workers: tuple[tuple[str, Callable[["Runtime", asyncio.Event], Awaitable[None]]], ...] = ()
+
+    def all_subscriptions(self) -> tuple[Subscription, ...]:
+        if self.api_keys is None:
+            return self.subscriptions
+        return (*self.subscriptions, access_subscription(self.name, self.api_keys))
 
 
 @dataclass
@@ -77,8 +87,10 @@ class Runtime:
         self._stop.clear()
         self.producer_started.clear()
         self._spawn("producer", self._run_producer)
-        for subscription in self.definition.subscriptions if self.settings.run_consumers else ():
+        for subscription in self.definition.all_subscriptions() if self.settings.run_consumers else ():
             self._spawn(f"consumer:{subscription.consumer}", lambda s=subscription: self._run_consumer(s))
+        for name, worker in self.definition.workers:
+            self._spawn(name, lambda w=worker: w(self, self._stop))
 
     async def stop(self) -> None:
         self._stop.set()

@@ -27,6 +27,9 @@ class BaseServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.05
     relay_batch_size: int = 500
     consumer_max_handler_attempts: int = 3
+    bootstrap_admin_key: str | None = Field(
+        None, description="accepted as an admin API key without a table row, to issue the first keys"
+    )
     # test-only fault injection point, e.g. "after_db_commit" (see shared.messaging.consumer)
     fault_point: str | None = None
 

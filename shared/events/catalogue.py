@@ -1,11 +1,13 @@
 """Type name -> payload class for every event on the wire, and decoding against it."""
 from __future__ import annotations
 
+from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
 from shared.events.envelope import Envelope
-from shared.events.routing import TicketRouted
+from shared.events.routing import TicketAssigned, TicketRouted, TicketUnassigned
 from shared.events.tickets import (
+    ChatEnded,
     MessageAdded,
     SatisfactionRated,
     TicketFieldsChanged,
@@ -21,7 +23,12 @@ _ALL: tuple[type[Event], ...] = (
     TicketPriorityChanged,
     TicketFieldsChanged,
     SatisfactionRated,
+    ChatEnded,
     TicketRouted,
+    TicketAssigned,
+    TicketUnassigned,
+    ApiKeyIssued,
+    ApiKeyRevoked,
     MessageDeadLettered,
 )
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
-from shared.events.routing import TicketRouted
+from shared.events.routing import TicketAssigned, TicketRouted, TicketUnassigned
 from shared.events.tickets import (
+    ChatEnded,
     ExternalRef,
     MessageAdded,
     Requester,
@@ -33,14 +35,27 @@ EXAMPLES: tuple[Event, ...] = (
         tags=("billing", "refund"),
         custom_fields={"plan": "enterprise", "order_id": "A-7731"},
         external_ref=ExternalRef(source="acme-zendesk", external_id="35436"),
+        inbox="billing@acme.example",
         received_at=AT,
     ),
-    MessageAdded(ticket_id=TICKET_ID, message_id="6f1d0c9e-2b6a-4a57-8d0e-3c1b2a4f5e60", author_kind="agent", public=True, added_at=AT),
+    MessageAdded(ticket_id=TICKET_ID, message_id="6f1d0c9e-2b6a-4a57-8d0e-3c1b2a4f5e60", author_kind="agent", public=True, author_agent_id="bea", via="email", added_at=AT),
     TicketStatusChanged(ticket_id=TICKET_ID, old_status="new", new_status="open", changed_at=AT),
     TicketPriorityChanged(ticket_id=TICKET_ID, old_priority="high", new_priority="urgent", changed_at=AT),
     TicketFieldsChanged(ticket_id=TICKET_ID, tags=("billing", "refund", "vip"), custom_fields={"plan": "enterprise"}, changed_at=AT),
     SatisfactionRated(ticket_id=TICKET_ID, rating="good", comment="Quick and kind, thanks!", rated_at=AT),
+    ChatEnded(ticket_id=TICKET_ID, reason="idle", ended_at=AT),
     TicketRouted(ticket_id=TICKET_ID, queue="billing", priority="high", rule="vip-billing", reason="rule vip-billing matched: tag billing, requester VIP", routed_at=AT),
+    TicketAssigned(ticket_id=TICKET_ID, agent_id="bea", queue="billing", reason="least loaded eligible agent (1 of 6 emails)", assigned_at=AT),
+    TicketUnassigned(ticket_id=TICKET_ID, agent_id="bea", reason="agent went offline", unassigned_at=AT),
+    ApiKeyIssued(
+        key_id="5d0f3a8e-6b7c-4d21-9e3f-0a1b2c3d4e5f",
+        key_hash="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        role="agent",
+        name="Bea Kim (agent)",
+        agent_id="bea",
+        issued_at=AT,
+    ),
+    ApiKeyRevoked(key_id="5d0f3a8e-6b7c-4d21-9e3f-0a1b2c3d4e5f", revoked_at=AT),
     MessageDeadLettered(
         consumer="router",
         topic="switchboard.tickets.v1",

@@ -21,3 +21,28 @@ class TicketRouted(Event):
     rule: str | None = None
     reason: str
     routed_at: datetime
+
+
+class TicketAssigned(Event):
+    """An agent now owns the ticket."""
+
+    TYPE: ClassVar[str] = "switchboard.ticket.assigned"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    agent_id: str
+    queue: str
+    reason: str
+    assigned_at: datetime
+
+
+class TicketUnassigned(Event):
+    """The ticket has no agent any more (agent offline, transfer, solved...)."""
+
+    TYPE: ClassVar[str] = "switchboard.ticket.unassigned"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    agent_id: str
+    reason: str
+    unassigned_at: datetime

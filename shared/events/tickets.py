@@ -49,6 +49,8 @@ class TicketReceived(Event):
     tags: tuple[str, ...] = ()
     custom_fields: dict[str, Any] = {}
     external_ref: ExternalRef | None = None
+    inbox: str | None = Field(None, description="support address or webhook source it arrived through")
+    linked_ticket_id: str | None = Field(None, description="an earlier ticket this one refers to")
     received_at: datetime
 
 
@@ -62,6 +64,8 @@ class MessageAdded(Event):
     message_id: str
     author_kind: AuthorKind
     public: bool = True
+    author_agent_id: str | None = None
+    via: str = Field("api", description="email, chat, api or webhook:<source>")
     added_at: datetime
 
 
@@ -105,3 +109,14 @@ class SatisfactionRated(Event):
     rating: Literal["good", "bad"]
     comment: str | None = None
     rated_at: datetime
+
+
+class ChatEnded(Event):
+    """A chat conversation ended: closed by a participant or idle past the limit."""
+
+    TYPE: ClassVar[str] = "switchboard.chat.ended"
+    TOPIC: ClassVar[str] = topics.TICKETS
+
+    ticket_id: str
+    reason: Literal["idle", "customer", "agent"]
+    ended_at: datetime

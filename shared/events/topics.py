@@ -4,5 +4,6 @@ from __future__ import annotations
 TICKETS = "switchboard.tickets.v1"
 ROUTING = "switchboard.routing.v1"
 DEAD_LETTERS = "switchboard.deadletters.v1"
+ACCESS = "switchboard.access.v1"
 
-ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, DEAD_LETTERS)
+ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, ACCESS, DEAD_LETTERS)

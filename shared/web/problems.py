@@ -19,8 +19,18 @@ log = logging.getLogger(__name__)
 class Problem(Exception):
     """Raise from a route to answer with a problem document."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None, type_: str = "about:blank", **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
+        self.headers = headers or {}
         self.status = status
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
@@ -41,7 +51,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
-    return problem_response(request, exc.status, exc.detail, title=exc.title, type_=exc.type, **exc.extra)
+    response = problem_response(request, exc.status, exc.detail, title=exc.title, type_=exc.type, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
