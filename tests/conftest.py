@@ -14,6 +14,7 @@ import pytest
 from shared.stack.config import StackSettings
 from shared.stack.local import Infrastructure, ServiceProcess, free_ports, start_infrastructure, start_services
 from shared.stack.ports import free_port
+from tests.support.api import ADMIN_KEY
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -43,7 +44,8 @@ def infra(stack_dir: Path) -> Iterator[Infrastructure]:
 @pytest.fixture(scope="module")
 def services(infra: Infrastructure, stack_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
     """All four services as real processes; per module, so chaos tests can own the router alone."""
-    started = start_services(infra, free_ports(), log_dir=stack_dir / "logs")
+    started = start_services(infra, free_ports(), log_dir=stack_dir / "logs",
+                             extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port())})
     yield {s.name: s for s in started}
     for service in started:
         service.stop()

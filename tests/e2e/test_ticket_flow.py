@@ -5,6 +5,7 @@ import httpx
 import pytest
 
 from shared.events import topics
+from tests.support.api import ADMIN
 from tests.support.kafka import about, eventually, read_all
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,7 @@ TICKET = {
 
 async def test_a_ticket_posted_to_ingest_is_queued_by_the_router(services, infra):
     ingest, router = services["ingest"].url, services["router"].url
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, headers=ADMIN) as http:
         created = await http.post(f"{ingest}/v1/tickets", json=TICKET, headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
         assert created.status_code == 201, created.text
         ticket = created.json()
@@ -46,7 +47,7 @@ async def test_a_ticket_posted_to_ingest_is_queued_by_the_router(services, infra
 
 
 async def test_bad_input_gets_problem_json_naming_the_field(services):
-    async with httpx.AsyncClient(base_url=services["ingest"].url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=services["ingest"].url, timeout=10, headers=ADMIN) as http:
         response = await http.post("/v1/tickets", json={**TICKET, "priority": "whenever"})
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from shared.db import make_metadata
+from shared.auth.tables import add_api_keys_table
 from shared.messaging.tables import add_messaging_tables
 
 metadata = make_metadata("escalation")
 messaging = add_messaging_tables(metadata)
+api_keys = add_api_keys_table(metadata)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from shared.clock import Clock
 from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app
-from services.escalation.adapters.tables import messaging
+from services.escalation.adapters.tables import api_keys, messaging
 from services.escalation.settings import EscalationSettings
 
-DEFINITION = ServiceDefinition(name="escalation", tables=messaging)
+DEFINITION = ServiceDefinition(name="escalation", tables=messaging, api_keys=api_keys)
 
 
 def create_app(settings: EscalationSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]

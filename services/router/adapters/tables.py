@@ -4,10 +4,12 @@ from __future__ import annotations
 from sqlalchemy import Column, DateTime, Index, Table, Text
 
 from shared.db import make_metadata
+from shared.auth.tables import add_api_keys_table
 from shared.messaging.tables import add_messaging_tables
 
 metadata = make_metadata("router")
 messaging = add_messaging_tables(metadata)
+api_keys = add_api_keys_table(metadata)
 
 tickets = Table(
     "tickets",

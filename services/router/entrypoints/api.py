@@ -6,6 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from shared.auth.web import require
 from shared.clock import Clock
 from shared.events import topics
 from shared.messaging.consumer import Subscription
@@ -14,13 +15,13 @@ from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app, get_uow
 from shared.web.problems import Problem
 from services.router.adapters.repository import RoutingRepository
-from services.router.adapters.tables import messaging
+from services.router.adapters.tables import api_keys, messaging
 from services.router.domain.decide import waiting_order
 from services.router.domain.model import RoutedTicket
 from services.router.handlers import EVENT_HANDLERS
 from services.router.settings import RouterSettings
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[Depends(require("agent", "manager"))])
 
 
 class RoutedTicketOut(BaseModel):
@@ -58,6 +59,7 @@ def definition(settings: RouterSettings) -> ServiceDefinition:
     return ServiceDefinition(
         name="router",
         tables=messaging,
+        api_keys=api_keys,
         subscriptions=(Subscription("router", (topics.TICKETS,), EVENT_HANDLERS),),
         dependencies=lambda runtime: {"default_queue": settings.default_queue},
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 from shared.clock import Clock
 from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app
-from services.sla.adapters.tables import messaging
+from services.sla.adapters.tables import api_keys, messaging
 from services.sla.settings import SlaSettings
 
-DEFINITION = ServiceDefinition(name="sla", tables=messaging)
+DEFINITION = ServiceDefinition(name="sla", tables=messaging, api_keys=api_keys)
 
 
 def create_app(settings: SlaSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]
