@@ -1,6 +1,8 @@
 """Ingest settings: the shared ones plus the front door's own."""
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import BaseServiceSettings
 
 
@@ -8,3 +10,16 @@ class IngestSettings(BaseServiceSettings):
     service_name: str = "ingest"
     http_port: int = 8001
     reference_prefix: str = "SB"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = Field(2525, description="inbound SMTP listener; unset to turn it off")
+    mail_domain: str = Field("switchboard.local", description="domain of our Message-IDs and reply addresses")
+    max_email_bytes: int = 40 * 1024 * 1024
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    email_dedupe_hours: int = Field(96, description="provider retries inside this window are one mail (SendGrid retries 3 days)")
+
+    max_webhook_bytes: int = 1024 * 1024
+    webhook_tolerance_s: int = 300
+
+    chat_idle_minutes: float = 30.0
+    chat_sweep_interval_s: float = 30.0

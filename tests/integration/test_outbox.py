@@ -16,7 +16,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.stack.provision import asyncpg_dsn
 from services.ingest.adapters.tables import messaging
 from services.ingest.domain.decide import OpenTicket
-from services.ingest.handlers import handle_open_ticket
+from services.ingest.handlers.tickets import handle_open_ticket
 from tests.support import db
 from tests.support.kafka import envelopes, read_all
 
@@ -37,12 +37,12 @@ async def test_committed_transaction_publishes_each_event_exactly_once_and_rolle
             return UnitOfWork(sessions, messaging, source="/switchboard/ingest", clock=SystemClock())
 
         async with uow() as committed:
-            kept = await handle_open_ticket(_command("kept"), uow=committed, clock=committed.clock, reference_prefix="T")
+            kept, _ = await handle_open_ticket(_command("kept"), uow=committed, clock=committed.clock, reference_prefix="T")
             kept_event_id = committed.staged[0].id
             await committed.commit()
 
         async with uow() as abandoned:
-            dropped = await handle_open_ticket(_command("dropped"), uow=abandoned, clock=abandoned.clock, reference_prefix="T")
+            dropped, _ = await handle_open_ticket(_command("dropped"), uow=abandoned, clock=abandoned.clock, reference_prefix="T")
             dropped_event_id = abandoned.staged[0].id
             await abandoned.rollback()
 

@@ -1,81 +1,281 @@
-"""All of ingest's queries."""
+"""All of ingest's queries. Handlers get a repository on the unit of work's session."""
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.tickets import ExternalRef, Requester
-from services.ingest.adapters.tables import messages, reference_seq, tickets
+from services.ingest.adapters.tables import (
+    deliveries,
+    external_refs,
+    inbound_emails,
+    mailboxes,
+    messages,
+    reference_seq,
+    tickets,
+    webhook_sources,
+)
 from services.ingest.domain.model import Message, Ticket
+
+_TICKET_COLUMNS = (
+    "id", "reference", "channel", "brand", "subject", "priority", "status", "language", "inbox",
+    "email_token", "linked_ticket_id", "assignee_agent_id", "satisfaction", "chat_ended_at",
+    "last_activity_at", "created_at", "updated_at", "custom_fields",
+)
+
+
+def _ticket_row(ticket: Ticket) -> dict[str, Any]:
+    ref = ticket.external_ref
+    row = {name: getattr(ticket, name) for name in _TICKET_COLUMNS}
+    row.update(
+        requester=ticket.requester.model_dump(mode="json"),
+        tags=list(ticket.tags),
+        participants=list(ticket.participants),
+        external_source=ref.source if ref else None,
+        external_id=ref.external_id if ref else None,
+    )
+    row["last_activity_at"] = ticket.last_activity_at or ticket.updated_at
+    return row
+
+
+def _to_ticket(row: Any) -> Ticket:
+    ref = ExternalRef(source=row["external_source"], external_id=row["external_id"]) if row["external_source"] else None
+    return Ticket(
+        **{name: row[name] for name in _TICKET_COLUMNS},
+        requester=Requester.model_validate(row["requester"]),
+        tags=tuple(row["tags"]),
+        participants=tuple(row["participants"]),
+        external_ref=ref,
+    )
+
+
+def _to_message(row: Any) -> Message:
+    return Message(**{**row, "attachments": tuple(row["attachments"])})
 
 
 class TicketRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    # tickets
     async def next_reference_number(self) -> int:
         return int(await self._session.scalar(reference_seq.next_value()))
 
     async def add(self, ticket: Ticket) -> None:
-        ref = ticket.external_ref
-        await self._session.execute(
-            insert(tickets).values(
-                id=ticket.id,
-                reference=ticket.reference,
-                channel=ticket.channel,
-                brand=ticket.brand,
-                subject=ticket.subject,
-                requester=ticket.requester.model_dump(mode="json"),
-                priority=ticket.priority,
-                status=ticket.status,
-                language=ticket.language,
-                tags=list(ticket.tags),
-                custom_fields=ticket.custom_fields,
-                external_source=ref.source if ref else None,
-                external_id=ref.external_id if ref else None,
-                created_at=ticket.created_at,
-                updated_at=ticket.updated_at,
-            )
-        )
+        await self._session.execute(insert(tickets).values(**_ticket_row(ticket)))
+        if ticket.external_ref:
+            await self.add_external_ref(ticket.external_ref.source, ticket.external_ref.external_id, ticket.id)
 
-    async def add_message(self, message: Message) -> None:
-        await self._session.execute(
-            insert(messages).values(
-                id=message.id,
-                ticket_id=message.ticket_id,
-                author_kind=message.author_kind,
-                public=message.public,
-                body=message.body,
-                created_at=message.created_at,
-            )
-        )
+    async def save(self, ticket: Ticket) -> None:
+        row = _ticket_row(ticket)
+        del row["id"]
+        await self._session.execute(update(tickets).where(tickets.c.id == ticket.id).values(**row))
 
-    async def get(self, ticket_id: str) -> Ticket | None:
-        row = (await self._session.execute(select(tickets).where(tickets.c.id == ticket_id))).mappings().first()
+    async def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket | None:
+        query = select(tickets).where(tickets.c.id == ticket_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).mappings().first()
         return _to_ticket(row) if row else None
+
+    async def get_by_reference(self, reference: str) -> Ticket | None:
+        row = (await self._session.execute(select(tickets).where(tickets.c.reference == reference))).mappings().first()
+        return _to_ticket(row) if row else None
+
+    async def get_by_token(self, token: str) -> Ticket | None:
+        row = (await self._session.execute(select(tickets).where(tickets.c.email_token == token))).mappings().first()
+        return _to_ticket(row) if row else None
+
+    async def list(
+        self, *, status: str | None = None, brand: str | None = None, requester_email: str | None = None,
+        external_source: str | None = None, external_id: str | None = None, assignee: str | None = None,
+        after: tuple[datetime, str] | None = None, limit: int = 50,
+    ) -> list[Ticket]:
+        """Newest first; `after` is the (created_at, id) of the last ticket of the previous page."""
+        query = select(tickets)
+        if status:
+            query = query.where(tickets.c.status == status)
+        if brand:
+            query = query.where(tickets.c.brand == brand)
+        if requester_email:
+            query = query.where(tickets.c.requester["email"].astext == requester_email.lower())
+        if assignee:
+            query = query.where(tickets.c.assignee_agent_id == assignee)
+        if external_source or external_id:
+            refs = select(external_refs.c.ticket_id)
+            if external_source:
+                refs = refs.where(external_refs.c.source == external_source)
+            if external_id:
+                refs = refs.where(external_refs.c.external_id == external_id)
+            query = query.where(tickets.c.id.in_(refs))
+        if after:
+            query = query.where(tuple_(tickets.c.created_at, tickets.c.id) < tuple_(*after))
+        query = query.order_by(tickets.c.created_at.desc(), tickets.c.id.desc()).limit(limit)
+        return [_to_ticket(r) for r in (await self._session.execute(query)).mappings()]
+
+    async def set_assignee(self, ticket_id: str, agent_id: str | None, *, only_if: str | None = None) -> None:
+        query = update(tickets).where(tickets.c.id == ticket_id)
+        if only_if is not None:
+            query = query.where(tickets.c.assignee_agent_id == only_if)
+        await self._session.execute(query.values(assignee_agent_id=agent_id))
+
+    async def idle_chats(self, before: datetime, limit: int = 100) -> list[str]:
+        query = (
+            select(tickets.c.id)
+            .where(tickets.c.channel == "chat", tickets.c.chat_ended_at.is_(None), tickets.c.last_activity_at <= before)
+            .limit(limit)
+        )
+        return list((await self._session.execute(query)).scalars())
+
+    # external references
+    async def add_external_ref(self, source: str, external_id: str, ticket_id: str) -> None:
+        await self._session.execute(
+            pg_insert(external_refs).values(source=source, external_id=external_id, ticket_id=ticket_id).on_conflict_do_nothing()
+        )
+
+    async def ticket_id_for_ref(self, source: str, external_id: str) -> str | None:
+        return await self._session.scalar(
+            select(external_refs.c.ticket_id).where(external_refs.c.source == source, external_refs.c.external_id == external_id)
+        )
+
+    # messages
+    async def add_message(self, message: Message) -> None:
+        row = asdict(message)
+        row["attachments"] = list(message.attachments)
+        await self._session.execute(insert(messages).values(**row))
 
     async def messages_of(self, ticket_id: str) -> list[Message]:
         rows = await self._session.execute(
             select(messages).where(messages.c.ticket_id == ticket_id).order_by(messages.c.created_at, messages.c.id)
         )
-        return [Message(**row) for row in rows.mappings()]
+        return [_to_message(row) for row in rows.mappings()]
+
+    async def ticket_for_email_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The ticket of the newest stored message whose Message-ID is among `message_ids`."""
+        if not message_ids:
+            return None
+        query = (
+            select(messages.c.ticket_id)
+            .where(messages.c.email_message_id.in_(list(message_ids)))
+            .order_by(messages.c.created_at.desc())
+            .limit(1)
+        )
+        return await self._session.scalar(query)
+
+    async def message_with_email_id(self, message_id: str) -> Message | None:
+        row = (await self._session.execute(select(messages).where(messages.c.email_message_id == message_id))).mappings().first()
+        return _to_message(row) if row else None
 
 
-def _to_ticket(row) -> Ticket:  # type: ignore[no-untyped-def]
-    ref = ExternalRef(source=row["external_source"], external_id=row["external_id"]) if row["external_source"] else None
-    return Ticket(
-        id=row["id"],
-        reference=row["reference"],
-        channel=row["channel"],
-        brand=row["brand"],
-        subject=row["subject"],
-        requester=Requester.model_validate(row["requester"]),
-        priority=row["priority"],
-        status=row["status"],
-        language=row["language"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        tags=tuple(row["tags"]),
-        custom_fields=row["custom_fields"],
-        external_ref=ref,
-    )
+class DeliveryLog:
+    """Idempotency: the first answer to a delivery id is stored and returned to every retry."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def find(self, scope: str, delivery_id: str) -> tuple[int, dict[str, Any]] | None:
+        row = (
+            await self._session.execute(
+                select(deliveries.c.status_code, deliveries.c.response).where(
+                    deliveries.c.scope == scope, deliveries.c.delivery_id == delivery_id
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def claim(self, scope: str, delivery_id: str, status_code: int, response: dict[str, Any], now: datetime) -> bool:
+        """Record the answer; False if a concurrent request with the same id got there first."""
+        result = await self._session.execute(
+            pg_insert(deliveries)
+            .values(scope=scope, delivery_id=delivery_id, status_code=status_code, response=response, created_at=now)
+            .on_conflict_do_nothing()
+            .returning(deliveries.c.delivery_id)
+        )
+        return result.first() is not None
+
+
+class InboundEmailLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, **row: Any) -> None:
+        await self._session.execute(insert(inbound_emails).values(**row))
+
+    async def accepted_with_hash(self, content_hash: str, since: datetime) -> dict[str, Any] | None:
+        """An earlier copy of the same mail that became a ticket or message (for cross-route dedupe)."""
+        row = (
+            await self._session.execute(
+                select(inbound_emails)
+                .where(
+                    inbound_emails.c.content_hash == content_hash,
+                    inbound_emails.c.received_at >= since,
+                    inbound_emails.c.outcome.in_(("ticket_opened", "message_added")),
+                )
+                .order_by(inbound_emails.c.received_at)
+                .limit(1)
+            )
+        ).mappings().first()
+        return dict(row) if row else None
+
+    async def by_message_id(self, message_id: str, since: datetime) -> dict[str, Any] | None:
+        row = (
+            await self._session.execute(
+                select(inbound_emails).where(
+                    inbound_emails.c.message_id == message_id,
+                    inbound_emails.c.received_at >= since,
+                    inbound_emails.c.outcome.in_(("ticket_opened", "message_added")),
+                ).limit(1)
+            )
+        ).mappings().first()
+        return dict(row) if row else None
+
+    async def list(self, *, outcome: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        query = select(inbound_emails).order_by(inbound_emails.c.received_at.desc()).limit(limit)
+        if outcome:
+            query = query.where(inbound_emails.c.outcome == outcome)
+        return [dict(r) for r in (await self._session.execute(query)).mappings()]
+
+    async def get(self, inbound_id: str) -> dict[str, Any] | None:
+        row = (await self._session.execute(select(inbound_emails).where(inbound_emails.c.id == inbound_id))).mappings().first()
+        return dict(row) if row else None
+
+
+class ConfigRepository:
+    """Mailboxes and webhook sources, edited by admins."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def mailboxes(self) -> dict[str, dict[str, Any]]:
+        rows = (await self._session.execute(select(mailboxes))).mappings()
+        return {r["address"]: dict(r) for r in rows}
+
+    async def put_mailbox(self, address: str, brand: str, tags: list[str], now: datetime) -> None:
+        stmt = pg_insert(mailboxes).values(address=address, brand=brand, tags=tags, created_at=now)
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=["address"], set_={"brand": brand, "tags": tags}))
+
+    async def delete_mailbox(self, address: str) -> bool:
+        result = await self._session.execute(mailboxes.delete().where(mailboxes.c.address == address))
+        return result.rowcount > 0
+
+    async def source(self, name: str) -> dict[str, Any] | None:
+        row = (await self._session.execute(select(webhook_sources).where(webhook_sources.c.name == name))).mappings().first()
+        return dict(row) if row else None
+
+    async def sources(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in (await self._session.execute(select(webhook_sources).order_by(webhook_sources.c.name))).mappings()]
+
+    async def put_source(self, name: str, kind: str, secrets: list[str], brand: str, now: datetime) -> None:
+        stmt = pg_insert(webhook_sources).values(name=name, kind=kind, secrets=secrets, brand=brand, created_at=now, updated_at=now)
+        await self._session.execute(
+            stmt.on_conflict_do_update(index_elements=["name"], set_={"kind": kind, "secrets": secrets, "brand": brand, "updated_at": now})
+        )
+
+    async def delete_source(self, name: str) -> bool:
+        result = await self._session.execute(webhook_sources.delete().where(webhook_sources.c.name == name))
+        return result.rowcount > 0

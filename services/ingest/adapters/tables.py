@@ -1,14 +1,30 @@
 """Tables in the `ingest` schema."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Sequence, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Sequence,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import make_metadata
+from shared.auth.tables import add_api_keys_table
 from shared.messaging.tables import add_messaging_tables
 
 metadata = make_metadata("ingest")
 messaging = add_messaging_tables(metadata)
+api_keys = add_api_keys_table(metadata)
 
 reference_seq = Sequence("ticket_reference_seq", start=1000, metadata=metadata)
 
@@ -28,9 +44,29 @@ tickets = Table(
     Column("custom_fields", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("external_source", Text),
     Column("external_id", Text),
+    Column("inbox", Text),  # the support address (or webhook source) it came in through
+    Column("participants", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # who may follow up by email
+    Column("email_token", Text, unique=True),  # support+<token>@ routes replies here
+    Column("linked_ticket_id", Text),
+    Column("assignee_agent_id", Text),  # learnt from the router's assignment events
+    Column("satisfaction", JSONB),
+    Column("chat_ended_at", DateTime(timezone=True)),
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_tickets_external", "external_source", "external_id"),
+    Index("ix_tickets_status_created", "status", "created_at", "id"),
+    Index("ix_tickets_requester_email", text("(requester->>'email')")),
+)
+
+# every (source, external id) a ticket is known by: the platform's ticket id, chat ids...
+external_refs = Table(
+    "external_refs",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("ticket_id", Text, ForeignKey("ingest.tickets.id"), nullable=False, index=True),
+    PrimaryKeyConstraint("source", "external_id"),
 )
 
 messages = Table(
@@ -41,5 +77,68 @@ messages = Table(
     Column("author_kind", Text, nullable=False),
     Column("public", Boolean, nullable=False),
     Column("body", Text, nullable=False),
+    Column("author_name", Text),
+    Column("author_email", Text),
+    Column("author_agent_id", Text),
+    Column("via", Text, nullable=False, server_default="api"),  # email, chat, webhook:<source>, api
+    Column("email_message_id", Text, index=True),  # RFC 5322 Message-ID, ours or the sender's (not unique: senders reuse them)
+    Column("external_message_id", Text),
+    Column("attachments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per accepted delivery (webhook-id, Idempotency-Key, provider id): a retry gets the stored answer.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("scope", Text, nullable=False),  # webhook source, "email", "api"
+    Column("delivery_id", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("scope", "delivery_id"),
+)
+
+# Every inbound email and what became of it (ticket, message, duplicate, automated, quarantined) and why.
+inbound_emails = Table(
+    "inbound_emails",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("route", Text, nullable=False),  # smtp, upload, sendgrid, mailgun, postmark
+    Column("delivery_id", Text),
+    Column("message_id", Text),
+    Column("content_hash", Text, index=True),
+    Column("from_address", Text),
+    Column("recipients", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("subject", Text),
+    Column("outcome", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ticket_id", Text),
+    Column("ticket_message_id", Text),
+    Column("raw", LargeBinary),  # kept for quarantined and automated mail, so nothing is lost
+    Column("size", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_inbound_emails_outcome", "outcome", "received_at"),
+)
+
+# Support addresses: which brand an address belongs to and the tags its tickets get.
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("address", Text, primary_key=True),
+    Column("brand", Text, nullable=False),
+    Column("tags", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Webhook sources: each platform connection with its adapter kind and its (rotatable) secrets.
+webhook_sources = Table(
+    "webhook_sources",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("secrets", JSONB, nullable=False),
+    Column("brand", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

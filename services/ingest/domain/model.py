@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.events.tickets import Channel, ExternalRef, Priority, Requester, Status
+from shared.events.tickets import AuthorKind, Channel, ExternalRef, Priority, Requester, Status
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,29 @@ class Ticket:
     tags: tuple[str, ...] = ()
     custom_fields: dict[str, Any] = field(default_factory=dict)
     external_ref: ExternalRef | None = None
+    inbox: str | None = None
+    # lower-cased addresses that may follow up by email: the requester, people in Cc, earlier writers
+    participants: tuple[str, ...] = ()
+    email_token: str | None = None
+    linked_ticket_id: str | None = None
+    assignee_agent_id: str | None = None
+    satisfaction: dict[str, Any] | None = None
+    chat_ended_at: datetime | None = None
+    last_activity_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Message:
     id: str
     ticket_id: str
-    author_kind: str
+    author_kind: AuthorKind
     public: bool
     body: str
     created_at: datetime
+    author_name: str | None = None
+    author_email: str | None = None
+    author_agent_id: str | None = None
+    via: str = "api"
+    email_message_id: str | None = None
+    external_message_id: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()

@@ -1,0 +1,223 @@
+"""Cut a reply down to what its author wrote this time.
+
+A customer's reply usually carries the whole earlier conversation below (or, when
+bottom-posting, above) the new text. Agents and the router want only the new part;
+the full body stays available as ``ParsedEmail.text``.
+
+Rules, applied to the plain-text body in this order:
+
+1. Quoted blocks: every line starting with ``>`` is removed, together with the
+   attribution line(s) right above the block ("On Mon, ... Jane <j@x> wrote:",
+   "Am 07.05.2012 08:10, schrieb ...:", "Le ... a écrit :", ...; wrapped over up to
+   three lines as Gmail does). Text after the quote (bottom-posting, inline answers)
+   is kept.
+2. Unquoted history (top-posting clients that don't use ``>``): the first of
+   - an attribution line in one of the known languages,
+   - a "-----Original Message-----" style separator (several languages),
+   - an Outlook header block: "From:" followed within a few lines by "Sent:"/"Date:"
+     and "To:"/"Subject:" (also Von/Gesendet/An/Betreff, De/Envoyé/À/Objet, ...),
+     optionally preceded by Outlook's "________" rule,
+   cuts everything from there on. Forwarded messages are *not* cut: a header block
+   right after "---------- Forwarded message ---------" / "Begin forwarded message:"
+   is what the customer wants us to read.
+3. Signature: everything from the first "-- " line (RFC 3676 §4.3; a bare "--" too,
+   since HTML conversion and editors strip the trailing space) is dropped, as is a
+   trailing "Sent from my iPhone" style line.
+
+If trimming would leave nothing (a mail that is only a quote or only a signature),
+the untrimmed text is returned: losing the whole message is worse than showing history.
+"""
+from __future__ import annotations
+
+import re
+
+__all__ = ["trim_reply"]
+
+_MAX = r".{0,300}?"
+# One pattern per language: "<intro> ... <verb>:" on what may be a wrapped line.
+_LANGUAGES = (
+    rf"On\s{_MAX}\bwrote\s?:",  # English
+    rf"Am\s{_MAX}\bschrieb\b{_MAX}:",  # German
+    rf"Le\s{_MAX}\ba\sécrit\s?:",  # French
+    rf"El\s{_MAX}\bescribió\s?:",  # Spanish
+    rf"Op\s{_MAX}\bschreef\b{_MAX}:",  # Dutch
+    rf"Il\s{_MAX}\bha\sscritto\s?:",  # Italian
+    rf"(?:Em|No\sdia)\s{_MAX}\bescreveu\s?:",  # Portuguese
+    rf"(?:Den|På)\s{_MAX}\bskrev\b{_MAX}:",  # Swedish, Danish, Norwegian
+    rf"W\sdniu\s{_MAX}\bnapisał(?:\(a\)|a)?\s?:",  # Polish
+)
+# "Jane <j@x.test> wrote:" without the dated intro: only trusted right above a '>' block.
+_BARE = rf"{_MAX}\b(?:wrote|schrieb|a\sécrit|escribió|schreef|ha\sscritto|escreveu|skrev)\s?:"
+
+
+def _anchored(parts: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"^\s*(?:" + "|".join(parts) + r")\s*$", re.IGNORECASE)
+
+
+_LANGUAGE_ATTRIBUTION = _anchored(_LANGUAGES)
+_ATTRIBUTION = _anchored(_LANGUAGES + (_BARE,))
+
+_ORIGINAL_MESSAGE = re.compile(
+    r"^\s*-{2,}\s*(?:Original\s+Message|Original-Nachricht|Ursprüngliche\s+Nachricht|"
+    r"Message\s+d'origine|Mensaje\s+original|Messaggio\s+originale|Oorspronkelijk\s+bericht|"
+    r"Oprindelig\s+meddelelse|Ursprungligt\s+meddelande|Mensagem\s+original|Reply\s+message)"
+    r"\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_FORWARD = re.compile(
+    r"^\s*(?:-{2,}\s*(?:Forwarded\s+message|Weitergeleitete\s+Nachricht|Message\s+transféré|"
+    r"Mensaje\s+reenviado|Messaggio\s+inoltrato|Doorgestuurd\s+bericht)\s*-{2,}|"
+    r"Begin\s+forwarded\s+message\s*:|Anfang\s+der\s+weitergeleiteten\s+Nachricht\s*:)\s*$",
+    re.IGNORECASE,
+)
+# Outlook's header block fields, optionally bold ("*From:*") after HTML conversion.
+_HDR = r"^\s*\*?(?:{})\s?:\*?(?:\s|$)"
+_HDR_FROM = re.compile(_HDR.format("From|Von|De|Van|Da|Från|Fra|Od|Remitente"), re.IGNORECASE)
+_HDR_SENT = re.compile(
+    _HDR.format("Sent|Date|Gesendet|Datum|Envoyé|Date d'envoi|Verzonden|Enviado|Fecha|Inviato|Data|Skickat|Sendt|Wysłano"),
+    re.IGNORECASE,
+)
+_HDR_TO = re.compile(
+    _HDR.format("To|An|À|A|Aan|Para|Till|Til|Do|Subject|Betreff|Objet|Onderwerp|Asunto|Oggetto|Assunto|Ämne|Emne|Temat"),
+    re.IGNORECASE,
+)
+# Outlook's "_____" rule, or a Lotus Notes "Jane Doe --- Subject ---" line, above the block.
+_SEPARATOR_LINE = re.compile(r"^\s*(?:_{10,}|.*-{3}.*)\s*$")
+_SIGNATURE = re.compile(r"^--\s?$")
+_SENT_FROM = re.compile(
+    r"^\s*(?:Sent\s+from\s+my\s+\S.{0,40}|Get\s+Outlook\s+for\s+\S.{0,20}|"
+    r"Von\s+meinem\s+\S.{0,30}\s+gesendet|Envoyé\s+de\s+mon\s+\S.{0,30}|Enviado\s+desde\s+mi\s+\S.{0,30})\s*$",
+    re.IGNORECASE,
+)
+
+
+def _is_quote(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _attribution_start(lines: list[str], end: int, *, bare: bool) -> int | None:
+    """Index of the first line of an attribution ending at line ``end``, if any.
+
+    Clients wrap long attributions ("On ..., Jane Doe <\njane@x.test> wrote:"), so
+    up to three lines are joined. A dated intro in a known language ("On", "Am", ...)
+    may span lines; a bare "... wrote:" (only with ``bare``) is one line, so that the
+    sentence above it is never taken for part of it.
+    """
+    for span in (1, 2, 3):
+        start = end - span + 1
+        if start < 0:
+            break
+        window = lines[start : end + 1]
+        if any(not line.strip() or _is_quote(line) for line in window):
+            break
+        if _LANGUAGE_ATTRIBUTION.match(" ".join(line.strip() for line in window)):
+            return start
+    if bare and _ATTRIBUTION.match(lines[end]):
+        return end
+    return None
+
+
+def _drop_quoted_blocks(lines: list[str]) -> list[str]:
+    keep = [True] * len(lines)
+    i = 0
+    while i < len(lines):
+        if not _is_quote(lines[i]):
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and (_is_quote(lines[i]) or not lines[i].strip()):
+            i += 1
+        for k in range(start, i):
+            if _is_quote(lines[k]):
+                keep[k] = False
+        # The attribution sits right above the block, maybe with blank lines between.
+        above = start - 1
+        while above >= 0 and not lines[above].strip():
+            above -= 1
+        if above >= 0:
+            first = _attribution_start(lines, above, bare=True)
+            if first is not None:
+                for k in range(first, start):
+                    keep[k] = False
+    return [line for line, kept in zip(lines, keep) if kept]
+
+
+def _previous_content(lines: list[str], index: int, reach: int = 3) -> str:
+    k, seen = index - 1, 0
+    while k >= 0 and seen < reach:
+        if lines[k].strip():
+            return lines[k]
+        k -= 1
+        seen += 1
+    return ""
+
+
+def _header_kind(line: str) -> str | None:
+    if _HDR_FROM.match(line):
+        return "from"
+    if _HDR_SENT.match(line):
+        return "sent"
+    if _HDR_TO.match(line):
+        return "to"
+    return None
+
+
+def _outlook_block_at(lines: list[str], i: int) -> bool:
+    """Does a quoted header block (From + Sent/Date, in any order) start at line i?
+
+    Outlook writes From/Sent/To/Subject, GMX Sent/From/To/Subject, Lotus Notes
+    "Von:" and "Datum:" with "An"/"Betreff" lacking colons: so we ask for a From and
+    a date line among the next five non-empty lines, starting with one of them.
+    """
+    if _header_kind(lines[i]) not in ("from", "sent"):
+        return False
+    window = [line for line in lines[i : i + 10] if line.strip()][:5]
+    kinds = {_header_kind(line) for line in window}
+    return "from" in kinds and "sent" in kinds
+
+
+def _history_start(lines: list[str]) -> int | None:
+    for i, line in enumerate(lines):
+        if _ORIGINAL_MESSAGE.match(line):
+            return i
+        if _outlook_block_at(lines, i):
+            if _FORWARD.match(_previous_content(lines, i)):
+                continue
+            previous = i - 1
+            while previous >= 0 and not lines[previous].strip():
+                previous -= 1
+            if previous >= 0 and _SEPARATOR_LINE.match(lines[previous]):
+                return previous
+            return i
+        start = _attribution_start(lines, i, bare=False)
+        if start is not None:
+            return start
+    return None
+
+
+def _strip_blank_edges(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    return lines
+
+
+def trim_reply(text: str) -> str:
+    """The new part of a reply: quotes, earlier messages and the signature removed."""
+    if not text:
+        return ""
+    original = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = _drop_quoted_blocks(original.split("\n"))
+    cut = _history_start(lines)
+    if cut is not None:
+        lines = lines[:cut]
+    for i, line in enumerate(lines):
+        if _SIGNATURE.match(line):
+            lines = lines[:i]
+            break
+    lines = _strip_blank_edges(lines)
+    if lines and _SENT_FROM.match(lines[-1]):
+        lines = _strip_blank_edges(lines[:-1])
+    result = "\n".join(line.rstrip() for line in lines)
+    return result if result.strip() else original.strip()

@@ -1,0 +1,120 @@
+"""Email in over HTTP (raw RFC 5322 upload), the admin view of what came in, and support addresses."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Principal
+from shared.auth.web import require
+from shared.messaging.uow import UnitOfWork
+from shared.web.app import get_uow
+from shared.web.problems import Problem
+from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog
+from services.ingest.domain.mailboxes import base_address
+from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
+from services.ingest.handlers.email import handle_inbound_email
+
+router = APIRouter(prefix="/v1", tags=["email"])
+
+
+async def accept_raw_email(request: Request, uow: UnitOfWork, raw: bytes, *, route: str, delivery_id: str | None,
+                           envelope_recipients: tuple[str, ...] = ()) -> JSONResponse:
+    """Shared by every HTTP email route: idempotent on the delivery id, 202 once committed.
+
+    A quarantined or refused mail is still a 202: it is recorded with its reason and raw
+    bytes, and a provider must not retry it (a 4xx would make it bounce or retry forever).
+    """
+    async def work() -> tuple[int, dict]:
+        outcome = await handle_inbound_email(raw, route=route, uow=uow, clock=clock_of(request), settings=settings_of(request),
+                                             envelope_recipients=envelope_recipients, delivery_id=delivery_id)
+        return 202, outcome.as_dict()
+
+    return await once(uow, clock_of(request), f"email:{route}", delivery_id, work)
+
+
+@router.post("/inbound/email", status_code=202, openapi_extra={
+    "requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}, "required": True}})
+async def upload_email(request: Request, uow: UnitOfWork = Depends(get_uow),
+                       _: Principal = Depends(require("platform")),
+                       idempotency_key: str | None = Header(None, max_length=200)) -> JSONResponse:
+    """A raw RFC 5322 message as the body (`Content-Type: message/rfc822`)."""
+    raw = await read_body(request, settings_of(request).max_email_bytes)
+    if not raw.strip():
+        raise Problem(422, "body: empty; send the raw message", title="Invalid request")
+    delivery = idempotency_key or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return await accept_raw_email(request, uow, raw, route="upload", delivery_id=delivery)
+
+
+class InboundEmailOut(BaseModel):
+    id: str
+    route: str
+    outcome: str
+    reason: str
+    from_address: str | None
+    recipients: list[str]
+    subject: str | None
+    message_id: str | None
+    ticket_id: str | None
+    size: int
+    has_raw: bool
+    received_at: datetime
+
+
+@router.get("/inbound/emails", response_model=list[InboundEmailOut])
+async def list_inbound(outcome: str | None = Query(None, description="e.g. quarantined, automated, duplicate"),
+                       limit: int = Query(50, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
+                       _: Principal = Depends(require("manager"))) -> list[InboundEmailOut]:
+    rows = await InboundEmailLog(uow.session).list(outcome=outcome, limit=limit)
+    return [InboundEmailOut(**{k: r[k] for k in InboundEmailOut.model_fields if k != "has_raw"}, has_raw=r["raw"] is not None)
+            for r in rows]
+
+
+@router.get("/inbound/emails/{inbound_id}/raw", response_class=Response)
+async def raw_inbound(inbound_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> Response:
+    row = await InboundEmailLog(uow.session).get(inbound_id)
+    if row is None or row["raw"] is None:
+        raise Problem(404, f"no stored raw message for inbound email {inbound_id!r}")
+    return Response(row["raw"], media_type="message/rfc822")
+
+
+class MailboxIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brand: str = Field(min_length=1, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=20, description="added to every ticket from this address")
+
+
+class MailboxOut(MailboxIn):
+    address: str
+
+
+def _mailbox_address(address: str) -> str:
+    address = address.strip().lower()
+    if address != "*" and not (address.count("@") == 1 and address.split("@")[1]):
+        raise Problem(422, "address: an email address, `*@domain` or `*`", title="Invalid request")
+    return address if address.startswith("*") else base_address(address)
+
+
+@router.put("/admin/mailboxes/{address}", response_model=MailboxOut, tags=["admin"])
+async def put_mailbox(address: str, body: MailboxIn, request: Request, uow: UnitOfWork = Depends(get_uow),
+                      _: Principal = Depends(require("admin"))) -> MailboxOut:
+    address = _mailbox_address(address)
+    await ConfigRepository(uow.session).put_mailbox(address, body.brand, body.tags, clock_of(request).now())
+    await uow.commit()
+    return MailboxOut(address=address, brand=body.brand, tags=body.tags)
+
+
+@router.get("/admin/mailboxes", response_model=list[MailboxOut], tags=["admin"])
+async def list_mailboxes(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> list[MailboxOut]:
+    return [MailboxOut(address=a, brand=m["brand"], tags=m["tags"]) for a, m in (await ConfigRepository(uow.session).mailboxes()).items()]
+
+
+@router.delete("/admin/mailboxes/{address}", status_code=204, tags=["admin"])
+async def delete_mailbox(address: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> None:
+    if not await ConfigRepository(uow.session).delete_mailbox(_mailbox_address(address)):
+        raise Problem(404, f"no mailbox {address!r}")
+    await uow.commit()

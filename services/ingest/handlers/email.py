@@ -1,0 +1,145 @@
+"""One inbound email, from any route, to a ticket, a message on a ticket, or a recorded refusal.
+
+Order of checks (each outcome is recorded in `inbound_emails` with its reason):
+parse (else quarantined with the raw bytes) -> support address (else not_for_us) ->
+machine-generated or loop (automated, raw kept) -> duplicate of an accepted copy within the
+dedupe window (duplicate) -> threading decision (message_added or ticket_opened).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.clock import Clock
+from shared.events.tickets import Requester
+from shared.messaging.uow import UnitOfWork
+from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
+from services.ingest.domain import decide
+from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
+from services.ingest.domain.threading import Candidates, KnownTicket, decide_thread, plus_tokens, references_in_subject
+from services.ingest.email import EmailParseError, ParsedEmail, automated_reason, parse_email
+from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
+from services.ingest.settings import IngestSettings
+
+
+@dataclass(frozen=True)
+class EmailOutcome:
+    inbound_id: str
+    outcome: str  # ticket_opened, message_added, duplicate, automated, not_for_us, quarantined
+    reason: str
+    ticket_id: str | None = None
+    reference: str | None = None
+    message_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ("ticket_opened", "message_added", "duplicate")
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+async def load_mailboxes(uow: UnitOfWork) -> list[Mailbox]:
+    rows = await ConfigRepository(uow.session).mailboxes()
+    return [Mailbox(r["address"], r["brand"], tuple(r["tags"])) for r in rows.values()]
+
+
+async def handle_inbound_email(
+    raw: bytes, *, route: str, uow: UnitOfWork, clock: Clock, settings: IngestSettings,
+    envelope_recipients: tuple[str, ...] = (), delivery_id: str | None = None,
+) -> EmailOutcome:
+    now = clock.now()
+    log = InboundEmailLog(uow.session)
+    inbound_id = str(uuid.uuid4())
+
+    async def record(outcome: str, reason: str, mail: ParsedEmail | None, *, keep_raw: bool = False,
+                     ticket_id: str | None = None, reference: str | None = None, message_id: str | None = None) -> EmailOutcome:
+        await log.record(
+            id=inbound_id, route=route, delivery_id=delivery_id, received_at=now, size=len(raw),
+            outcome=outcome, reason=reason, ticket_id=ticket_id, ticket_message_id=message_id,
+            raw=raw if keep_raw else None,
+            message_id=mail.message_id if mail else None, content_hash=mail.content_hash if mail else None,
+            from_address=mail.from_address if mail else None, subject=mail.subject if mail else None,
+            recipients=list(_recipients(mail, envelope_recipients)) if mail else list(envelope_recipients),
+        )
+        return EmailOutcome(inbound_id, outcome, reason, ticket_id, reference, message_id)
+
+    try:
+        mail = parse_email(raw, max_attachment_bytes=settings.max_attachment_bytes)
+    except EmailParseError as exc:
+        return await record("quarantined", f"unparseable: {exc}", None, keep_raw=True)
+
+    mailboxes = await load_mailboxes(uow)
+    matched = match_mailbox(_recipients(mail, envelope_recipients), mailboxes)
+    if matched is None:
+        return await record("not_for_us", "no recipient is a configured support address", mail, keep_raw=True)
+    mailbox, address = matched
+
+    automated = automated_reason(mail)
+    if automated is None and is_own_address(mail.from_address, mailboxes):
+        automated = "loop:from-own-support-address"
+    if automated:
+        return await record("automated", automated, mail, keep_raw=True)
+
+    earlier = await log.accepted_with_hash(mail.content_hash, now - timedelta(hours=settings.email_dedupe_hours))
+    if earlier:
+        return await record("duplicate", f"same content as inbound email {earlier['id']}", mail,
+                            ticket_id=earlier["ticket_id"], message_id=earlier["ticket_message_id"])
+
+    repo = TicketRepository(uow.session)
+    found = await _candidates(repo, mail, envelope_recipients, settings.reference_prefix)
+    decision = decide_thread(mail.from_address, found)
+    body = mail.reply_text or mail.text
+    attachments = tuple({"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "inline": a.inline, "oversized": a.filename in mail.oversized} for a in mail.attachments)
+    others = tuple(a for a in (*mail.to, *mail.cc) if not is_own_address(a, mailboxes))
+
+    if decision.action == "append" and decision.ticket_id:
+        ticket = await load_for_update(uow, decision.ticket_id)
+        try:
+            change = decide.add_message(ticket, decide.AddMessage(
+                body=body, author_kind="customer", author_name=mail.from_name, author_email=mail.from_address,
+                via="email", email_message_id=mail.message_id, attachments=attachments, new_participants=others,
+            ), message_id=str(uuid.uuid4()), now=now)
+        except decide.InvalidChange as exc:  # closed between lookup and lock: open a follow-up instead
+            decision = decision.__class__("open", f"{decision.reason}; {exc}", linked_ticket_id=ticket.id)
+        else:
+            await save_change(uow, change)
+            assert change.message is not None
+            return await record("message_added", decision.reason, mail, ticket_id=ticket.id,
+                                reference=ticket.reference, message_id=change.message.id)
+
+    ticket, first = await handle_open_ticket(decide.OpenTicket(
+        channel="email", subject=mail.subject or "(no subject)", body=body,
+        requester=Requester(email=mail.from_address, name=mail.from_name),
+        brand=mailbox.brand, tags=mailbox.tags, inbox=address, participants=others,
+        linked_ticket_id=decision.linked_ticket_id, via="email", email_message_id=mail.message_id,
+        attachments=attachments,
+    ), uow=uow, clock=clock, reference_prefix=settings.reference_prefix)
+    return await record("ticket_opened", decision.reason, mail, ticket_id=ticket.id, reference=ticket.reference,
+                        message_id=first.id)
+
+
+def _recipients(mail: ParsedEmail, envelope: tuple[str, ...]) -> tuple[str, ...]:
+    # the SMTP envelope is the truth when we have it (Bcc, aliases); headers otherwise
+    return envelope or (*mail.delivered_to, *mail.x_original_to, *mail.to, *mail.cc)
+
+
+async def _candidates(repo: TicketRepository, mail: ParsedEmail, envelope: tuple[str, ...], prefix: str) -> Candidates:
+    async def known(ticket_id: str | None):  # type: ignore[no-untyped-def]
+        ticket = await repo.get(ticket_id) if ticket_id else None
+        return KnownTicket(ticket.id, ticket.reference, ticket.status, ticket.participants) if ticket else None
+
+    by_message_id = await known(await repo.ticket_for_email_ids([*mail.in_reply_to, *mail.references]))
+    by_token = None
+    for token in plus_tokens(envelope or (*mail.to, *mail.cc)):
+        if (ticket := await repo.get_by_token(token)) is not None:
+            by_token = await known(ticket.id)
+            break
+    by_reference = None
+    for reference in references_in_subject(mail.subject, prefix):
+        if (ticket := await repo.get_by_reference(reference)) is not None:
+            by_reference = await known(ticket.id)
+            break
+    return Candidates(by_message_id, by_token, by_reference)

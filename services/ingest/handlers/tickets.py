@@ -1,0 +1,48 @@
+"""Opening tickets and applying changes to them, whatever the channel."""
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from shared.clock import Clock
+from shared.messaging.uow import UnitOfWork
+from services.ingest.adapters.repository import TicketRepository
+from services.ingest.domain.decide import Change, OpenTicket, format_reference, open_ticket
+from services.ingest.domain.model import Message, Ticket
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+async def handle_open_ticket(cmd: OpenTicket, *, uow: UnitOfWork, clock: Clock, reference_prefix: str) -> tuple[Ticket, Message]:
+    repo = TicketRepository(uow.session)
+    reference = format_reference(reference_prefix, await repo.next_reference_number())
+    opened = open_ticket(
+        cmd, ticket_id=str(uuid.uuid4()), message_id=str(uuid.uuid4()), reference=reference, now=clock.now(),
+        # the plus-address token: replies to support+<token>@ thread here, and it cannot be guessed
+        email_token=secrets.token_hex(8),
+    )
+    await repo.add(opened.ticket)
+    await repo.add_message(opened.first_message)
+    uow.publish(opened.event)
+    return opened.ticket, opened.first_message
+
+
+async def load_for_update(uow: UnitOfWork, ticket_id: str) -> Ticket:
+    """Row-locked, so two concurrent changes to one ticket apply one after the other."""
+    ticket = await TicketRepository(uow.session).get(ticket_id, for_update=True)
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return ticket
+
+
+async def save_change(uow: UnitOfWork, change: Change) -> Ticket:
+    repo = TicketRepository(uow.session)
+    if change.events or change.message:
+        await repo.save(change.ticket)
+    if change.message:
+        await repo.add_message(change.message)
+    for event in change.events:
+        uow.publish(event)
+    return change.ticket
