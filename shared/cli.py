@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
 import time
@@ -18,6 +19,7 @@ from shared.events.topics import ALL_TOPICS
 from shared.messaging.kafka import ensure_topics
 from shared.migrations import SERVICES
 from shared.stack.config import StackSettings
+from shared.stack.demo import load_demo
 from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services
 from shared.stack.ports import StackError, run_async
 
@@ -40,9 +42,11 @@ def up() -> None:
     try:
         with console.status("starting ingest, router, sla and escalation..."):
             ports = {name: settings.port_of(name) for name in SERVICES}
+            # a fresh bootstrap admin key each run; the demo's own keys are issued with it
+            admin_key = "sb_bootstrap_" + secrets.token_urlsafe(24)
             services = start_services(infra, ports, log_dir=settings.state_dir / "logs",
-                                      extra_env={"SMTP_PORT": str(settings.smtp_port)})
-        demo: dict[str, str] = {}
+                                      extra_env={"SMTP_PORT": str(settings.smtp_port), "BOOTSTRAP_ADMIN_KEY": admin_key})
+        demo = load_demo(services, settings.state_dir, admin_key)
         _print_summary(settings, infra.bootstrap_servers, services, demo, time.monotonic() - started)
         _wait_for_stop_signal(services)
     except StackError as exc:

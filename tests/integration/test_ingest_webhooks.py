@@ -158,3 +158,8 @@ async def test_bad_input_is_a_clear_problem_never_a_500(http, source):
     assert (await http.post(f"/v1/webhooks/{source}", content=huge, headers=headers)).status_code == 413
     metrics = (await http.get("/metrics")).text
     assert 'switchboard_http_rejected_total{status="413"' in metrics
+
+
+async def test_a_malformed_secret_is_refused_when_configured_not_when_used(http):
+    response = await http.put(f"/v1/admin/webhook-sources/{unique('bad')}", json={"kind": "generic", "secrets": ["whsec_***"]})
+    assert response.status_code == 422 and response.json()["detail"].startswith("secrets:")

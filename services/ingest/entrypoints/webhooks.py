@@ -33,7 +33,10 @@ from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS, SignatureError
 from services.ingest.webhooks import signatures as sig
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
-Kind = Literal["generic", "zendesk", "freshdesk", "intercom", "chatwoot", "groove", "front"]
+Kind = Literal["generic", "zendesk", "freshdesk", "intercom", "chatwoot", "groove", "front",
+               "sendgrid", "mailgun", "postmark"]
+#: inbound-email sources: they post to `/v1/inbound/email/{source}` (entrypoints/providers.py), not here
+EMAIL_KINDS = ("sendgrid", "mailgun", "postmark")
 
 NATIVE = {
     "zendesk": (sig.ZENDESK_SIGNATURE, sig.verify_zendesk),
@@ -80,6 +83,8 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
     source = await ConfigRepository(uow.session).source(source_name)
     if source is None:
         raise Problem(404, f"no webhook source {source_name!r} is configured")
+    if source["kind"] in EMAIL_KINDS:
+        raise Problem(404, f"source {source_name!r} is an inbound email source: post to /v1/inbound/email/{source_name}")
     body = await read_body(request, settings.max_webhook_bytes)
     await _authenticate(request, source, body)
     try:
@@ -105,7 +110,9 @@ class SourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind
-    secrets: list[str] = Field(min_length=1, max_length=2, description="one, or two while rotating")
+    secrets: list[str] = Field(min_length=1, max_length=2, description=(
+        "one, or two while rotating. mailgun: the HTTP webhook signing key. sendgrid, postmark: not used "
+        "(they authenticate with a platform API key for this source) but required: put any placeholder"))
     brand: str = Field("default", min_length=1, max_length=100)
 
 
@@ -121,6 +128,11 @@ async def put_source(name: str, body: SourceIn, request: Request, uow: UnitOfWor
                      _: Principal = Depends(require("admin"))) -> SourceOut:
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 100:
         raise Problem(422, "name: letters, digits, - and _ only, at most 100", title="Invalid request")
+    for secret in body.secrets:
+        try:
+            sig.standard_key(secret)
+        except ValueError as exc:
+            raise Problem(422, f"secrets: {exc}", title="Invalid request") from None
     await ConfigRepository(uow.session).put_source(name, body.kind, body.secrets, body.brand, clock_of(request).now())
     await uow.commit()
     return SourceOut(name=name, kind=body.kind, brand=body.brand, secrets=len(body.secrets))

@@ -1,0 +1,74 @@
+"""The demo configuration `make up` loads: one API key per role, support addresses, a webhook source.
+
+It talks to the running services over their public REST API with the bootstrap admin key,
+exactly as an administrator would, and writes the keys to `<state>/demo-keys.json`
+(`.local/` is git-ignored). Running it again reuses keys that still work.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+
+import httpx
+
+from shared.stack.local import ServiceProcess
+from shared.stack.ports import StackError
+
+DEMO_DOMAIN = "demo.switchboard.local"
+DEMO_SOURCE = "demo"
+MAILBOXES = {
+    f"support@{DEMO_DOMAIN}": {"brand": "demo", "tags": []},
+    f"billing@{DEMO_DOMAIN}": {"brand": "demo-billing", "tags": ["billing"]},
+}
+KEYS = {
+    "admin": {"name": "demo admin"},
+    "manager": {"name": "demo manager"},
+    "agent": {"name": "demo agent", "agent_id": "demo-agent"},
+    "platform": {"name": "demo platform", "source": DEMO_SOURCE},
+}
+
+
+def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -> dict[str, str]:
+    ingest = next(s for s in services if s.name == "ingest")
+    keys_path, demo_path = state_dir / "demo-keys.json", state_dir / "demo.json"
+    with httpx.Client(base_url=ingest.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
+        keys = _reuse(http, keys_path) or _issue(http)
+        keys_path.write_text(json.dumps(keys, indent=2) + "\n")
+        keys_path.chmod(0o600)
+        for address, box in MAILBOXES.items():
+            _ok(http.put(f"/v1/admin/mailboxes/{address}", json=box))
+        previous = json.loads(demo_path.read_text()) if demo_path.exists() else {}
+        # the Standard Webhooks form: whsec_ + base64 of the key bytes
+        webhook_secret = previous.get("webhook_secret") or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        _ok(http.put(f"/v1/admin/webhook-sources/{DEMO_SOURCE}", json={"kind": "generic", "secrets": [webhook_secret], "brand": "demo"}))
+    demo_path.write_text(json.dumps({"webhook_source": DEMO_SOURCE, "webhook_secret": webhook_secret,
+                                     "mailboxes": list(MAILBOXES)}, indent=2) + "\n")
+    demo_path.chmod(0o600)
+    return {
+        "API keys": f"{keys_path.resolve()} (admin, manager, agent, platform)",
+        "support mail": ", ".join(MAILBOXES),
+        "webhook": f"{ingest.url}/v1/webhooks/{DEMO_SOURCE} (secret in {demo_path.resolve()})",
+    }
+
+
+def _reuse(http: httpx.Client, path: Path) -> dict[str, str] | None:
+    if not path.exists():
+        return None
+    keys = json.loads(path.read_text())
+    if set(keys) != set(KEYS):
+        return None
+    check = http.get("/v1/api-keys", headers={"Authorization": f"Bearer {keys['admin']}"})
+    return keys if check.status_code == 200 else None
+
+
+def _issue(http: httpx.Client) -> dict[str, str]:
+    return {role: _ok(http.post("/v1/api-keys", json={"role": role, **scope}))["key"] for role, scope in KEYS.items()}
+
+
+def _ok(response: httpx.Response) -> dict:
+    if response.status_code >= 300:
+        raise StackError(f"demo configuration failed: {response.request.method} {response.request.url} -> "
+                         f"{response.status_code} {response.text}")
+    return response.json()

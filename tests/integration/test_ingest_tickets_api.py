@@ -1,0 +1,127 @@
+"""Agents' tools on the real stack: roles, own assignments only, changes as events, lists with cursors."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from shared.events import topics
+from shared.events.routing import TicketAssigned, TicketUnassigned
+from tests.support.events import envelope_of
+from tests.support.ingest import ingest_client, issue_key, unique
+from tests.support.kafka import about, eventually, produce, read_all
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def http(infra):
+    async with ingest_client(infra) as client:
+        yield client
+
+
+async def open_ticket(http, **overrides) -> dict:  # type: ignore[no-untyped-def]
+    body = {"subject": "Cannot log in", "body": "Password reset mail never arrives.",
+            "requester": {"email": "Eve@Customer.example", "name": "Eve"}, **overrides}
+    response = await http.post("/v1/tickets", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def assign(infra, http, ticket_id: str, agent_id: str) -> None:
+    event = TicketAssigned(ticket_id=ticket_id, agent_id=agent_id, queue="triage", reason="test", assigned_at=datetime.now(timezone.utc))
+    await produce(infra.bootstrap_servers, topics.ROUTING, envelope_of(event, source="/switchboard/router").to_bytes(), key=ticket_id)
+
+    async def assigned() -> bool:
+        return (await http.get(f"/v1/tickets/{ticket_id}")).json()["assignee_agent_id"] == agent_id
+
+    await eventually(assigned, timeout=30)
+
+
+async def test_an_agent_acts_only_on_their_own_assignments(http, infra):
+    ticket = await open_ticket(http)
+    bea = await issue_key(http, "agent", agent_id=unique("bea"))
+    bea_id = (await http.get("/v1/api-keys")).json()[-1]["agent_id"]
+    cal = await issue_key(http, "agent", agent_id=unique("cal"))
+
+    refused = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "On it"}, headers=bea)
+    assert refused.status_code == 403 and "not assigned" in refused.json()["detail"]
+
+    await assign(infra, http, ticket["id"], bea_id)
+    reply = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "Sent a new link."}, headers=bea)
+    assert reply.status_code == 201, reply.text
+    assert (reply.json()["author_kind"], reply.json()["author_agent_id"]) == ("agent", bea_id)
+    note = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "Check SPF", "public": False}, headers=bea)
+    assert note.status_code == 201 and note.json()["public"] is False
+    assert (await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "mine!"}, headers=cal)).status_code == 403
+
+    unassigned = TicketUnassigned(ticket_id=ticket["id"], agent_id=bea_id, reason="offline", unassigned_at=datetime.now(timezone.utc))
+    await produce(infra.bootstrap_servers, topics.ROUTING, envelope_of(unassigned).to_bytes(), key=ticket["id"])
+
+    async def freed() -> bool:
+        return (await http.get(f"/v1/tickets/{ticket['id']}")).json()["assignee_agent_id"] is None
+
+    await eventually(freed, timeout=30)
+    assert (await http.patch(f"/v1/tickets/{ticket['id']}", json={"status": "solved"}, headers=bea)).status_code == 403
+
+
+async def test_changes_are_applied_and_published_as_events(http, infra):
+    ticket = await open_ticket(http)
+    manager = await issue_key(http, "manager")
+    agent_reply = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "Looking"})
+    assert agent_reply.status_code == 201
+    patched = await http.patch(f"/v1/tickets/{ticket['id']}", headers=manager,
+                               json={"status": "pending", "priority": "high", "tags": ["Login"], "custom_fields": {"plan": "pro"}})
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["status"], body["priority"], body["tags"], body["custom_fields"]) == ("pending", "high", ["login"], {"plan": "pro"})
+    conflict = await http.patch(f"/v1/tickets/{ticket['id']}", json={"status": "closed"}, headers=manager)
+    assert conflict.status_code == 409 and "solved" in conflict.json()["detail"]
+
+    expected = ["received", "message_added", "status_changed", "fields_changed", "priority_changed", "status_changed"]
+    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket["id"])) >= len(expected))
+    events = about(records, ticket["id"])
+    assert [e.type.rsplit(".", 1)[1] for e in events] == expected
+    assert (events[2].data["old_status"], events[2].data["new_status"]) == ("new", "open"), "the first agent reply opens it"
+    assert events[5].data["new_status"] == "pending"
+
+
+async def test_satisfaction_is_recorded_through_the_tickets_platform(http):
+    source = unique("shop")
+    ticket = await open_ticket(http, external_ref={"source": source, "external_id": "77"})
+    own = await issue_key(http, "platform", source=source)
+    other = await issue_key(http, "platform", source=unique("other"))
+    rated = await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good", "comment": "fast"}, headers=own)
+    assert rated.status_code == 200 and rated.json()["satisfaction"]["rating"] == "good"
+    assert (await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good"}, headers=other)).status_code == 403
+    bad = await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "meh"}, headers=own)
+    assert bad.status_code == 422 and "rating" in bad.json()["detail"]
+
+
+async def test_lists_filter_and_page_with_a_cursor(http):
+    brand = unique("brand")
+    created = [await open_ticket(http, brand=brand, subject=f"ticket {i}") for i in range(5)]
+    seen, cursor = [], None
+    while True:
+        params = {"brand": brand, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await http.get("/v1/tickets", params=params)).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [t["id"] for t in reversed(created)], "newest first, each once"
+    by_requester = (await http.get("/v1/tickets", params={"requester": "eve@customer.example", "brand": brand})).json()["items"]
+    assert len(by_requester) == 5
+    assert (await http.get("/v1/tickets", params={"cursor": "garbage!"})).status_code == 422
+
+
+async def test_idempotency_key_makes_api_retries_safe_and_keys_are_required(http):
+    body = {"subject": "Once", "body": "only once", "requester": {"email": "x@customer.example"}, "brand": unique("idem")}
+    first = await http.post("/v1/tickets", json=body, headers={"Idempotency-Key": "abc-1"})
+    second = await http.post("/v1/tickets", json=body, headers={"Idempotency-Key": "abc-1"})
+    assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
+    assert len((await http.get("/v1/tickets", params={"brand": body["brand"]})).json()["items"]) == 1
+    anonymous = await http.get("/v1/tickets", headers={"Authorization": ""})
+    assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
+    wrong = await http.get("/v1/tickets", headers={"Authorization": "Bearer sb_admin_nope"})
+    assert wrong.status_code == 401
