@@ -18,6 +18,14 @@ class IngestSettings(BaseServiceSettings):
     max_attachment_bytes: int = 25 * 1024 * 1024
     email_dedupe_hours: int = Field(96, description="provider retries inside this window are one mail (SendGrid retries 3 days)")
 
+    default_from_address: str = Field("support@switchboard.local", description="sender of notifications when the ticket has no support address")
+    smtp_relay_host: str | None = Field(None, description="where reply notifications are sent; unset = they stay queued")
+    smtp_relay_port: int = 25
+    smtp_relay_starttls: bool = False
+    smtp_relay_username: str | None = None
+    smtp_relay_password: str | None = None
+    mail_send_interval_s: float = 1.0
+
     max_webhook_bytes: int = 1024 * 1024
     webhook_tolerance_s: int = 300
 

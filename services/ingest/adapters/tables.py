@@ -142,3 +142,21 @@ webhook_sources = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Notifications of agents' public replies on email tickets, sent through the configured SMTP relay.
+outgoing_emails = Table(
+    "outgoing_emails",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("ticket_id", Text, ForeignKey("ingest.tickets.id"), nullable=False, index=True),
+    Column("message_id", Text, nullable=False),  # our RFC 5322 Message-ID (also on the ticket message)
+    Column("recipients", JSONB, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("status", Text, nullable=False),  # queued, sent, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_outgoing_emails_due", "status", "next_attempt_at"),
+)

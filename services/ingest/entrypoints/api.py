@@ -9,6 +9,7 @@ from shared.web.app import create_service_app
 from services.ingest.adapters.tables import api_keys, messaging
 from services.ingest.entrypoints import access, email, tickets, webhooks
 from services.ingest.entrypoints.smtp import run_smtp_listener
+from services.ingest.handlers.notifications import run_mail_sender
 from services.ingest.handlers.routing import EVENT_HANDLERS as ROUTING_HANDLERS
 from services.ingest.settings import IngestSettings
 
@@ -17,7 +18,7 @@ DEFINITION = ServiceDefinition(
     tables=messaging,
     api_keys=api_keys,
     subscriptions=(Subscription("ingest-assignments", (topics.ROUTING,), ROUTING_HANDLERS),),
-    workers=(("smtp", run_smtp_listener),),
+    workers=(("smtp", run_smtp_listener), ("mail-sender", run_mail_sender)),
 )
 
 

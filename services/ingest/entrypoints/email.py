@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from shared.auth import Principal
 from shared.auth.web import require
@@ -14,6 +15,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog
+from services.ingest.adapters.tables import outgoing_emails
 from services.ingest.domain.mailboxes import base_address
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
 from services.ingest.handlers.email import handle_inbound_email
@@ -118,3 +120,29 @@ async def delete_mailbox(address: str, uow: UnitOfWork = Depends(get_uow), _: Pr
     if not await ConfigRepository(uow.session).delete_mailbox(_mailbox_address(address)):
         raise Problem(404, f"no mailbox {address!r}")
     await uow.commit()
+
+
+class OutgoingEmailOut(BaseModel):
+    id: str
+    ticket_id: str
+    message_id: str
+    recipients: list[str]
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@router.get("/outbound/emails", response_model=list[OutgoingEmailOut])
+async def list_outgoing(ticket_id: str | None = None, status: str | None = Query(None, description="queued, sent or failed"),
+                        limit: int = Query(50, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
+                        _: Principal = Depends(require("manager"))) -> list[OutgoingEmailOut]:
+    """Reply notifications and their delivery state through the SMTP relay."""
+    query = select(outgoing_emails).order_by(outgoing_emails.c.created_at.desc()).limit(limit)
+    if ticket_id:
+        query = query.where(outgoing_emails.c.ticket_id == ticket_id)
+    if status:
+        query = query.where(outgoing_emails.c.status == status)
+    rows = (await uow.session.execute(query)).mappings()
+    return [OutgoingEmailOut(**{k: r[k] for k in OutgoingEmailOut.model_fields}) for r in rows]

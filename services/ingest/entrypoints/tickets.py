@@ -26,6 +26,7 @@ from services.ingest.entrypoints.schemas import (
     TicketPage,
     TicketPatch,
 )
+from services.ingest.handlers.notifications import queue_reply_notification
 from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket, load_for_update, save_change
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -123,8 +124,10 @@ async def add_message(ticket_id: str, body: MessageCreate, request: Request, uow
         email_message_id=_our_message_id(request) if ticket.channel == "email" and body.public else None,
     ), message_id=str(uuid.uuid4()), now=clock_of(request).now())
     await save_change(uow, change)
-    await uow.commit()
     assert change.message is not None
+    if change.message.email_message_id and author == "agent":
+        await queue_reply_notification(uow, change.ticket, change.message, settings_of(request), clock_of(request).now())
+    await uow.commit()
     return MessageOut.of(change.message)
 
 

@@ -29,6 +29,7 @@ from services.ingest.adapters.repository import ConfigRepository
 from services.ingest.domain.inbound import PayloadError
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
 from services.ingest.handlers.inbound import apply_commands
+from services.ingest.metrics import WEBHOOK_COMMANDS
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS, SignatureError
 from services.ingest.webhooks import signatures as sig
 
@@ -101,6 +102,8 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
     async def work() -> tuple[int, dict]:
         applied = await apply_commands(commands, uow=uow, clock=clock_of(request), reference_prefix=settings.reference_prefix,
                                        brand=source["brand"], via=f"webhook:{source_name}")
+        for result in applied:
+            WEBHOOK_COMMANDS.labels(source["kind"], result.action).inc()
         return 202, {"source": source_name, "results": [a.as_dict() for a in applied]}
 
     return await once(uow, clock_of(request), f"webhook:{source_name}", _delivery_id(request, body), work)

@@ -19,6 +19,7 @@ from services.ingest.domain import decide
 from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
 from services.ingest.domain.threading import Candidates, KnownTicket, decide_thread, plus_tokens, references_in_subject
 from services.ingest.email import EmailParseError, ParsedEmail, automated_reason, parse_email
+from services.ingest.metrics import INBOUND_EMAILS
 from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
 from services.ingest.settings import IngestSettings
 
@@ -63,6 +64,8 @@ async def handle_inbound_email(
             from_address=mail.from_address if mail else None, subject=mail.subject if mail else None,
             recipients=list(_recipients(mail, envelope_recipients)) if mail else list(envelope_recipients),
         )
+        # counted when recorded, before the caller commits: a rolled-back mail (then retried) counts twice
+        INBOUND_EMAILS.labels(route, outcome).inc()
         return EmailOutcome(inbound_id, outcome, reason, ticket_id, reference, message_id)
 
     try:
