@@ -12,8 +12,9 @@ in reading order with the line structure a person would expect:
   quoted history in HTML-only replies (Gmail and Apple Mail quote that way);
 * links keep their text, and the URL in parentheses when it says something the text
   does not (``Docs (https://x.test/docs)``, but ``https://x.test`` only once);
-* script, style, title and template contents and comments (Outlook's conditional
-  ``<!--[if mso]>`` blocks) are dropped; entities are decoded; runs of whitespace are
+* head (title included: it is the tool's page name, not the message), script, style
+  and template contents and comments (Outlook's conditional ``<!--[if mso]>`` blocks)
+  are dropped; entities are decoded; runs of whitespace are
   collapsed except inside ``<pre>``.
 
 The parser is `html.parser.HTMLParser`, which never rejects input; the one known way it
@@ -60,9 +61,14 @@ _BREAK_RUN = re.compile(r"[ \n]*[\x01\x02][\x01\x02 \n]*")
 
 
 def _resolve_breaks(match: re.Match[str]) -> str:
+    """Newlines for a run of block boundaries and <br>s, as a browser lays them out:
+    a <br> right before a block boundary only ends the line ("a<br></div>"), more
+    of them add empty lines ("a<br><br><div>"), and a <br> between boundaries is
+    an empty line of its own (Gmail's "<div><br></div>")."""
     run = match.group(0)
+    first_block = min(i for i in (run.find(_LINE), run.find(_PARA)) if i >= 0)
     wanted = 2 if _PARA in run else 1
-    return "\n" * max(wanted, run.count("\n"))  # <br><br> before a block still shows
+    return "\n" * (max(wanted, run.count("\n", 0, first_block)) + run.count("\n", first_block))
 
 
 def _finish(raw: str, *, keep_markers: bool = False) -> str:

@@ -17,7 +17,7 @@ from services.ingest.domain.inbound import Attachment
 from .charsets import decode_bytes, repair_surrogates, strip_controls
 from .headers import POLICY, Headers, clean
 
-__all__ = ["MAX_DEPTH", "attachments", "body_parts", "charset_hint", "fallback_text", "part_text", "walk"]
+__all__ = ["MAX_DEPTH", "attachments", "body_parts", "charset_hint", "fallback_text", "part_text", "payload_bytes", "walk"]
 
 MAX_DEPTH = 40  # deeper nesting is ignored; real mail stays below ten
 _SERIALISE = POLICY.clone(max_line_length=0)

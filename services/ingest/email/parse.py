@@ -5,11 +5,12 @@ work (`BytesParser(policy=email.policy.default)`, `get_body`, the header registr
 module adds what real mail needs on top of it:
 
 * tolerance: every header is read on its own and a broken one becomes None/empty rather
-  than failing the mail; raw 8-bit headers and unknown charsets are decoded with
-  replacement (see `charsets`); control characters and lone surrogates never reach the
-  caller (PostgreSQL and JSON reject them);
-* a plain-text body for every mail (text/plain preferred, HTML converted otherwise) and
-  the reply-only part of it (`quotes.trim_reply`);
+  than failing the mail (`headers`); continuation lines that lost their indentation
+  are re-indented before parsing; raw 8-bit headers and unknown charsets are decoded
+  with replacement (`charsets`); control characters and lone surrogates never reach
+  the caller (PostgreSQL and JSON reject them);
+* a plain-text body for every mail (text/plain preferred, HTML converted otherwise,
+  split bodies joined; `mime`) and the reply-only part of it (`quotes.trim_reply`);
 * attachment metadata for every non-body leaf part, inline CID images included;
 * a route-independent `content_hash` for de-duplication.
 
@@ -113,7 +114,9 @@ class ParsedEmail:
     html: str | None  # the HTML body as sent, if there is one
     attachments: tuple[Attachment, ...]
     oversized: tuple[str, ...]  # filenames of attachments above max_attachment_bytes
-    headers: dict[str, str] = field(hash=False)  # CLASSIFICATION_HEADERS that are present
+    # CLASSIFICATION_HEADERS that are present (first occurrence, unfolded); not part of
+    # the hash so that ParsedEmail stays hashable. Treat it as read-only.
+    headers: dict[str, str] = field(hash=False)
     content_type: str = "text/plain"  # top-level MIME type
     report_type: str | None = None  # report-type of a multipart/report
     raw_size: int = 0

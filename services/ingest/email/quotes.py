@@ -14,9 +14,10 @@ Rules, applied to the plain-text body in this order:
 2. Unquoted history (top-posting clients that don't use ``>``): the first of
    - an attribution line in one of the known languages,
    - a "-----Original Message-----" style separator (several languages),
-   - an Outlook header block: "From:" followed within a few lines by "Sent:"/"Date:"
-     and "To:"/"Subject:" (also Von/Gesendet/An/Betreff, De/Envoyé/À/Objet, ...),
-     optionally preceded by Outlook's "________" rule,
+   - a quoted header block: a "From:" and a "Sent:"/"Date:" line (either first)
+     among five consecutive non-empty lines - Outlook, GMX and Lotus Notes write them
+     so, also as Von/Gesendet/Datum, De/Envoyé, Van/Verzonden, ... - including the
+     "________" rule or "--- Subject ---" line right above it,
    cuts everything from there on. Forwarded messages are *not* cut: a header block
    right after "---------- Forwarded message ---------" / "Begin forwarded message:"
    is what the customer wants us to read.
@@ -196,11 +197,12 @@ def _history_start(lines: list[str]) -> int | None:
 
 
 def _strip_blank_edges(lines: list[str]) -> list[str]:
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    while lines and not lines[0].strip():
-        lines = lines[1:]
-    return lines
+    start, end = 0, len(lines)
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    while start < end and not lines[start].strip():
+        start += 1
+    return lines[start:end]
 
 
 def trim_reply(text: str) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 EMAILS = (DATA / "emails").resolve()
 
@@ -30,22 +28,22 @@ def read(relative_path: str) -> bytes:
     return (EMAILS / relative_path).read_bytes()
 
 
-class _RubyTolerantLoader(yaml.SafeLoader):
-    """Zammad dumps Ruby objects: `!ruby/hash:ActiveSupport::HashWithIndifferentAccess`
-    mappings and `!binary` strings. We only need them as plain dicts and strings."""
-
-
-def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-_RubyTolerantLoader.add_multi_constructor("!", _plain)
-
-
 def zammad_expectation(yml: Path) -> dict[str, Any]:
-    loaded = yaml.load(yml.read_bytes(), Loader=_RubyTolerantLoader)  # noqa: S506 - safe loader subclass
+    """A mailNNN.yml as a plain dict. Needs PyYAML (a test dependency, imported here so
+    that only the Zammad comparison depends on it)."""
+    import yaml
+
+    class RubyTolerantLoader(yaml.SafeLoader):
+        """Zammad dumps Ruby objects: `!ruby/hash:ActiveSupport::HashWithIndifferentAccess`
+        mappings and `!binary` strings. We only need them as plain dicts and strings."""
+
+    def plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    RubyTolerantLoader.add_multi_constructor("!", plain)
+    loaded = yaml.load(yml.read_bytes(), Loader=RubyTolerantLoader)  # noqa: S506 - a SafeLoader subclass
     return loaded if isinstance(loaded, dict) else {}
