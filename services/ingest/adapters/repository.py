@@ -24,7 +24,7 @@ from services.ingest.domain.model import Message, Ticket
 
 _TICKET_COLUMNS = (
     "id", "reference", "channel", "brand", "subject", "priority", "status", "language", "inbox",
-    "email_token", "linked_ticket_id", "assignee_agent_id", "satisfaction", "chat_ended_at",
+    "email_token", "linked_ticket_id", "assignee_agent_id", "satisfaction", "chat_ended_at", "chat_end_reason",
     "last_activity_at", "created_at", "updated_at", "custom_fields",
 )
 

@@ -51,6 +51,7 @@ tickets = Table(
     Column("assignee_agent_id", Text),  # learnt from the router's assignment events
     Column("satisfaction", JSONB),
     Column("chat_ended_at", DateTime(timezone=True)),
+    Column("chat_end_reason", Text),
     Column("last_activity_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -233,7 +233,7 @@ def end_chat(ticket: Ticket, reason: str, *, now: datetime) -> Change:
     if ticket.chat_ended_at is not None:
         return Change(ticket)
     event = ChatEnded(ticket_id=ticket.id, reason=reason, ended_at=now)  # type: ignore[arg-type]
-    return Change(replace(ticket, chat_ended_at=now, updated_at=now), (event,))
+    return Change(replace(ticket, chat_ended_at=now, chat_end_reason=reason, updated_at=now), (event,))
 
 
 def chat_idle(ticket: Ticket, *, idle_after_s: float, now: datetime) -> bool:

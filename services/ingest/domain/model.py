@@ -32,6 +32,7 @@ class Ticket:
     assignee_agent_id: str | None = None
     satisfaction: dict[str, Any] | None = None
     chat_ended_at: datetime | None = None
+    chat_end_reason: str | None = None  # idle, customer or agent
     last_activity_at: datetime | None = None
 
 

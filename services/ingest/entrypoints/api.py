@@ -7,7 +7,8 @@ from shared.messaging.consumer import Subscription
 from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app
 from services.ingest.adapters.tables import api_keys, messaging
-from services.ingest.entrypoints import access, email, tickets, webhooks
+from services.ingest.entrypoints import access, chat, email, tickets, webhooks
+from services.ingest.entrypoints.chat import run_chat_sweeper
 from services.ingest.entrypoints.smtp import run_smtp_listener
 from services.ingest.handlers.notifications import run_mail_sender
 from services.ingest.handlers.routing import EVENT_HANDLERS as ROUTING_HANDLERS
@@ -18,12 +19,12 @@ DEFINITION = ServiceDefinition(
     tables=messaging,
     api_keys=api_keys,
     subscriptions=(Subscription("ingest-assignments", (topics.ROUTING,), ROUTING_HANDLERS),),
-    workers=(("smtp", run_smtp_listener), ("mail-sender", run_mail_sender)),
+    workers=(("smtp", run_smtp_listener), ("mail-sender", run_mail_sender), ("chat-sweeper", run_chat_sweeper)),
 )
 
 
 def create_app(settings: IngestSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]
     return create_service_app(
         DEFINITION, settings or IngestSettings(),
-        routers=[tickets.router, webhooks.router, email.router, access.router], clock=clock,
+        routers=[tickets.router, webhooks.router, email.router, access.router, chat.router], clock=clock,
     )

@@ -97,6 +97,7 @@ class TicketOut(BaseModel):
     assignee_agent_id: str | None
     satisfaction: dict[str, Any] | None
     chat_ended_at: datetime | None
+    chat_end_reason: str | None
     created_at: datetime
     updated_at: datetime
     messages: list[MessageOut] = []
