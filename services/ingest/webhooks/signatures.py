@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
