@@ -2,12 +2,16 @@
 
     principal: Principal = Depends(require("admin", "agent"))
 
-Keys come as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. Admins pass every role
+Keys come as `Authorization: Bearer <key>`, `X-Api-Key: <key>`, or HTTP Basic with the key as
+the password (`https://any:KEY@host/...`, for senders that can only put credentials in the
+URL, such as SendGrid's and Postmark's inbound webhooks). Admins pass every role
 check. BOOTSTRAP_ADMIN_KEY (a setting) is accepted as admin without a table row, so a fresh
 installation can issue its first keys.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from typing import Awaitable, Callable
 
@@ -24,6 +28,14 @@ def presented_key(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
+    if header[:6].lower() == "basic ":
+        try:
+            user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            user = password = ""
+        # the password is the key; `https://KEY@host/` (no password) puts it in the user name
+        if secret := (password or user).strip():
+            return secret
     return request.headers.get("x-api-key") or None
 
 

@@ -7,7 +7,7 @@ from shared.messaging.consumer import Subscription
 from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app
 from services.ingest.adapters.tables import api_keys, messaging
-from services.ingest.entrypoints import access, chat, email, tickets, webhooks
+from services.ingest.entrypoints import access, chat, email, providers, tickets, webhooks
 from services.ingest.entrypoints.chat import run_chat_sweeper
 from services.ingest.entrypoints.smtp import run_smtp_listener
 from services.ingest.handlers.notifications import run_mail_sender
@@ -26,5 +26,5 @@ DEFINITION = ServiceDefinition(
 def create_app(settings: IngestSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]
     return create_service_app(
         DEFINITION, settings or IngestSettings(),
-        routers=[tickets.router, webhooks.router, email.router, access.router, chat.router], clock=clock,
+        routers=[tickets.router, webhooks.router, email.router, providers.router, access.router, chat.router], clock=clock,
     )
