@@ -5,7 +5,17 @@ from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
 from shared.events.envelope import Envelope
-from shared.events.routing import TicketAssigned, TicketRouted, TicketUnassigned
+from shared.events.escalation import EscalationRequested
+from shared.events.routing import (
+    AgentStatusChanged,
+    RoutingDecisionRecorded,
+    TicketAssigned,
+    TicketOfferDeclined,
+    TicketOffered,
+    TicketQueueChanged,
+    TicketRouted,
+    TicketUnassigned,
+)
 from shared.events.tickets import (
     ChatEnded,
     MessageAdded,
@@ -27,6 +37,12 @@ _ALL: tuple[type[Event], ...] = (
     TicketRouted,
     TicketAssigned,
     TicketUnassigned,
+    TicketOffered,
+    TicketOfferDeclined,
+    TicketQueueChanged,
+    AgentStatusChanged,
+    RoutingDecisionRecorded,
+    EscalationRequested,
     ApiKeyIssued,
     ApiKeyRevoked,
     MessageDeadLettered,

@@ -10,7 +10,7 @@ from typing import Any
 from shared.events.catalogue import CATALOGUE
 from shared.events.envelope import wrap
 from shared.events.examples import AT, EXAMPLES
-from shared.events.topics import ALL_TOPICS
+from shared.events.topics import ACCESS, ALL_TOPICS, DEAD_LETTERS, ESCALATIONS, ROUTING, TICKETS
 
 INTRO = """# Event reference
 
@@ -26,6 +26,9 @@ new version (`dataschema` ends in `:v<N>`).
 | Topic | Carries |
 |---|---|
 """
+
+
+PRODUCER = {TICKETS: "ingest", ROUTING: "router", ESCALATIONS: "escalation", ACCESS: "ingest", DEAD_LETTERS: "router"}
 
 
 def _type_of(schema: dict[str, Any]) -> str:
@@ -66,7 +69,7 @@ def render() -> str:
             lines += ["", f"`{def_name}`:", "", "| Field | Type | Required | Description |", "|---|---|---|---|"]
             lines += _field_rows(definition)
         envelope = wrap(examples[type_name], id="evt-example-" + type_name.rsplit(".", 1)[-1],
-                        source="/switchboard/" + ("router" if cls.TOPIC.endswith("routing.v1") else "ingest"), time=AT)
+                        source="/switchboard/" + PRODUCER[cls.TOPIC], time=AT)
         lines += ["", "```json", json.dumps(envelope.model_dump(mode="json"), indent=2), "```"]
     return "\n".join(lines) + "\n"
 

@@ -6,7 +6,17 @@ from datetime import datetime, timezone
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
-from shared.events.routing import TicketAssigned, TicketRouted, TicketUnassigned
+from shared.events.escalation import EscalationRequested
+from shared.events.routing import (
+    AgentStatusChanged,
+    RoutingDecisionRecorded,
+    TicketAssigned,
+    TicketOfferDeclined,
+    TicketOffered,
+    TicketQueueChanged,
+    TicketRouted,
+    TicketUnassigned,
+)
 from shared.events.tickets import (
     ChatEnded,
     ExternalRef,
@@ -47,6 +57,18 @@ EXAMPLES: tuple[Event, ...] = (
     TicketRouted(ticket_id=TICKET_ID, queue="billing", priority="high", rule="vip-billing", reason="rule vip-billing matched: tag billing, requester VIP", routed_at=AT),
     TicketAssigned(ticket_id=TICKET_ID, agent_id="bea", queue="billing", reason="least loaded eligible agent (1 of 6 emails)", assigned_at=AT),
     TicketUnassigned(ticket_id=TICKET_ID, agent_id="bea", reason="agent went offline", unassigned_at=AT),
+    TicketOffered(ticket_id=TICKET_ID, agent_id="bea", queue="billing", expires_at=datetime(2026, 11, 24, 9, 32, tzinfo=timezone.utc), offered_at=AT),
+    TicketOfferDeclined(ticket_id=TICKET_ID, agent_id="bea", reason="timeout", declined_at=AT),
+    TicketQueueChanged(ticket_id=TICKET_ID, from_queue="billing", to_queue="billing-tier2", reason="waited past 15 min; overflow", changed_at=AT),
+    AgentStatusChanged(agent_id="bea", old_status="away", new_status="online", changed_at=AT),
+    RoutingDecisionRecorded(
+        ticket_id=TICKET_ID, kind="assign", queue="billing", rule_id="vip-billing", agent_id="bea",
+        reason="least loaded eligible agent", requirements={"skills": {"billing": 2}, "team": None, "language": None},
+        candidates=[{"agent_id": "bea", "excluded": [], "score": "load 1/6 = 0.17"},
+                    {"agent_id": "cal", "excluded": ["status away"], "score": None}],
+        rule_trace=[{"rule_id": "vip-billing", "matched": True, "failed": None}], decided_at=AT,
+    ),
+    EscalationRequested(ticket_id=TICKET_ID, to_queue="billing-tier2", priority="urgent", reason="first response breached", requested_at=AT),
     ApiKeyIssued(
         key_id="5d0f3a8e-6b7c-4d21-9e3f-0a1b2c3d4e5f",
         key_hash="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",

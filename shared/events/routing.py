@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from shared.events import topics
 from shared.events.base import Event
@@ -46,3 +48,70 @@ class TicketUnassigned(Event):
     agent_id: str
     reason: str
     unassigned_at: datetime
+
+
+class TicketOffered(Event):
+    """Offer mode: the ticket is reserved for one agent until they accept or the offer expires."""
+
+    TYPE: ClassVar[str] = "switchboard.ticket.offered"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    agent_id: str
+    queue: str
+    expires_at: datetime
+    offered_at: datetime
+
+
+class TicketOfferDeclined(Event):
+    """The agent declined, or let the offer lapse; the ticket goes back to waiting."""
+
+    TYPE: ClassVar[str] = "switchboard.ticket.offer_declined"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    agent_id: str
+    reason: Literal["declined", "timeout", "agent_offline"]
+    declined_at: datetime
+
+
+class TicketQueueChanged(Event):
+    TYPE: ClassVar[str] = "switchboard.ticket.queue_changed"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    from_queue: str
+    to_queue: str
+    reason: str
+    changed_at: datetime
+
+
+class AgentStatusChanged(Event):
+    TYPE: ClassVar[str] = "switchboard.agent.status_changed"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    agent_id: str
+    old_status: Literal["online", "away", "offline"]
+    new_status: Literal["online", "away", "offline"]
+    changed_at: datetime
+
+    def subject_id(self) -> str:
+        return self.agent_id
+
+
+class RoutingDecisionRecorded(Event):
+    """Why a ticket went where it went: the rule, the candidates with their scores, who was excluded and why."""
+
+    TYPE: ClassVar[str] = "switchboard.routing.decision_recorded"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    kind: Literal["route", "assign", "offer", "wait", "overflow", "transfer", "requeue"]
+    queue: str
+    rule_id: str | None = None
+    agent_id: str | None = None
+    reason: str
+    requirements: dict[str, Any] = Field(default_factory=dict)
+    candidates: list[dict[str, Any]] = Field(default_factory=list, description="agent_id, excluded (reasons), score")
+    rule_trace: list[dict[str, Any]] = Field(default_factory=list, description="rule_id, matched, failed")
+    decided_at: datetime

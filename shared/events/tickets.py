@@ -51,6 +51,7 @@ class TicketReceived(Event):
     external_ref: ExternalRef | None = None
     inbox: str | None = Field(None, description="support address or webhook source it arrived through")
     linked_ticket_id: str | None = Field(None, description="an earlier ticket this one refers to")
+    body_preview: str = Field("", description="the first 1000 characters of the first message, for keyword rules")
     received_at: datetime
 
 

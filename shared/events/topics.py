@@ -5,5 +5,6 @@ TICKETS = "switchboard.tickets.v1"
 ROUTING = "switchboard.routing.v1"
 DEAD_LETTERS = "switchboard.deadletters.v1"
 ACCESS = "switchboard.access.v1"
+ESCALATIONS = "switchboard.escalations.v1"
 
-ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, ACCESS, DEAD_LETTERS)
+ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, ESCALATIONS, ACCESS, DEAD_LETTERS)

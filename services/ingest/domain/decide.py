@@ -142,6 +142,7 @@ def open_ticket(cmd: OpenTicket, *, ticket_id: str, message_id: str, reference: 
         external_ref=ticket.external_ref,
         inbox=ticket.inbox,
         linked_ticket_id=ticket.linked_ticket_id,
+        body_preview=cmd.body[:1000],
         received_at=now,
     )
     return TicketOpened(ticket, message, event)
