@@ -9,3 +9,5 @@ class RouterSettings(BaseServiceSettings):
     http_port: int = 8002
     # where a ticket waits when no routing rule sends it elsewhere (Zendesk's "default group")
     default_queue: str = "triage"
+    # offers expire, wait limits and workflow steps are checked this often
+    sweep_interval_s: float = 1.0

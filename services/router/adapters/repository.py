@@ -1,26 +1,239 @@
-"""All of the router's queries."""
+"""All of the router's queries. Capacity is reserved with conditional UPDATEs (see tables.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.adapters.tables import tickets
-from services.router.domain.model import RoutedTicket
+from services.router.adapters.codec import facts_from_json, queue_from_json, ruleset_from_json, to_json
+from services.router.adapters.tables import (
+    agent_loads,
+    agents,
+    assignment_log,
+    assignments,
+    decisions,
+    queues,
+    rule_sets,
+    tickets,
+)
+from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
+
+# one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
+ROUTING_LOCK = 0x5B_0001
+
+
+def _ticket(row: Any) -> RoutedTicket:
+    data = {k: row[k] for k in RoutedTicket.__dataclass_fields__}
+    data["tags"] = tuple(data["tags"])
+    data["declined_by"] = tuple(data["declined_by"])
+    return RoutedTicket(**data)
+
+
+def _agent(row: Any) -> Agent:
+    return Agent(
+        id=row["id"], name=row["name"], team=row["team"], skills=dict(row["skills"]), languages=tuple(row["languages"]),
+        capacity=dict(row["capacity"]), total_capacity=row["total_capacity"], status=row["status"],
+        status_changed_at=row["status_changed_at"], last_assigned_at=row["last_assigned_at"],
+    )
 
 
 class RoutingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, ticket: RoutedTicket) -> None:
-        await self._session.execute(insert(tickets).values(**asdict(ticket)))
+    async def lock_routing(self) -> None:
+        """Serialise routing changes across replicas until the transaction ends."""
+        await self._session.execute(text("select pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
 
-    async def get(self, ticket_id: str) -> RoutedTicket | None:
-        row = (await self._session.execute(select(tickets).where(tickets.c.ticket_id == ticket_id))).mappings().first()
-        return RoutedTicket(**row) if row else None
+    # tickets
+    async def add(self, ticket: RoutedTicket, facts: TicketFacts) -> bool:
+        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by), "facts": to_json(facts)}
+        result = await self._session.execute(pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id))
+        return result.first() is not None
+
+    async def save(self, ticket: RoutedTicket) -> None:
+        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by)}
+        del row["ticket_id"]
+        await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row))
+
+    async def save_facts(self, ticket_id: str, facts: TicketFacts) -> None:
+        await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket_id).values(facts=to_json(facts)))
+
+    async def get(self, ticket_id: str, *, for_update: bool = False) -> RoutedTicket | None:
+        query = select(tickets).where(tickets.c.ticket_id == ticket_id)
+        row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
+        return _ticket(row) if row else None
+
+    async def facts(self, ticket_id: str) -> TicketFacts | None:
+        data = await self._session.scalar(select(tickets.c.facts).where(tickets.c.ticket_id == ticket_id))
+        return facts_from_json(data) if data else None
 
     async def waiting_in(self, queue: str) -> list[RoutedTicket]:
         rows = await self._session.execute(select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting"))
-        return [RoutedTicket(**row) for row in rows.mappings()]
+        return [_ticket(r) for r in rows.mappings()]
+
+    async def queues_with_waiting(self) -> list[str]:
+        return list((await self._session.execute(select(tickets.c.queue).where(tickets.c.status == "waiting").distinct())).scalars())
+
+    async def held_by(self, agent_id: str) -> list[RoutedTicket]:
+        rows = await self._session.execute(
+            select(tickets).where(tickets.c.agent_id == agent_id, tickets.c.status.in_(("assigned", "offered")))
+            .order_by(tickets.c.received_at)
+        )
+        return [_ticket(r) for r in rows.mappings()]
+
+    async def expired_offers(self, now: datetime) -> list[RoutedTicket]:
+        rows = await self._session.execute(
+            select(tickets).where(tickets.c.status == "offered", tickets.c.offer_expires_at <= now).with_for_update()
+        )
+        return [_ticket(r) for r in rows.mappings()]
+
+    # queues
+    async def queue(self, name: str) -> Queue:
+        """A queue nobody configured yet still works, with the defaults (so routing never stalls)."""
+        config = await self._session.scalar(select(queues.c.config).where(queues.c.name == name))
+        return queue_from_json(config) if config else Queue(name=name)
+
+    async def queue_exists(self, name: str) -> bool:
+        return bool(await self._session.scalar(select(func.count()).select_from(queues).where(queues.c.name == name)))
+
+    async def all_queues(self) -> list[Queue]:
+        return [queue_from_json(c) for c in (await self._session.execute(select(queues.c.config).order_by(queues.c.name))).scalars()]
+
+    async def put_queue(self, queue: Queue, now: datetime) -> None:
+        stmt = pg_insert(queues).values(name=queue.name, config=to_json(queue), updated_at=now)
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"config": to_json(queue), "updated_at": now}))
+
+    async def delete_queue(self, name: str) -> bool:
+        return (await self._session.execute(delete(queues).where(queues.c.name == name))).rowcount > 0
+
+    async def last_round_robin(self, queue: str) -> str | None:
+        return await self._session.scalar(select(queues.c.last_round_robin_agent).where(queues.c.name == queue))
+
+    async def set_last_round_robin(self, queue: str, agent_id: str) -> None:
+        await self._session.execute(update(queues).where(queues.c.name == queue).values(last_round_robin_agent=agent_id))
+
+    # agents
+    async def agent(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
+        query = select(agents).where(agents.c.id == agent_id)
+        row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
+        return _agent(row) if row else None
+
+    async def all_agents(self) -> list[Agent]:
+        return [_agent(r) for r in (await self._session.execute(select(agents).order_by(agents.c.id))).mappings()]
+
+    async def put_agent(self, agent: Agent) -> None:
+        """Create or update an agent's profile (status is kept on update); capacities are copied to agent_loads."""
+        values = dict(id=agent.id, name=agent.name, team=agent.team, skills=dict(agent.skills), languages=list(agent.languages),
+                      capacity=dict(agent.capacity), total_capacity=agent.total_capacity, status=agent.status,
+                      status_changed_at=agent.status_changed_at)
+        profile = {k: v for k, v in values.items() if k not in ("id", "status", "status_changed_at")}
+        await self._session.execute(pg_insert(agents).values(**values).on_conflict_do_update(index_elements=["id"], set_=profile))
+        for channel, capacity in agent.capacity.items():
+            stmt = pg_insert(agent_loads).values(agent_id=agent.id, channel=channel, load=0, capacity=capacity)
+            await self._session.execute(stmt.on_conflict_do_update(index_elements=["agent_id", "channel"], set_={"capacity": capacity}))
+        await self._session.execute(
+            update(agent_loads).where(agent_loads.c.agent_id == agent.id, agent_loads.c.channel.not_in(list(agent.capacity) or [""]))
+            .values(capacity=0)
+        )
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        return (await self._session.execute(delete(agents).where(agents.c.id == agent_id))).rowcount > 0
+
+    async def set_status(self, agent_id: str, status: str, now: datetime) -> None:
+        await self._session.execute(update(agents).where(agents.c.id == agent_id).values(status=status, status_changed_at=now))
+
+    async def loads(self, queue: str | None = None, since: datetime | None = None) -> dict[str, AgentLoad]:
+        by_channel: dict[str, dict[str, int]] = {}
+        for agent_id, channel, load in (await self._session.execute(select(agent_loads.c.agent_id, agent_loads.c.channel, agent_loads.c.load))).all():
+            by_channel.setdefault(agent_id, {})[channel] = load
+        recent: dict[str, int] = {}
+        if queue is not None and since is not None:
+            rows = await self._session.execute(
+                select(assignment_log.c.agent_id, func.count()).where(assignment_log.c.queue == queue, assignment_log.c.assigned_at >= since)
+                .group_by(assignment_log.c.agent_id)
+            )
+            recent = {agent_id: count for agent_id, count in rows.all()}
+        totals = dict((await self._session.execute(select(agents.c.id, agents.c.total_load))).all())
+        return {a: AgentLoad(by_channel=by_channel.get(a, {}), total=t, recent_from_queue=recent.get(a, 0)) for a, t in totals.items()}
+
+    # capacity and assignments
+    async def reserve(self, ticket: RoutedTicket, agent_id: str, kind: str, now: datetime) -> bool:
+        """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all."""
+        async with self._session.begin_nested() as savepoint:
+            channel = await self._session.execute(
+                update(agent_loads).where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == ticket.channel,
+                                          agent_loads.c.load < agent_loads.c.capacity)
+                .values(load=agent_loads.c.load + 1).returning(agent_loads.c.load)
+            )
+            total = None
+            if channel.first() is not None:
+                total = (await self._session.execute(
+                    update(agents).where(agents.c.id == agent_id, agents.c.total_load < agents.c.total_capacity, agents.c.status == "online")
+                    .values(total_load=agents.c.total_load + 1, last_assigned_at=now).returning(agents.c.total_load)
+                )).first()
+            if total is None:
+                await savepoint.rollback()
+                return False
+            await self._session.execute(insert(assignments).values(
+                ticket_id=ticket.ticket_id, agent_id=agent_id, queue=ticket.queue, channel=ticket.channel, kind=kind, since=now))
+        return True
+
+    async def confirm(self, ticket_id: str) -> None:
+        await self._session.execute(update(assignments).where(assignments.c.ticket_id == ticket_id).values(kind="assigned"))
+
+    async def release(self, ticket_id: str) -> str | None:
+        """Give the capacity a ticket held back to its agent; returns that agent (None if it held none)."""
+        held = (await self._session.execute(delete(assignments).where(assignments.c.ticket_id == ticket_id)
+                                            .returning(assignments.c.agent_id, assignments.c.channel))).first()
+        if held is None:
+            return None
+        agent_id, channel = held
+        await self._session.execute(update(agent_loads).where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == channel,
+                                                              agent_loads.c.load > 0).values(load=agent_loads.c.load - 1))
+        await self._session.execute(update(agents).where(agents.c.id == agent_id, agents.c.total_load > 0)
+                                    .values(total_load=agents.c.total_load - 1))
+        return agent_id
+
+    async def log_assignment(self, ticket_id: str, agent_id: str, queue: str, now: datetime) -> None:
+        await self._session.execute(insert(assignment_log).values(ticket_id=ticket_id, agent_id=agent_id, queue=queue, assigned_at=now))
+
+    async def assignment_counts(self, queue: str, since: datetime) -> dict[str, int]:
+        rows = await self._session.execute(
+            select(assignment_log.c.agent_id, func.count()).where(assignment_log.c.queue == queue, assignment_log.c.assigned_at >= since)
+            .group_by(assignment_log.c.agent_id)
+        )
+        return dict(rows.all())
+
+    # rules
+    async def ruleset(self) -> RuleSet | None:
+        row = (await self._session.execute(select(rule_sets).order_by(rule_sets.c.version.desc()).limit(1))).mappings().first()
+        return ruleset_from_json(row["version"], row["rules"], row["default_actions"]) if row else None
+
+    async def ruleset_version(self, version: int) -> dict[str, Any] | None:
+        row = (await self._session.execute(select(rule_sets).where(rule_sets.c.version == version))).mappings().first()
+        return dict(row) if row else None
+
+    async def ruleset_history(self) -> list[dict[str, Any]]:
+        rows = await self._session.execute(select(rule_sets.c.version, rule_sets.c.created_at, rule_sets.c.created_by)
+                                           .order_by(rule_sets.c.version.desc()))
+        return [dict(r) for r in rows.mappings()]
+
+    async def save_ruleset(self, ruleset: RuleSet, created_by: str, now: datetime) -> int:
+        version = int(await self._session.scalar(select(func.coalesce(func.max(rule_sets.c.version), 0))) or 0) + 1
+        await self._session.execute(insert(rule_sets).values(
+            version=version, rules=to_json(list(ruleset.rules)), default_actions=to_json(ruleset.default),
+            created_at=now, created_by=created_by))
+        return version
+
+    # decisions
+    async def record_decision(self, ticket_id: str, kind: str, record: dict[str, Any], now: datetime) -> None:
+        await self._session.execute(insert(decisions).values(ticket_id=ticket_id, kind=kind, record=record, decided_at=now))
+
+    async def decisions_of(self, ticket_id: str) -> list[dict[str, Any]]:
+        rows = await self._session.execute(select(decisions).where(decisions.c.ticket_id == ticket_id).order_by(decisions.c.id))
+        return [dict(r) for r in rows.mappings()]

@@ -1,10 +1,31 @@
-"""Tables in the `router` schema."""
+"""Tables in the `router` schema.
+
+Capacity is enforced by the database: an assignment (or offer) increments the agent's loads
+with conditional UPDATEs (`... WHERE load < capacity`) and the CHECK constraints keep loads
+in range, so no interleaving of replicas can overfill an agent; `assignments` has one row per
+ticket, so no ticket can be held twice.
+"""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
-from shared.db import make_metadata
 from shared.auth.tables import add_api_keys_table
+from shared.db import make_metadata
 from shared.messaging.tables import add_messaging_tables
 
 metadata = make_metadata("router")
@@ -20,9 +41,102 @@ tickets = Table(
     Column("brand", Text, nullable=False),
     Column("priority", Text, nullable=False),
     Column("language", Text),
-    Column("status", Text, nullable=False),
+    Column("status", Text, nullable=False),  # waiting, offered, assigned, done
     Column("queue", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("routed_at", DateTime(timezone=True), nullable=False),
+    Column("waiting_since", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("required_skills", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("tags", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("rule_id", Text),
+    Column("agent_id", Text),
+    Column("previous_agent_id", Text),
+    Column("offer_expires_at", DateTime(timezone=True)),
+    Column("declined_by", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("skills_widened", Boolean, nullable=False, server_default=text("false")),
+    Column("facts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # what rules look at, for re-routing
     Index("ix_tickets_queue_status", "queue", "status"),
+    Index("ix_tickets_agent", "agent_id", "status"),
+)
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("config", JSONB, nullable=False),  # the domain Queue, as JSON
+    Column("last_round_robin_agent", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("team", Text),
+    Column("skills", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("languages", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("capacity", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("total_capacity", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("last_assigned_at", DateTime(timezone=True)),
+    Column("total_load", Integer, nullable=False, server_default="0"),
+    CheckConstraint("total_load >= 0", name="total_load_not_negative"),
+)
+
+# per agent and channel: the load, and the capacity it may not exceed (copied from agents.capacity)
+agent_loads = Table(
+    "agent_loads",
+    metadata,
+    Column("agent_id", Text, ForeignKey("router.agents.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("load", Integer, nullable=False, server_default="0"),
+    Column("capacity", Integer, nullable=False),
+    PrimaryKeyConstraint("agent_id", "channel"),
+    CheckConstraint("load >= 0", name="load_not_negative"),
+)
+
+# tickets an agent holds right now (assigned or offered): one row per ticket, ever
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("ticket_id", Text, primary_key=True),
+    Column("agent_id", Text, nullable=False, index=True),
+    Column("queue", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # assigned or offered
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+# every assignment ever made: fairness windows, distribution skew, history
+assignment_log = Table(
+    "assignment_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("ticket_id", Text, nullable=False),
+    Column("agent_id", Text, nullable=False),
+    Column("queue", Text, nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Index("ix_assignment_log_queue_time", "queue", "assigned_at"),
+)
+
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("rules", JSONB, nullable=False),
+    Column("default_actions", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("ticket_id", Text, nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("record", JSONB, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
 )

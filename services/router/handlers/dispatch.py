@@ -1,0 +1,74 @@
+"""Hand waiting tickets to agents the moment someone eligible has room.
+
+Called after every change that can make an assignment possible: a ticket arrives or comes
+back, an agent comes online, capacity is freed or raised, an offer is declined, time passes
+(workflow steps, widening). Each waiting ticket, in priority-then-age order, gets the agent
+`choose_agent` picks; the database then has the last word on capacity (`reserve`).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from shared.messaging.uow import UnitOfWork
+from services.router.adapters.repository import RoutingRepository
+from services.router.domain import decide
+from services.router.domain.assignment import choose_agent, waiting_order
+from services.router.domain.model import Agent, AgentLoad
+
+
+def _has_room(agent: Agent, load: AgentLoad) -> bool:
+    return agent.status == "online" and load.total < agent.total_capacity
+
+
+async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None = None) -> int:
+    """Assign (or offer) what can be assigned now; returns how many tickets got an agent."""
+    repo = RoutingRepository(uow.session)
+    agents = await repo.all_agents()
+    names = sorted(set(queues) if queues is not None else await repo.queues_with_waiting())
+    given = 0
+    for name in names:
+        queue = await repo.queue(name)
+        loads = await repo.loads(name, now - timedelta(seconds=queue.fairness_window_s))
+        if not any(_has_room(a, loads.get(a.id, AgentLoad())) for a in agents):
+            return given  # nobody anywhere has room: nothing more can happen in any queue
+        online = [a for a in agents if a.status == "online"]
+        last_rr = await repo.last_round_robin(name)
+        for ticket in sorted(await repo.waiting_in(name), key=waiting_order):
+            pool = [(a, loads.get(a.id, AgentLoad())) for a in agents]
+            decision = choose_agent(ticket, queue, pool, now, last_round_robin_agent=last_rr, online=online)
+            if decision.agent_id is None:
+                continue
+            locked = await repo.get(ticket.ticket_id, for_update=True)
+            if locked is None or locked.status != "waiting":
+                continue
+            kind = "offered" if queue.offer_mode else "assigned"
+            if not await repo.reserve(ticket, decision.agent_id, kind, now):
+                continue  # the database says the agent is full (another replica's change): try the next ticket
+            changed, event, record = decide.assign(ticket, queue, decision, now=now)
+            await repo.save(changed)
+            uow.publish(event)
+            await keep_record(uow, repo, record)
+            if kind == "assigned":
+                await repo.log_assignment(ticket.ticket_id, decision.agent_id, name, now)
+            if queue.strategy == "round_robin":
+                last_rr = decision.agent_id
+                await repo.set_last_round_robin(name, decision.agent_id)
+            loads[decision.agent_id] = _plus_one(loads.get(decision.agent_id, AgentLoad()), ticket.channel)
+            given += 1
+            if not any(_has_room(a, loads.get(a.id, AgentLoad())) for a in agents):
+                return given
+    return given
+
+
+def _plus_one(load: AgentLoad, channel: str) -> AgentLoad:
+    by_channel = dict(load.by_channel)
+    by_channel[channel] = by_channel.get(channel, 0) + 1
+    return replace(load, by_channel=by_channel, total=load.total + 1, recent_from_queue=load.recent_from_queue + 1)
+
+
+async def keep_record(uow: UnitOfWork, repo: RoutingRepository, record) -> None:  # type: ignore[no-untyped-def]
+    """Store the decision for GET /v1/tickets/{id}/routing and publish it for any other tool."""
+    await repo.record_decision(record.ticket_id, record.kind, record.model_dump(mode="json"), record.decided_at)
+    uow.publish(record)

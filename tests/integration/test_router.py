@@ -1,0 +1,277 @@
+"""The router on real Kafka and PostgreSQL: rules, eligibility, capacity, offers, overflow, affinity, audit.
+
+Every test uses its own skill (and queues) so agents of one test can never take another's
+tickets; the shared `triage` queue is made to need a skill nobody here has.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.clock import FakeClock
+from shared.events import topics
+from shared.events.escalation import EscalationRequested
+from tests.support.events import envelope_of
+from tests.support.ingest import issue_key, unique
+from tests.support.kafka import about, eventually, produce, read_all
+from tests.support.router import routed, router_client, send_status, send_ticket
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(timezone.utc))
+
+
+@pytest.fixture(scope="module")
+async def http(infra, clock):
+    async with router_client(infra, clock=clock) as client:
+        await client.put("/v1/queues/triage", json={"required_skills": {"nobody-here": 1}})
+        yield client
+        for agent in (await client.get("/v1/agents")).json():
+            await client.put(f"/v1/agents/{agent['id']}/status", json={"status": "offline"})
+
+
+class World:
+    """One test's skill, queues, agents and rules."""
+
+    def __init__(self, http) -> None:  # type: ignore[no-untyped-def]
+        self.http = http
+        self.skill = unique("skill")
+        self.tag = self.skill
+
+    async def queue(self, name: str, **config) -> str:  # type: ignore[no-untyped-def]
+        name = f"{name}-{self.skill}"
+        response = await self.http.put(f"/v1/queues/{name}", json={"required_skills": {self.skill: 1}, **config})
+        assert response.status_code == 200, response.text
+        return name
+
+    async def agent(self, name: str, status: str = "online", level: int = 3, **profile) -> str:  # type: ignore[no-untyped-def]
+        agent_id = f"{name}-{self.skill}"
+        body = {"name": name, "skills": {self.skill: level}, **profile}
+        response = await self.http.put(f"/v1/agents/{agent_id}", json=body)
+        assert response.status_code == 200, response.text
+        if status != "offline":
+            assert (await self.http.put(f"/v1/agents/{agent_id}/status", json={"status": status})).status_code == 200
+        return agent_id
+
+    async def route_tag_to(self, queue: str) -> None:
+        """Add a rule sending this test's tag to `queue` in front of the current rules."""
+        current = (await self.http.get("/v1/rules")).json()
+        rules = [{"id": f"r-{self.skill}", "conditions": {"tags_any": [self.tag]}, "actions": {"queue": queue}}]
+        rules += [r for r in current["rules"] if r["id"] != rules[0]["id"]]
+        response = await self.http.put("/v1/rules", json={"rules": rules, "default": current["default"]})
+        assert response.status_code == 200, response.text
+
+    async def ticket(self, infra, **fields):  # type: ignore[no-untyped-def]
+        return await send_ticket(infra, tags=(self.tag, *fields.pop("tags", ())), **fields)
+
+
+async def test_a_ticket_is_routed_by_rule_and_assigned_to_the_least_loaded_eligible_agent(http, infra):
+    world = World(http)
+    queue = await world.queue("billing", required_skills={world.skill: 2})
+    await world.route_tag_to(queue)
+    busy = await world.agent("busy", capacity={"email": 5}, total_capacity=5)
+    novice = await world.agent("novice", level=1)
+    away = await world.agent("away", status="away")
+    free = await world.agent("free", capacity={"email": 5}, total_capacity=5)
+
+    first = await world.ticket(infra)
+    view = await routed(http, first.ticket_id, status="assigned")
+    assert view["queue"] == queue and view["rule_id"] == f"r-{world.skill}"
+    second = await world.ticket(infra)
+    second_view = await routed(http, second.ticket_id, status="assigned")
+    assert {view["agent_id"], second_view["agent_id"]} == {busy, free}, "least loaded: one each"
+
+    history = (await http.get(f"/v1/tickets/{second.ticket_id}/routing")).json()
+    assert [h["kind"] for h in history] == ["route", "assign"]
+    assign = history[1]
+    by_agent = {c["agent_id"]: c for c in assign["candidates"]}
+    assert any("skill" in reason for reason in by_agent[novice]["excluded"])
+    assert any("away" in reason for reason in by_agent[away]["excluded"])
+    assert by_agent[second_view["agent_id"]]["score"] and assign["reason"]
+    assert history[0]["rule_trace"][0] == {"rule_id": f"r-{world.skill}", "matched": True, "failed": None}
+
+    records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: len(about(rs, second.ticket_id)) >= 4)
+    types = [e.type for e in about(records, second.ticket_id)]
+    assert types == ["switchboard.ticket.routed", "switchboard.routing.decision_recorded",
+                     "switchboard.ticket.assigned", "switchboard.routing.decision_recorded"]
+
+
+async def test_a_waiting_ticket_is_assigned_the_moment_capacity_appears(http, infra):
+    world = World(http)
+    queue = await world.queue("support")
+    await world.route_tag_to(queue)
+    first, second = await world.ticket(infra), await world.ticket(infra)
+    await routed(http, first.ticket_id, status="waiting")
+    await routed(http, second.ticket_id, status="waiting")
+
+    solo = await world.agent("solo", capacity={"email": 1}, total_capacity=1)
+    assigned = await routed(http, first.ticket_id, status="assigned", agent=solo)
+    assert assigned["queue"] == queue, "the older ticket is served first"
+    assert (await http.get(f"/v1/tickets/{second.ticket_id}")).json()["status"] == "waiting", "capacity 1 is respected"
+    position = (await http.get(f"/v1/queues/{queue}/waiting")).json()
+    assert [(t["ticket_id"], t["position"]) for t in position] == [(second.ticket_id, 1)]
+
+    await send_status(infra, first.ticket_id, "open", "solved")
+    await routed(http, second.ticket_id, status="assigned", agent=solo)
+    await routed(http, first.ticket_id, status="done")
+
+    # raising capacity lets the next one through at once
+    third = await world.ticket(infra, priority="urgent")
+    await routed(http, third.ticket_id, status="waiting")
+    await http.put(f"/v1/agents/{solo}", json={"name": "solo", "skills": {world.skill: 3}, "capacity": {"email": 2}, "total_capacity": 2})
+    await routed(http, third.ticket_id, status="assigned", agent=solo)
+
+
+async def test_offers_move_on_when_declined_or_ignored(http, infra, clock):
+    world = World(http)
+    queue = await world.queue("sales", offer_mode=True, offer_timeout_s=60, strategy="round_robin")
+    await world.route_tag_to(queue)
+    ann, bob = await world.agent("ann"), await world.agent("bob")
+    keys = {a: await issue_key_for(http, a) for a in (ann, bob)}
+
+    ticket = await world.ticket(infra)
+    offered = await routed(http, ticket.ticket_id, status="offered")
+    first_agent = offered["agent_id"]
+    other = bob if first_agent == ann else ann
+    declined = await http.post(f"/v1/offers/{ticket.ticket_id}/decline", headers=keys[first_agent])
+    assert declined.status_code == 200, declined.text
+    await routed(http, ticket.ticket_id, status="offered", agent=other)
+    assert (await http.post(f"/v1/offers/{ticket.ticket_id}/accept", headers=keys[first_agent])).status_code == 409
+
+    clock.advance(timedelta(seconds=61))
+    lapsed = await routed(http, ticket.ticket_id, status="waiting")
+    assert lapsed["agent_id"] is None, "both declined or timed out: nobody is asked twice"
+
+    second = await world.ticket(infra)
+    offer = await routed(http, second.ticket_id, status="offered")
+    accepted = await http.post(f"/v1/offers/{second.ticket_id}/accept", headers=keys[offer["agent_id"]])
+    assert accepted.status_code == 200 and accepted.json()["status"] == "assigned"
+    mine = (await http.get("/v1/agents/me/tickets", headers=keys[offer["agent_id"]])).json()
+    assert [t["ticket_id"] for t in mine] == [second.ticket_id]
+
+    records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: any(
+        e.type == "switchboard.ticket.offer_declined" and e.data["reason"] == "timeout" for e in about(rs, ticket.ticket_id)))
+    reasons = [e.data["reason"] for e in about(records, ticket.ticket_id) if e.type == "switchboard.ticket.offer_declined"]
+    assert reasons == ["declined", "timeout"]
+
+
+async def issue_key_for(http, agent_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Keys are issued by ingest; the router learns them as events, so we issue the event's effect directly."""
+    from tests.support.access import agent_key
+    return await agent_key(http, agent_id)
+
+
+async def test_past_the_wait_limit_a_ticket_overflows_or_widens(http, infra, clock):
+    world = World(http)
+    general = await world.queue("general", required_skills={})
+    specialist = await world.queue("specialist", required_skills={world.skill: 9}, wait_limit_s=300, overflow_queue=general)
+    widening = await world.queue("widening", required_skills={world.skill: 9}, wait_limit_s=300, widen_skills_after_wait=True)
+    await world.route_tag_to(specialist)
+    await world.agent("junior", level=1)
+
+    moved = await world.ticket(infra)
+    await routed(http, moved.ticket_id, status="waiting", queue=specialist)
+    clock.advance(timedelta(seconds=301))
+    await routed(http, moved.ticket_id, status="assigned", queue=general)
+
+    await world.route_tag_to(widening)
+    widened = await world.ticket(infra)
+    await routed(http, widened.ticket_id, status="waiting", queue=widening)
+    clock.advance(timedelta(seconds=301))
+    await routed(http, widened.ticket_id, status="assigned", queue=widening)
+    kinds = [h["kind"] for h in (await http.get(f"/v1/tickets/{widened.ticket_id}/routing")).json()]
+    assert kinds == ["route", "overflow", "assign"]
+
+
+async def test_offline_agents_return_chats_but_keep_emails_and_reopened_tickets_prefer_them(http, infra):
+    world = World(http)
+    queue = await world.queue("mixed")
+    await world.route_tag_to(queue)
+    cy = await world.agent("cy", capacity={"email": 2, "chat": 2}, total_capacity=4)
+    chat = await world.ticket(infra, channel="chat")
+    email = await world.ticket(infra)
+    await routed(http, chat.ticket_id, status="assigned", agent=cy)
+    await routed(http, email.ticket_id, status="assigned", agent=cy)
+
+    assert (await http.put(f"/v1/agents/{cy}/status", json={"status": "offline"})).status_code == 200
+    assert (await http.get(f"/v1/tickets/{chat.ticket_id}")).json()["status"] == "waiting"
+    assert (await http.get(f"/v1/tickets/{email.ticket_id}")).json()["agent_id"] == cy
+
+    await send_status(infra, email.ticket_id, "open", "solved")
+    await routed(http, email.ticket_id, status="done")
+    dee = await world.agent("dee")
+    await routed(http, chat.ticket_id, status="assigned", agent=dee)
+    await http.put(f"/v1/agents/{cy}/status", json={"status": "online"})
+    await send_status(infra, email.ticket_id, "solved", "open")
+    await routed(http, email.ticket_id, status="assigned", agent=cy)
+    last = (await http.get(f"/v1/tickets/{email.ticket_id}/routing")).json()[-1]
+    assert "affinity" in last["reason"]
+
+
+async def test_transfers_and_escalations_move_tickets(http, infra):
+    world = World(http)
+    tier1, tier2 = await world.queue("tier1"), await world.queue("tier2")
+    await world.route_tag_to(tier1)
+    eve = await world.agent("eve")
+    ticket = await world.ticket(infra)
+    await routed(http, ticket.ticket_id, status="assigned", agent=eve)
+    fay = await world.agent("fay")
+
+    moved = await http.post(f"/v1/tickets/{ticket.ticket_id}/transfer", json={"agent_id": fay})
+    assert moved.status_code == 200 and moved.json()["agent_id"] == fay
+    both = await http.post(f"/v1/tickets/{ticket.ticket_id}/transfer", json={"agent_id": fay, "queue": tier2})
+    assert both.status_code == 422
+
+    escalation = EscalationRequested(ticket_id=ticket.ticket_id, to_queue=tier2, priority="urgent", reason="SLA breach",
+                                     requested_at=datetime.now(timezone.utc))
+    await produce(infra.bootstrap_servers, topics.ESCALATIONS, envelope_of(escalation, source="/switchboard/escalation").to_bytes(),
+                  key=ticket.ticket_id)
+    view = await routed(http, ticket.ticket_id, queue=tier2)
+    assert view["priority"] == "urgent"
+    records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: any(
+        e.type == "switchboard.ticket.queue_changed" for e in about(rs, ticket.ticket_id)))
+    unassigned = [e for e in about(records, ticket.ticket_id) if e.type == "switchboard.ticket.unassigned"]
+    assert [e.data["agent_id"] for e in unassigned] == [eve, fay]
+
+
+async def test_rules_are_validated_versioned_and_can_be_dry_run(http):
+    world = World(http)
+    queue = await world.queue("refunds")
+    before = (await http.get("/v1/rules")).json()
+    bad = await http.put("/v1/rules", json={"rules": [
+        {"id": "x", "conditions": {"tags_any": []}, "actions": {"queue": "no-such-queue"}},
+        {"id": "x", "conditions": {"channel": ["email"]}, "actions": {"queue": queue}}], "default": before["default"]})
+    assert bad.status_code == 422
+    detail = bad.json()["detail"]
+    assert "no-such-queue" in detail and "already used" in detail and "tags_any is empty" in detail
+    assert (await http.get("/v1/rules")).json()["version"] == before["version"], "nothing saved"
+
+    draft = {"rules": [{"id": "vip", "conditions": {"vip": True}, "actions": {"queue": queue, "priority": "high"}},
+                       {"id": "refund-words", "conditions": {"keywords": ["refund", "chargeback"]}, "actions": {"queue": queue}}],
+             "default": before["default"]}
+    tried = await http.post("/v1/rules:test", json={"ticket": {"subject": "Please refund me", "vip": False}, "ruleset": draft})
+    assert tried.status_code == 200, tried.text
+    result = tried.json()
+    assert result["rule_id"] == "refund-words" and result["actions"]["queue"] == queue
+    assert result["trace"][0]["matched"] is False and "VIP" in result["trace"][0]["failed"]
+    versions = (await http.get("/v1/rules/versions")).json()
+    assert versions[0]["version"] == before["version"]
+
+
+async def test_queue_stats_report_fairness(http, infra):
+    world = World(http)
+    queue = await world.queue("fair", fairness_max_per_window=1, fairness_window_s=3600)
+    await world.route_tag_to(queue)
+    gil, hal = await world.agent("gil"), await world.agent("hal")
+    tickets = [await world.ticket(infra) for _ in range(3)]
+    for t in tickets[:2]:
+        await routed(http, t.ticket_id, status="assigned")
+    await routed(http, tickets[2].ticket_id, status="waiting")
+    stats = (await http.get(f"/v1/queues/{queue}/stats")).json()
+    assert stats["assignments_by_agent"] == {gil: 1, hal: 1} and stats["distribution_skew"] == 0.0
+    assert stats["waiting"] == 1
