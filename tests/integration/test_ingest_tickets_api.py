@@ -40,8 +40,8 @@ async def assign(infra, http, ticket_id: str, agent_id: str) -> None:
 
 async def test_an_agent_acts_only_on_their_own_assignments(http, infra):
     ticket = await open_ticket(http)
-    bea = await issue_key(http, "agent", agent_id=unique("bea"))
-    bea_id = (await http.get("/v1/api-keys")).json()[-1]["agent_id"]
+    bea_id = unique("bea")
+    bea = await issue_key(http, "agent", agent_id=bea_id)
     cal = await issue_key(http, "agent", agent_id=unique("cal"))
 
     refused = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "On it"}, headers=bea)

@@ -96,7 +96,7 @@ async def test_unauthentic_requests_are_401_and_change_nothing(http, source, tam
     body = created(external_id)
     now = int(time.time())
     raw, headers = signed(body, "not-the-secret" if tamper == "secret" else SECRET,
-                          at={"stale": now - 301, "future": now + 301}.get(tamper, now))
+                          at={"stale": now - 310, "future": now + 310}.get(tamper, now))
     if tamper == "body":
         raw = raw.replace(b"forever", b"for ever")
     if tamper == "missing":
