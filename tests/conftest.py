@@ -7,12 +7,12 @@ nothing is skipped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 from shared.stack.config import StackSettings
-from shared.stack.local import Infrastructure, ServiceProcess, free_ports, start_infrastructure, start_services
+from shared.stack.local import Infrastructure, ServiceProcess, free_ports, start_infrastructure, start_service, start_services
 from shared.stack.ports import free_port
 from tests.support.api import ADMIN_KEY
 
@@ -49,3 +49,24 @@ def services(infra: Infrastructure, stack_dir: Path) -> Iterator[dict[str, Servi
     yield {s.name: s for s in started}
     for service in started:
         service.stop()
+
+
+StartRouter = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def start_router(infra: Infrastructure, stack_dir: Path) -> Iterator[StartRouter]:
+    """Start router processes for one test; every one still running is stopped afterwards."""
+    started: list[ServiceProcess] = []
+
+    def start(wait: bool = True, **env: str) -> ServiceProcess:
+        process = start_service("router", infra, port=free_port(), log_dir=stack_dir / "logs",
+                                extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, **env})
+        started.append(process)
+        if wait:
+            process.wait_ready()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 import pytest
 
 from shared.events import topics
-from shared.stack.local import Infrastructure, ServiceProcess, start_service
-from shared.stack.ports import free_port
+from shared.stack.local import Infrastructure, ServiceProcess
 from tests.support import db
 from tests.support.events import envelope_of, ticket_received
 from tests.support.kafka import about, eventually, group_lag, produce, read_all
@@ -19,26 +16,6 @@ from tests.support.kafka import about, eventually, group_lag, produce, read_all
 ROUTED_ONCE = ["switchboard.ticket.routed", "switchboard.routing.decision_recorded"]
 
 pytestmark = pytest.mark.integration
-
-StartRouter = Callable[..., ServiceProcess]
-
-
-@pytest.fixture
-def start_router(infra: Infrastructure, stack_dir: Path) -> Iterator[StartRouter]:
-    """Start router processes for one test; every one still running is stopped afterwards."""
-    started: list[ServiceProcess] = []
-
-    def start(wait: bool = True, **env: str) -> ServiceProcess:
-        process = start_service("router", infra, port=free_port(), log_dir=stack_dir / "logs", extra_env=env)
-        started.append(process)
-        if wait:
-            process.wait_ready()
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
-
 
 def consumed(router: ServiceProcess, outcome: str) -> float:
     """This router process's count of consumed messages with the given outcome."""

@@ -35,7 +35,7 @@ from services.router.entrypoints.schemas import (
 from services.router.handlers import agents as agent_actions
 from services.router.handlers.dispatch import dispatch
 from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS, current_rules
-from services.router.handlers.sweeper import run_sweeper
+from services.router.handlers.sweeper import ensure_default_queue, run_sweeper
 from services.router.settings import RouterSettings
 
 router = APIRouter(prefix="/v1", tags=["routing"])
@@ -328,7 +328,7 @@ def definition(settings: RouterSettings) -> ServiceDefinition:
             Subscription("router-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS),
         ),
         dependencies=lambda runtime: {"default_queue": settings.default_queue},
-        workers=(("sweeper", run_sweeper),),
+        workers=(("default-queue", ensure_default_queue), ("sweeper", run_sweeper)),
     )
 
 

@@ -15,7 +15,7 @@ from shared.messaging.uow import UnitOfWork
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
 from services.router.domain.assignment import choose_agent, waiting_order
-from services.router.domain.model import Agent, AgentLoad
+from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket
 
 
 def _has_room(agent: Agent, load: AgentLoad) -> bool:
@@ -35,10 +35,16 @@ async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None 
             return given  # nobody anywhere has room: nothing more can happen in any queue
         online = [a for a in agents if a.status == "online"]
         last_rr = await repo.last_round_robin(name)
+        hopeless: set[tuple] = set()  # requirement signatures nobody could take in this pass
         for ticket in sorted(await repo.waiting_in(name), key=waiting_order):
+            signature = _signature(ticket, queue)
+            if signature in hopeless:
+                continue
             pool = [(a, loads.get(a.id, AgentLoad())) for a in agents]
             decision = choose_agent(ticket, queue, pool, now, last_round_robin_agent=last_rr, online=online)
             if decision.agent_id is None:
+                if signature is not None:
+                    hopeless.add(signature)
                 continue
             locked = await repo.get(ticket.ticket_id, for_update=True)
             if locked is None or locked.status != "waiting":
@@ -60,6 +66,16 @@ async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None 
             if not any(_has_room(a, loads.get(a.id, AgentLoad())) for a in agents):
                 return given
     return given
+
+
+def _signature(ticket: RoutedTicket, queue: Queue) -> tuple | None:
+    """Tickets with the same signature have the same eligible agents, so when one of them finds
+    nobody, the rest of this pass skips them (keeps a long queue from costing O(n) per event).
+    None when the answer depends on more than this: workflows (time), affinity, declines."""
+    if queue.workflow or ticket.previous_agent_id or ticket.declined_by:
+        return None
+    language = ticket.language if queue.require_language else None
+    return (ticket.channel, tuple(sorted(ticket.required_skills.items())), language, ticket.skills_widened)
 
 
 def _plus_one(load: AgentLoad, channel: str) -> AgentLoad:

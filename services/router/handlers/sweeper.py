@@ -15,6 +15,7 @@ from shared.runtime import Runtime
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
 from services.router.domain.assignment import overflow_action
+from services.router.domain.model import Queue
 from services.router.handlers.agents import expire_offers
 from services.router.handlers.dispatch import dispatch, keep_record
 
@@ -42,6 +43,16 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
                 await keep_record(uow, repo, decide.record(
                     "overflow", widened, reason=f"waited {queue.wait_limit_s} s in {name}; skill requirement widened", now=now))
     await dispatch(uow, now)
+
+
+async def ensure_default_queue(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The default queue exists from the start, so rules can name it and GET /v1/queues shows it."""
+    name = getattr(runtime.settings, "default_queue", "triage")
+    async with runtime.uow() as uow:
+        repo = RoutingRepository(uow.session)
+        if not await repo.queue_exists(name):
+            await repo.put_queue(Queue(name=name), runtime.clock.now())
+            await uow.commit()
 
 
 async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
