@@ -1,4 +1,5 @@
-"""The demo configuration `make up` loads: one API key per role, support addresses, a webhook source.
+"""The demo configuration `make up` loads: one API key per role, support addresses, a webhook source,
+a billing queue with a rule and an online agent.
 
 It talks to the running services over their public REST API with the bootstrap admin key,
 exactly as an administrator would, and writes the keys to `<state>/demo-keys.json`
@@ -30,8 +31,18 @@ KEYS = {
 }
 
 
+# router: a billing queue for the billing@ mailbox's tag, the demo agent who works it, one rule
+QUEUES = {
+    "billing": {"required_skills": {"billing": 1}, "default_priority": "normal", "wait_limit_s": 900, "overflow_queue": "triage"},
+}
+AGENT = {"name": "Demo Agent", "team": "support", "skills": {"billing": 3, "general": 2}, "languages": ["en"]}
+RULES = [{"id": "billing-tag", "name": "Billing mail to the billing queue", "conditions": {"tags_any": ["billing"]},
+          "actions": {"queue": "billing"}}]
+
+
 def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -> dict[str, str]:
     ingest = next(s for s in services if s.name == "ingest")
+    router = next(s for s in services if s.name == "router")
     keys_path, demo_path = state_dir / "demo-keys.json", state_dir / "demo.json"
     with httpx.Client(base_url=ingest.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
         keys = _reuse(http, keys_path) or _issue(http)
@@ -43,6 +54,12 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         # the Standard Webhooks form: whsec_ + base64 of the key bytes
         webhook_secret = previous.get("webhook_secret") or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         _ok(http.put(f"/v1/admin/webhook-sources/{DEMO_SOURCE}", json={"kind": "generic", "secrets": [webhook_secret], "brand": "demo"}))
+    with httpx.Client(base_url=router.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
+        for name, queue in QUEUES.items():
+            _ok(http.put(f"/v1/queues/{name}", json=queue))
+        _ok(http.put(f"/v1/agents/{KEYS['agent']['agent_id']}", json=AGENT))
+        _ok(http.put(f"/v1/agents/{KEYS['agent']['agent_id']}/status", json={"status": "online"}))
+        _ok(http.put("/v1/rules", json={"rules": RULES, "default": {"queue": "triage"}}))
     demo_path.write_text(json.dumps({"webhook_source": DEMO_SOURCE, "webhook_secret": webhook_secret,
                                      "mailboxes": list(MAILBOXES)}, indent=2) + "\n")
     demo_path.chmod(0o600)
@@ -50,6 +67,7 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         "API keys": f"{keys_path.resolve()} (admin, manager, agent, platform)",
         "support mail": ", ".join(MAILBOXES),
         "webhook": f"{ingest.url}/v1/webhooks/{DEMO_SOURCE} (secret in {demo_path.resolve()})",
+        "routing": "queues triage + billing (tag billing), agent demo-agent online",
     }
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(services, tmp_path):
     printed = load_demo(list(services.values()), tmp_path, ADMIN_KEY)
-    assert {"API keys", "support mail", "webhook"} <= set(printed)
+    assert {"API keys", "support mail", "webhook", "routing"} <= set(printed)
     keys = json.loads((tmp_path / "demo-keys.json").read_text())
     assert set(keys) == {"admin", "manager", "agent", "platform"}
     assert load_demo(list(services.values()), tmp_path, ADMIN_KEY) and json.loads((tmp_path / "demo-keys.json").read_text()) == keys, \
@@ -45,3 +45,9 @@ async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(s
         boxes = (await http.get(f"{ingest}/v1/admin/mailboxes", headers={"Authorization": f"Bearer {keys['admin']}"})).json()
         assert {f"support@{DEMO_DOMAIN}", f"billing@{DEMO_DOMAIN}"} <= {b["address"] for b in boxes}
         assert (await http.get(f"{ingest}/v1/admin/mailboxes", headers={"Authorization": f"Bearer {keys['agent']}"})).status_code == 403
+        agent = keys["agent"]
+        me = await http.get(f"{router}/v1/agents/me/tickets", headers={"Authorization": f"Bearer {agent}"})
+        assert me.status_code == 200, "the demo agent key works at the router"
+        demo_agent = (await http.get(f"{router}/v1/agents/demo-agent", headers=manager)).json()
+        assert demo_agent["status"] == "online" and demo_agent["skills"]["billing"] == 3
+        await http.put(f"{router}/v1/agents/demo-agent/status", json={"status": "offline"}, headers=manager)

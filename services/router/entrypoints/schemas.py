@@ -71,7 +71,9 @@ class AgentIn(Strict):
     team: str | None = None
     skills: Skills = Field(default_factory=dict, description="skill -> level 1..10")
     languages: list[str] = []
-    capacity: dict[Channel, int] = Field(default_factory=lambda: {"email": 6, "chat": 2}, description="concurrent tickets per channel")
+    capacity: dict[Channel, int] = Field(
+        default_factory=lambda: {"email": 6, "webhook": 6, "api": 6, "chat": 2},
+        description="concurrent tickets per channel; a channel left out means none of it")
     total_capacity: int = Field(8, ge=0, le=1000)
 
     def to_domain(self, agent_id: str) -> Agent:
