@@ -275,3 +275,26 @@ async def test_queue_stats_report_fairness(http, infra):
     stats = (await http.get(f"/v1/queues/{queue}/stats")).json()
     assert stats["assignments_by_agent"] == {gil: 1, hal: 1} and stats["distribution_skew"] == 0.0
     assert stats["waiting"] == 1
+
+
+async def test_a_workflow_waits_for_specialists_then_widens_to_the_general_pool(http, infra, clock):
+    world = World(http)
+    queue = await world.queue("wf", workflow=[
+        {"name": "specialists", "team": f"l2-{world.skill}", "timeout_s": 300},
+        {"name": "everyone", "priority": "high", "timeout_s": 600},
+    ])
+    await world.route_tag_to(queue)
+    generalist = await world.agent("generalist", team="l1")
+    ticket = await world.ticket(infra)
+    waiting = await routed(http, ticket.ticket_id, status="waiting")
+    assert waiting["priority"] == "normal", "the specialists' step: the generalist may not take it"
+
+    clock.advance(timedelta(seconds=301))
+    assigned = await routed(http, ticket.ticket_id, status="assigned", agent=generalist)
+    assert assigned["priority"] == "high", "the second step raised the priority"
+    steps = [h["requirements"].get("step") for h in (await http.get(f"/v1/tickets/{ticket.ticket_id}/routing")).json() if h["kind"] == "assign"]
+    assert steps == ["everyone"]
+
+    specialist = await world.agent("specialist", team=f"l2-{world.skill}")
+    second = await world.ticket(infra)
+    await routed(http, second.ticket_id, status="assigned", agent=specialist)

@@ -22,6 +22,7 @@ class WorkflowTarget:
     name: str
     team: str | None = None  # only agents of this team
     skills: Mapping[str, int] = field(default_factory=dict)  # required at this step, replacing the queue's
+    priority: Priority | None = None  # reaching this step raises the ticket to at least this priority
     timeout_s: int | None = None  # after this long at this step, move to the next one (None: stay)
     skip_if_unavailable: bool = False  # nobody in this target online right now: go straight to the next
 

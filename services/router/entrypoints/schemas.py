@@ -31,6 +31,7 @@ class WorkflowTargetIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     team: str | None = None
     skills: Skills = {}
+    priority: Priority | None = None
     timeout_s: int | None = Field(None, ge=1)
     skip_if_unavailable: bool = False
 

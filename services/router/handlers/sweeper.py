@@ -14,7 +14,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
-from services.router.domain.assignment import overflow_action
+from services.router.domain.assignment import overflow_action, requirements
 from services.router.domain.model import Queue
 from services.router.handlers.agents import expire_offers
 from services.router.handlers.dispatch import dispatch, keep_record
@@ -26,8 +26,11 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     await expire_offers(uow, now)
+    online = [a for a in await repo.all_agents() if a.status == "online"]
     for name in await repo.queues_with_waiting():
         queue = await repo.queue(name)
+        if queue.workflow:
+            await _raise_to_step_priority(uow, repo, queue, online, now)
         if not queue.wait_limit_s:
             continue
         for ticket in await repo.waiting_in(name):
@@ -43,6 +46,20 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
                 await keep_record(uow, repo, decide.record(
                     "overflow", widened, reason=f"waited {queue.wait_limit_s} s in {name}; skill requirement widened", now=now))
     await dispatch(uow, now)
+
+
+async def _raise_to_step_priority(uow: UnitOfWork, repo: RoutingRepository, queue: Queue, online: list, now: datetime) -> None:
+    """A workflow step may carry a priority: a ticket that reaches it is raised to at least that."""
+    steps = {target.name: target for target in queue.workflow}
+    for ticket in await repo.waiting_in(queue.name):
+        step = steps.get(requirements(queue, ticket, now, online).step or "")
+        if step is None or step.priority is None:
+            continue
+        raised = decide.higher(step.priority, ticket.priority)
+        if raised != ticket.priority:
+            await repo.save(replace(ticket, priority=raised))
+            await keep_record(uow, repo, decide.record(
+                "route", replace(ticket, priority=raised), reason=f"workflow step {step.name}: priority {ticket.priority} -> {raised}", now=now))
 
 
 async def ensure_default_queue(runtime: Runtime, stop: asyncio.Event) -> None:
