@@ -7,6 +7,8 @@ transaction, so a state change and its events are committed together or not at a
 from __future__ import annotations
 
 import uuid
+
+import structlog
 from typing import Callable
 
 from sqlalchemy import insert
@@ -17,6 +19,13 @@ from shared.events import Envelope, Event, event_class
 from shared.events.envelope import wrap
 from shared.messaging.tables import MessagingTables
 from shared.tracing import current_trace
+
+
+log = structlog.get_logger("switchboard.events")
+_LOGGED_FIELDS = frozenset({
+    "reference", "channel", "brand", "queue", "agent_id", "priority", "new_priority", "new_status", "old_status",
+    "to_queue", "from_queue", "reason", "kind", "rule", "rule_id", "author_kind", "rating", "role", "new_status",
+})
 
 
 def new_event_id() -> str:
@@ -82,6 +91,10 @@ class UnitOfWork:
         await self.session.commit()
         if staged:
             self._on_commit()
+        for envelope in staged:
+            # the log says what happened: one line per event, with the facts an operator looks for
+            log.info(envelope.type, published_id=envelope.id, subject=envelope.subject,
+                     **{k: v for k, v in envelope.data.items() if k in _LOGGED_FIELDS})
 
     async def rollback(self) -> None:
         self._staged = []
