@@ -280,8 +280,9 @@ async def test_queue_stats_report_fairness(http, infra):
 async def test_a_workflow_waits_for_specialists_then_widens_to_the_general_pool(http, infra, clock):
     world = World(http)
     queue = await world.queue("wf", workflow=[
-        {"name": "specialists", "team": f"l2-{world.skill}", "timeout_s": 300},
-        {"name": "everyone", "priority": "high", "timeout_s": 600},
+        # a step's skills replace the queue's, so each names this test's skill (other tests' agents stay out)
+        {"name": "specialists", "team": f"l2-{world.skill}", "skills": {world.skill: 1}, "timeout_s": 300},
+        {"name": "everyone", "skills": {world.skill: 1}, "priority": "high", "timeout_s": 600},
     ])
     await world.route_tag_to(queue)
     generalist = await world.agent("generalist", team="l1")

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import case, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,7 @@ from services.router.adapters.tables import (
     rule_sets,
     tickets,
 )
-from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
+from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
 
 # one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
 ROUTING_LOCK = 0x5B_0001
@@ -74,6 +74,15 @@ class RoutingRepository:
 
     async def waiting_in(self, queue: str) -> list[RoutedTicket]:
         rows = await self._session.execute(select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting"))
+        return [_ticket(r) for r in rows.mappings()]
+
+    async def waiting_batch(self, queue: str, *, after: tuple[int, datetime, str] | None, limit: int) -> list[RoutedTicket]:
+        """Waiting tickets in service order (priority, then age), a page at a time (keyset on the order)."""
+        rank = case(*((tickets.c.priority == p, r) for p, r in PRIORITY_RANK.items()), else_=len(PRIORITY_RANK))
+        query = select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
+        if after is not None:
+            query = query.where(tuple_(rank, tickets.c.received_at, tickets.c.ticket_id) > tuple_(*after))
+        rows = await self._session.execute(query.order_by(rank, tickets.c.received_at, tickets.c.ticket_id).limit(limit))
         return [_ticket(r) for r in rows.mappings()]
 
     async def queues_with_waiting(self) -> list[str]:

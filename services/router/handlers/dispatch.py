@@ -36,7 +36,7 @@ async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None 
         online = [a for a in agents if a.status == "online"]
         last_rr = await repo.last_round_robin(name)
         hopeless: set[tuple] = set()  # requirement signatures nobody could take in this pass
-        for ticket in sorted(await repo.waiting_in(name), key=waiting_order):
+        async for ticket in _waiting(repo, name):
             signature = _signature(ticket, queue)
             if signature in hopeless:
                 continue
@@ -66,6 +66,19 @@ async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None 
             if not any(_has_room(a, loads.get(a.id, AgentLoad())) for a in agents):
                 return given
     return given
+
+
+async def _waiting(repo: RoutingRepository, queue: str, page: int = 200):  # type: ignore[no-untyped-def]
+    """Waiting tickets in service order, fetched a page at a time: a long queue is not loaded whole."""
+    after = None
+    while True:
+        batch = await repo.waiting_batch(queue, after=after, limit=page)
+        for ticket in batch:
+            yield ticket
+        if len(batch) < page:
+            return
+        last = batch[-1]
+        after = waiting_order(last)
 
 
 def _signature(ticket: RoutedTicket, queue: Queue) -> tuple | None:
