@@ -155,6 +155,10 @@ class TicketRepository:
         )
         return [_to_message(row) for row in rows.mappings()]
 
+    async def has_external_message(self, ticket_id: str, external_message_id: str) -> bool:
+        query = select(messages.c.id).where(messages.c.ticket_id == ticket_id, messages.c.external_message_id == external_message_id)
+        return await self._session.scalar(query.limit(1)) is not None
+
     async def ticket_for_email_ids(self, message_ids: Sequence[str]) -> str | None:
         """The ticket of the newest stored message whose Message-ID is among `message_ids`."""
         if not message_ids:
@@ -166,10 +170,6 @@ class TicketRepository:
             .limit(1)
         )
         return await self._session.scalar(query)
-
-    async def message_with_email_id(self, message_id: str) -> Message | None:
-        row = (await self._session.execute(select(messages).where(messages.c.email_message_id == message_id))).mappings().first()
-        return _to_message(row) if row else None
 
 
 class DeliveryLog:
@@ -218,18 +218,6 @@ class InboundEmailLog:
                 )
                 .order_by(inbound_emails.c.received_at)
                 .limit(1)
-            )
-        ).mappings().first()
-        return dict(row) if row else None
-
-    async def by_message_id(self, message_id: str, since: datetime) -> dict[str, Any] | None:
-        row = (
-            await self._session.execute(
-                select(inbound_emails).where(
-                    inbound_emails.c.message_id == message_id,
-                    inbound_emails.c.received_at >= since,
-                    inbound_emails.c.outcome.in_(("ticket_opened", "message_added")),
-                ).limit(1)
             )
         ).mappings().first()
         return dict(row) if row else None

@@ -17,7 +17,14 @@ from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
-from services.ingest.domain.threading import Candidates, KnownTicket, decide_thread, plus_tokens, references_in_subject
+from services.ingest.domain.threading import (
+    Candidates,
+    KnownTicket,
+    ThreadDecision,
+    decide_thread,
+    plus_tokens,
+    references_in_subject,
+)
 from services.ingest.email import EmailParseError, ParsedEmail, automated_reason, parse_email
 from services.ingest.metrics import INBOUND_EMAILS
 from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
@@ -106,7 +113,7 @@ async def handle_inbound_email(
                 via="email", email_message_id=mail.message_id, attachments=attachments, new_participants=others,
             ), message_id=str(uuid.uuid4()), now=now)
         except decide.InvalidChange as exc:  # closed between lookup and lock: open a follow-up instead
-            decision = decision.__class__("open", f"{decision.reason}; {exc}", linked_ticket_id=ticket.id)
+            decision = ThreadDecision("open", f"{decision.reason}; {exc}", linked_ticket_id=ticket.id)
         else:
             await save_change(uow, change)
             assert change.message is not None

@@ -101,7 +101,7 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
 
 
 async def _seen_message(uow: UnitOfWork, ticket_id: str, external_message_id: str) -> bool:
-    return any(m.external_message_id == external_message_id for m in await TicketRepository(uow.session).messages_of(ticket_id))
+    return await TicketRepository(uow.session).has_external_message(ticket_id, external_message_id)
 
 
 def _requester(cmd: InboundMessage) -> Requester:

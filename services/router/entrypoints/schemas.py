@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.router.adapters.codec import to_json
 from services.router.domain.model import (
     Agent,
     Queue,
@@ -63,7 +64,6 @@ class QueueOut(QueueIn):
 
     @classmethod
     def of(cls, queue: Queue) -> "QueueOut":
-        from services.router.adapters.codec import to_json
         return cls(**to_json(queue))
 
 
