@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test unit integration e2e venv migrate clean
+.PHONY: up test unit integration e2e bench venv migrate clean
 
 up: $(STAMP)
 	$(BIN)/switchboard up
@@ -20,6 +20,10 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+# webhooks in, tickets routed, beside the raw Kafka/PostgreSQL limits of this machine
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 venv: $(STAMP)
 

@@ -1,0 +1,166 @@
+"""Benchmark: webhooks into ingest and tickets through the router, beside the raw limits of the
+Kafka broker and PostgreSQL server measured in the same run on the same machine.
+
+    make bench                         # 2000 tickets, 16 concurrent senders
+    python -m bench.run --tickets 5000 --concurrency 32
+
+Starts its own Kafka, PostgreSQL, ingest and router (in a temporary directory), prints one table.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from shared.stack.config import StackSettings
+from shared.stack.local import start_infrastructure, start_service
+from shared.stack.ports import free_port
+from shared.stack.provision import asyncpg_dsn
+from services.ingest.webhooks import sign_standard
+
+ADMIN_KEY = "sb_bench_admin_" + uuid.uuid4().hex
+SECRET = "bench-secret"
+
+
+async def raw_kafka(bootstrap: str, count: int) -> float:
+    """Idempotent acks=all produce rate of one producer, 1 KiB messages (what the outbox relay does)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        payload = b"x" * 1024
+        started = time.perf_counter()
+        futures = [await producer.send("switchboard.deadletters.v1", payload, key=str(i % 64).encode()) for i in range(count)]
+        await asyncio.gather(*futures)
+        return count / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+
+
+async def raw_postgres(url: str, count: int, concurrency: int) -> float:
+    """Committed single-row transactions per second over `concurrency` connections (fsync on)."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency, max_size=concurrency)
+    try:
+        await pool.execute("create temporary table if not exists bench_rows (id uuid primary key, body jsonb)")
+        await pool.execute("create table if not exists public.bench_rows (id uuid primary key, body jsonb)")
+
+        async def worker(n: int) -> None:
+            async with pool.acquire() as conn:
+                for _ in range(n):
+                    async with conn.transaction():
+                        await conn.execute("insert into public.bench_rows values ($1, $2)", uuid.uuid4(), '{"a": 1}')
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(count // concurrency) for _ in range(concurrency)))
+        return (count // concurrency * concurrency) / (time.perf_counter() - started)
+    finally:
+        await pool.execute("drop table if exists public.bench_rows")
+        await pool.close()
+
+
+async def webhooks(ingest: str, source: str, tickets: int, concurrency: int) -> tuple[list[float], float, list[str]]:
+    """Signed generic webhooks, `concurrency` at a time; each latency is until the 202 (committed, not yet on Kafka)."""
+    latencies: list[float] = []
+    ids: list[str] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(tickets):
+        queue.put_nowait(i)
+
+    async def sender(http: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            body = json.dumps({"event": "ticket.created", "external_id": f"bench-{i}", "subject": f"Bench {i}",
+                               "body": "benchmark ticket", "requester": {"email": f"c{i}@bench.example"}}).encode()
+            msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
+            headers = {"webhook-id": msg_id, "webhook-timestamp": str(now),
+                       "webhook-signature": sign_standard(SECRET, msg_id, now, body), "content-type": "application/json"}
+            started = time.perf_counter()
+            response = await http.post(f"/v1/webhooks/{source}", content=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["results"][0]["ticket_id"])
+
+    async with httpx.AsyncClient(base_url=ingest, timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(http) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return latencies, elapsed, ids
+
+
+async def routed_count(admin_url: str, ids: list[str]) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url.rsplit("/", 1)[0] + "/switchboard"))
+    try:
+        return await conn.fetchval("select count(*) from router.tickets where ticket_id = any($1::text[])", ids)
+    finally:
+        await conn.close()
+
+
+def _ms(values: list[float], q: float) -> str:
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
+
+
+async def main(tickets: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
+        t0 = time.perf_counter()
+        infra = start_infrastructure(settings)
+        stack_s = time.perf_counter() - t0
+        services = []
+        try:
+            env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "LOG_LEVEL": "WARNING"}
+            for name in ("ingest", "router"):
+                services.append(start_service(name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=env))
+            for service in services:
+                service.wait_ready()
+            ingest, router = services[0].url, services[1].url
+            admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+            httpx.put(f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin).raise_for_status()
+
+            kafka_rate = await raw_kafka(infra.bootstrap_servers, 20000)
+            pg_1 = await raw_postgres(infra.admin_url, 2000, 1)
+            pg_c = await raw_postgres(infra.admin_url, 4000, concurrency)
+
+            latencies, elapsed, ids = await webhooks(ingest, "bench", tickets, concurrency)
+            started = time.perf_counter()
+            while await routed_count(infra.admin_url, ids) < len(ids):
+                await asyncio.sleep(0.2)
+            routed_s = elapsed + (time.perf_counter() - started)
+
+            rows = [
+                ("stack start (Kafka + PostgreSQL + migrations + topics)", f"{stack_s:.1f} s"),
+                ("raw Kafka: idempotent acks=all produce, 1 KiB, 1 producer", f"{kafka_rate:,.0f} msg/s"),
+                ("raw PostgreSQL: committed 1-row transactions, 1 connection", f"{pg_1:,.0f} tx/s"),
+                (f"raw PostgreSQL: committed 1-row transactions, {concurrency} connections", f"{pg_c:,.0f} tx/s"),
+                (f"webhooks accepted (202, durable), {concurrency} concurrent senders", f"{tickets / elapsed:,.0f} /s"),
+                ("webhook latency p50 / p95 / p99", f"{_ms(latencies, .5)} / {_ms(latencies, .95)} / {_ms(latencies, .99)}"),
+                ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
+                (f"{tickets} tickets from first webhook to all routed by 1 router", f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)"),
+            ]
+            width = max(len(r[0]) for r in rows)
+            print()
+            for label, value in rows:
+                print(f"{label.ljust(width)}  {value}")
+        finally:
+            for service in services:
+                service.stop()
+            infra.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(main(args.tickets, args.concurrency))
