@@ -17,6 +17,7 @@ from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
+from services.ingest.domain.model import Ticket
 from services.ingest.domain.threading import (
     Candidates,
     KnownTicket,
@@ -137,19 +138,15 @@ def _recipients(mail: ParsedEmail, envelope: tuple[str, ...]) -> tuple[str, ...]
 
 
 async def _candidates(repo: TicketRepository, mail: ParsedEmail, envelope: tuple[str, ...], prefix: str) -> Candidates:
-    async def known(ticket_id: str | None):  # type: ignore[no-untyped-def]
-        ticket = await repo.get(ticket_id) if ticket_id else None
+    def known(ticket: Ticket | None) -> KnownTicket | None:
         return KnownTicket(ticket.id, ticket.reference, ticket.status, ticket.participants) if ticket else None
 
-    by_message_id = await known(await repo.ticket_for_email_ids([*mail.in_reply_to, *mail.references]))
-    by_token = None
+    by_header = await repo.ticket_for_email_ids([*mail.in_reply_to, *mail.references])
+    by_token = by_reference = None
     for token in plus_tokens(envelope or (*mail.to, *mail.cc)):
-        if (ticket := await repo.get_by_token(token)) is not None:
-            by_token = await known(ticket.id)
+        if by_token := await repo.get_by_token(token):
             break
-    by_reference = None
     for reference in references_in_subject(mail.subject, prefix):
-        if (ticket := await repo.get_by_reference(reference)) is not None:
-            by_reference = await known(ticket.id)
+        if by_reference := await repo.get_by_reference(reference):
             break
-    return Candidates(by_message_id, by_token, by_reference)
+    return Candidates(known(await repo.get(by_header) if by_header else None), known(by_token), known(by_reference))
