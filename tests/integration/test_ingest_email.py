@@ -199,3 +199,15 @@ async def test_quarantined_mail_keeps_its_raw_bytes(http, platform):
     assert raw.status_code == 200 and raw.content == garbage
     listed = (await http.get("/v1/inbound/emails", params={"outcome": "quarantined"})).json()
     assert result["inbound_id"] in [r["id"] for r in listed]
+
+
+async def test_a_trusted_google_group_forwards_customer_mail_but_other_lists_stay_bulk(http, platform):
+    domain = f"{unique('group')}.example"
+    group = f"<support.{domain}>"
+    response = await http.put(f"/v1/admin/mailboxes/support@{domain}", json={"brand": "acme", "trusted_list_ids": [group]})
+    assert response.status_code == 200 and response.json()["trusted_list_ids"] == [group]
+    forwarded = mail("kim@customer.example", f"support@{domain}", "Login broken", "Cannot log in", List_Id=f"Support {group}")
+    assert (await upload(http, forwarded, platform))["outcome"] == "ticket_opened"
+    newsletter = mail("news@vendor.example", f"support@{domain}", "Our news", "Sale!", List_Id="<news.vendor.example>")
+    result = await upload(http, newsletter, platform)
+    assert (result["outcome"], result["reason"]) == ("automated", "bulk:list-id")

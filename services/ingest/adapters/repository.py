@@ -243,9 +243,10 @@ class ConfigRepository:
         rows = (await self._session.execute(select(mailboxes))).mappings()
         return {r["address"]: dict(r) for r in rows}
 
-    async def put_mailbox(self, address: str, brand: str, tags: list[str], now: datetime) -> None:
-        stmt = pg_insert(mailboxes).values(address=address, brand=brand, tags=tags, created_at=now)
-        await self._session.execute(stmt.on_conflict_do_update(index_elements=["address"], set_={"brand": brand, "tags": tags}))
+    async def put_mailbox(self, address: str, brand: str, tags: list[str], now: datetime, trusted_list_ids: list[str] | None = None) -> None:
+        values = {"brand": brand, "tags": tags, "trusted_list_ids": trusted_list_ids or []}
+        stmt = pg_insert(mailboxes).values(address=address, created_at=now, **values)
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=["address"], set_=values))
 
     async def delete_mailbox(self, address: str) -> bool:
         result = await self._session.execute(mailboxes.delete().where(mailboxes.c.address == address))

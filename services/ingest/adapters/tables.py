@@ -129,6 +129,7 @@ mailboxes = Table(
     Column("address", Text, primary_key=True),
     Column("brand", Text, nullable=False),
     Column("tags", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("trusted_list_ids", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

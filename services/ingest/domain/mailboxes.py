@@ -10,6 +10,9 @@ class Mailbox:
     address: str  # exact `support@acme.example`, a domain `*@acme.example`, or `*` for any
     brand: str
     tags: tuple[str, ...] = ()
+    # List-Id values of groups that forward customer mail here (e.g. a Google Group as support@):
+    # their list headers do not make a mail "bulk"
+    trusted_list_ids: tuple[str, ...] = ()
 
 
 def base_address(address: str) -> str:

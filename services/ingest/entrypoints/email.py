@@ -88,6 +88,8 @@ class MailboxIn(BaseModel):
 
     brand: str = Field(min_length=1, max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=20, description="added to every ticket from this address")
+    trusted_list_ids: list[str] = Field(default_factory=list, max_length=20,
+                                        description="List-Id of groups forwarding customer mail here; not treated as bulk")
 
 
 class MailboxOut(MailboxIn):
@@ -105,14 +107,15 @@ def _mailbox_address(address: str) -> str:
 async def put_mailbox(address: str, body: MailboxIn, request: Request, uow: UnitOfWork = Depends(get_uow),
                       _: Principal = Depends(require("admin"))) -> MailboxOut:
     address = _mailbox_address(address)
-    await ConfigRepository(uow.session).put_mailbox(address, body.brand, body.tags, clock_of(request).now())
+    await ConfigRepository(uow.session).put_mailbox(address, body.brand, body.tags, clock_of(request).now(), body.trusted_list_ids)
     await uow.commit()
-    return MailboxOut(address=address, brand=body.brand, tags=body.tags)
+    return MailboxOut(address=address, **body.model_dump())
 
 
 @router.get("/admin/mailboxes", response_model=list[MailboxOut], tags=["admin"])
 async def list_mailboxes(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> list[MailboxOut]:
-    return [MailboxOut(address=a, brand=m["brand"], tags=m["tags"]) for a, m in (await ConfigRepository(uow.session).mailboxes()).items()]
+    return [MailboxOut(address=a, brand=m["brand"], tags=m["tags"], trusted_list_ids=m["trusted_list_ids"])
+            for a, m in (await ConfigRepository(uow.session).mailboxes()).items()]
 
 
 @router.delete("/admin/mailboxes/{address}", status_code=204, tags=["admin"])

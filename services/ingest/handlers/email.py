@@ -51,7 +51,7 @@ class EmailOutcome:
 
 async def load_mailboxes(uow: UnitOfWork) -> list[Mailbox]:
     rows = await ConfigRepository(uow.session).mailboxes()
-    return [Mailbox(r["address"], r["brand"], tuple(r["tags"])) for r in rows.values()]
+    return [Mailbox(r["address"], r["brand"], tuple(r["tags"]), tuple(r["trusted_list_ids"])) for r in rows.values()]
 
 
 async def handle_inbound_email(
@@ -87,7 +87,7 @@ async def handle_inbound_email(
         return await record("not_for_us", "no recipient is a configured support address", mail, keep_raw=True)
     mailbox, address = matched
 
-    automated = automated_reason(mail)
+    automated = automated_reason(mail, trusted_list_ids=mailbox.trusted_list_ids)
     if automated is None and is_own_address(mail.from_address, mailboxes):
         automated = "loop:from-own-support-address"
     if automated:
