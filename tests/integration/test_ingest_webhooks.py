@@ -163,3 +163,15 @@ async def test_bad_input_is_a_clear_problem_never_a_500(http, source):
 async def test_a_malformed_secret_is_refused_when_configured_not_when_used(http):
     response = await http.put(f"/v1/admin/webhook-sources/{unique('bad')}", json={"kind": "generic", "secrets": ["whsec_***"]})
     assert response.status_code == 422 and response.json()["detail"].startswith("secrets:")
+
+
+async def test_a_platform_closing_an_open_ticket_passes_it_through_solved(http, source, infra):
+    raw, headers = signed(created("ext-close"))
+    ticket_id = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0]["ticket_id"]
+    raw, headers = signed({"event": "ticket.status_changed", "external_id": "ext-close", "status": "closed"})
+    result = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0]
+    assert result["action"] == "status_changed"
+    assert (await http.get(f"/v1/tickets/{ticket_id}")).json()["status"] == "closed"
+    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket_id)) >= 3)
+    changes = [(e.data["old_status"], e.data["new_status"]) for e in about(records, ticket_id) if e.type.endswith("status_changed")]
+    assert changes == [("new", "solved"), ("solved", "closed")]

@@ -85,6 +85,9 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
                 attachments=_attachments(cmd.attachments)), message_id=str(uuid.uuid4()), now=now)
             action = "message_added"
         elif isinstance(cmd, InboundStatusChange):
+            if cmd.status == "closed" and ticket.status not in ("solved", "closed"):
+                # the platform is the record here: it closed the ticket, so it passes through solved first
+                ticket = await save_change(uow, decide.change_status(ticket, "solved", now=now))
             change, action = decide.change_status(ticket, cmd.status, now=now), "status_changed"
         elif isinstance(cmd, InboundPriorityChange):
             change, action = decide.change_priority(ticket, cmd.priority, now=now), "priority_changed"
