@@ -98,6 +98,26 @@ async def webhooks(ingest: str, source: str, tickets: int, concurrency: int) -> 
     return latencies, elapsed, ids
 
 
+async def router_alone(bootstrap: str, admin_url: str, count: int) -> float:
+    """Ticket-received events straight onto Kafka (no ingest in the way): how fast one router routes them."""
+    from tests.support.events import envelope_of, ticket_received
+
+    events = [ticket_received(str(uuid.uuid4()), tags=("bench",)) for _ in range(count)]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for event in events:
+            await producer.send("switchboard.tickets.v1", envelope_of(event).to_bytes(), key=event.ticket_id.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+    ids = [e.ticket_id for e in events]
+    while await routed_count(admin_url, ids) < count:
+        await asyncio.sleep(0.1)
+    return count / (time.perf_counter() - started)
+
+
 async def routed_count(admin_url: str, ids: list[str]) -> int:
     conn = await asyncpg.connect(asyncpg_dsn(admin_url.rsplit("/", 1)[0] + "/switchboard"))
     try:
@@ -138,6 +158,7 @@ async def main(tickets: int, concurrency: int) -> None:
                 await asyncio.sleep(0.2)
             routed_s = elapsed + (time.perf_counter() - started)
 
+            alone = await router_alone(infra.bootstrap_servers, infra.admin_url, tickets)
             rows = [
                 ("stack start (Kafka + PostgreSQL + migrations + topics)", f"{stack_s:.1f} s"),
                 ("raw Kafka: idempotent acks=all produce, 1 KiB, 1 producer", f"{kafka_rate:,.0f} msg/s"),
@@ -147,6 +168,7 @@ async def main(tickets: int, concurrency: int) -> None:
                 ("webhook latency p50 / p95 / p99", f"{_ms(latencies, .5)} / {_ms(latencies, .95)} / {_ms(latencies, .99)}"),
                 ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
                 (f"{tickets} tickets from first webhook to all routed by 1 router", f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)"),
+                (f"router alone: {tickets} ticket.received events on Kafka to all routed", f"{alone:,.0f} /s"),
             ]
             width = max(len(r[0]) for r in rows)
             print()
