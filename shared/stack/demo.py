@@ -65,6 +65,7 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
     demo_path.chmod(0o600)
     return {
         "API keys": f"{keys_path.resolve()} (admin, manager, agent, platform)",
+        **{f"{role} key": key for role, key in keys.items()},
         "support mail": ", ".join(MAILBOXES),
         "webhook": f"{ingest.url}/v1/webhooks/{DEMO_SOURCE} (secret in {demo_path.resolve()})",
         "routing": "queues triage + billing (tag billing), agent demo-agent online",

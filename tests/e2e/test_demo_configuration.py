@@ -21,6 +21,7 @@ async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(s
     assert {"API keys", "support mail", "webhook", "routing"} <= set(printed)
     keys = json.loads((tmp_path / "demo-keys.json").read_text())
     assert set(keys) == {"admin", "manager", "agent", "platform"}
+    assert all(printed[f"{role} key"] == key for role, key in keys.items()), "make up prints the keys too"
     assert load_demo(list(services.values()), tmp_path, ADMIN_KEY) and json.loads((tmp_path / "demo-keys.json").read_text()) == keys, \
         "a second run reuses the keys"
 
