@@ -91,6 +91,10 @@ async def test_satisfaction_is_recorded_through_the_tickets_platform(http):
     ticket = await open_ticket(http, external_ref={"source": source, "external_id": "77"})
     own = await issue_key(http, "platform", source=source)
     other = await issue_key(http, "platform", source=unique("other"))
+    await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "customer seems upset", "public": False})
+    seen = (await http.get(f"/v1/tickets/{ticket['id']}", headers=own)).json()
+    assert [m["body"] for m in seen["messages"]] == ["Password reset mail never arrives."], "platforms never see internal notes"
+    assert (await http.get(f"/v1/tickets/{ticket['id']}", headers=other)).status_code == 403
     rated = await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good", "comment": "fast"}, headers=own)
     assert rated.status_code == 200 and rated.json()["satisfaction"]["rating"] == "good"
     assert (await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good"}, headers=other)).status_code == 403

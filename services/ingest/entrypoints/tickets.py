@@ -85,12 +85,22 @@ async def list_tickets(
 
 @router.get("/{ticket_id}", response_model=TicketOut)
 async def get_ticket(ticket_id: str, uow: UnitOfWork = Depends(get_uow),
-                     _: Principal = Depends(require("agent", "manager", "platform"))) -> TicketOut:
+                     principal: Principal = Depends(require("agent", "manager", "platform"))) -> TicketOut:
+    """A platform key sees only its own source's tickets, and never internal notes (it speaks for customers)."""
     repo = TicketRepository(uow.session)
     ticket = await repo.get(ticket_id)
     if ticket is None:
         raise Problem(404, f"no ticket with id {ticket_id!r}")
-    return TicketOut.of(ticket, await repo.messages_of(ticket_id))
+    messages = await repo.messages_of(ticket_id)
+    if principal.role == "platform":
+        if not _belongs_to_source(ticket, principal.source):
+            raise Problem(403, f"{ticket.reference} does not belong to source {principal.source!r}", title="Forbidden")
+        messages = [m for m in messages if m.public]
+    return TicketOut.of(ticket, messages)
+
+
+def _belongs_to_source(ticket: Ticket, source: str | None) -> bool:
+    return source is not None and ((ticket.external_ref is not None and ticket.external_ref.source == source) or ticket.inbox == source)
 
 
 async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> Ticket:
@@ -100,7 +110,7 @@ async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> 
         raise Problem(404, f"no ticket with id {ticket_id!r}") from None
     if principal.role == "agent" and ticket.assignee_agent_id != principal.agent_id:
         raise Problem(403, f"{ticket.reference} is not assigned to agent {principal.agent_id!r}", title="Forbidden")
-    if principal.role == "platform" and (ticket.external_ref is None or ticket.external_ref.source != principal.source):
+    if principal.role == "platform" and not _belongs_to_source(ticket, principal.source):
         raise Problem(403, f"{ticket.reference} does not belong to source {principal.source!r}", title="Forbidden")
     return ticket
 
