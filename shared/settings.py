@@ -27,6 +27,7 @@ class BaseServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.05
     relay_batch_size: int = 500
     consumer_max_handler_attempts: int = 3
+    max_request_bytes: int = Field(2 * 1024 * 1024, description="413 for larger request bodies (some routes allow more)")
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )

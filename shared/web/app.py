@@ -17,6 +17,7 @@ from shared.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import BaseServiceSettings
 from shared.tracing import continue_or_start, current_trace
+from shared.web.limits import BodyLimitMiddleware
 from shared.web.problems import install_problem_handlers, problem_response
 
 
@@ -27,6 +28,7 @@ def create_service_app(
     routers: Iterable[APIRouter] = (),
     clock: Clock | None = None,
     title: str | None = None,
+    body_limits: dict[str, int] | None = None,
 ) -> FastAPI:
     configure_logging(definition.name, level=settings.log_level, fmt=settings.log_format)
     runtime = Runtime(definition, settings, clock or SystemClock())
@@ -43,6 +45,7 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, overrides=body_limits)
     app.add_middleware(TraceAndMetricsMiddleware)
     app.include_router(_operations_router())
     for router in routers:
