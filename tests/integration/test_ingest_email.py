@@ -211,3 +211,12 @@ async def test_a_trusted_google_group_forwards_customer_mail_but_other_lists_sta
     newsletter = mail("news@vendor.example", f"support@{domain}", "Our news", "Sale!", List_Id="<news.vendor.example>")
     result = await upload(http, newsletter, platform)
     assert (result["outcome"], result["reason"]) == ("automated", "bulk:list-id")
+
+
+async def test_the_language_of_a_mail_is_detected_for_routing(http, platform, domain, infra):
+    german = mail("uli@kunde.example", f"support@{domain}", "Rechnung doppelt abgebucht",
+                  "Guten Tag, meine letzte Rechnung wurde zweimal abgebucht. Bitte erstatten Sie mir den Betrag.")
+    opened = await upload(http, german, platform)
+    assert (await http.get(f"/v1/tickets/{opened['ticket_id']}")).json()["language"] == "de"
+    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, opened["ticket_id"])) >= 1)
+    assert about(records, opened["ticket_id"])[0].data["language"] == "de", "the router gets it with the ticket"

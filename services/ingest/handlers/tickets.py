@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 
 from shared.clock import Clock
 from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain.decide import Change, OpenTicket, format_reference, open_ticket
 from services.ingest.domain.model import Message, Ticket
+from services.ingest.language import detect_language
 
 
 class TicketNotFound(LookupError):
@@ -16,6 +18,9 @@ class TicketNotFound(LookupError):
 
 
 async def handle_open_ticket(cmd: OpenTicket, *, uow: UnitOfWork, clock: Clock, reference_prefix: str) -> tuple[Ticket, Message]:
+    if cmd.language is None:
+        # every channel gets the same detection, so rules and agents' languages can route on it
+        cmd = replace(cmd, language=detect_language(cmd.subject, cmd.body))
     repo = TicketRepository(uow.session)
     reference = format_reference(reference_prefix, await repo.next_reference_number())
     opened = open_ticket(
