@@ -51,6 +51,8 @@ class Runtime:
     definition: ServiceDefinition
     settings: BaseServiceSettings
     clock: Clock = field(default_factory=SystemClock)
+    # per-process objects a service hangs on its runtime (e.g. ingest's chat hub)
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # aiokafka clients need a running loop, so everything is built in start()

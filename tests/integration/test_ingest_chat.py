@@ -26,7 +26,7 @@ from shared.web.app import create_service_app
 from services.ingest.entrypoints import access, tickets
 from services.ingest.entrypoints.api import DEFINITION
 from services.ingest.entrypoints.chat import router as chat_router
-from services.ingest.entrypoints.chat import run_chat_sweeper
+from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
 from services.ingest.handlers import chat as chat_handlers
 from services.ingest.settings import IngestSettings
 from tests.support.api import ADMIN, ADMIN_KEY
@@ -49,7 +49,7 @@ async def ingest(infra) -> AsyncIterator[SimpleNamespace]:
         bootstrap_admin_key=ADMIN_KEY, chat_idle_minutes=IDLE_MINUTES, chat_sweep_interval_s=0.1,
         log_format="console", _env_file=None,
     )
-    definition = dataclasses.replace(DEFINITION, workers=(("chat-sweeper", run_chat_sweeper),))
+    definition = dataclasses.replace(DEFINITION, workers=(("chat-sweeper", run_chat_sweeper), ("chat-watcher", run_chat_watcher)))
     app = create_service_app(definition, settings, routers=[tickets.router, access.router, chat_router], clock=clock)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as http:

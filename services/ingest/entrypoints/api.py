@@ -8,7 +8,7 @@ from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app
 from services.ingest.adapters.tables import api_keys, messaging
 from services.ingest.entrypoints import access, chat, email, providers, tickets, webhooks
-from services.ingest.entrypoints.chat import run_chat_sweeper
+from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
 from services.ingest.entrypoints.smtp import run_smtp_listener
 from services.ingest.handlers.notifications import run_mail_sender
 from services.ingest.handlers.routing import EVENT_HANDLERS as ROUTING_HANDLERS
@@ -19,7 +19,8 @@ DEFINITION = ServiceDefinition(
     tables=messaging,
     api_keys=api_keys,
     subscriptions=(Subscription("ingest-assignments", (topics.ROUTING,), ROUTING_HANDLERS),),
-    workers=(("smtp", run_smtp_listener), ("mail-sender", run_mail_sender), ("chat-sweeper", run_chat_sweeper)),
+    workers=(("smtp", run_smtp_listener), ("mail-sender", run_mail_sender), ("chat-sweeper", run_chat_sweeper),
+             ("chat-watcher", run_chat_watcher)),
 )
 
 

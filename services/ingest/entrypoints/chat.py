@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/chats", tags=["chat"])
 
-POLL_INTERVAL_S = 0.25
+POLL_INTERVAL_S = 0.25  # the hub's one query per process for all watched chats
+SAFETY_POLL_S = 5.0  # a socket reads on its own at least this often, whatever the hub says
 MAX_BODY = 1_000_000
 
 # WebSocket close codes (4000-4999 are the application's): 4000 plus the HTTP status they stand for
@@ -109,11 +110,18 @@ def _as_problem(ticket_id: str) -> Iterator[None]:
         raise Problem(409, str(exc)) from None
 
 
+def hub_for(runtime: Runtime) -> chat.ChatHub:
+    """One hub per service process (per runtime), shared by its sockets, routes and watcher."""
+    return runtime.extensions.setdefault("chat_hub", chat.ChatHub())
+
+
 def hub_of(app: FastAPI) -> chat.ChatHub:
-    hub = getattr(app.state, "chat_hub", None)
-    if hub is None:
-        hub = app.state.chat_hub = chat.ChatHub()
-    return hub
+    return hub_for(app.state.runtime)
+
+
+async def run_chat_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The one database poll per process that tells sockets their chat changed on another replica."""
+    await hub_for(runtime).watch(runtime.sessionmaker, stop, POLL_INTERVAL_S)
 
 
 @router.post("", status_code=201, response_model=TicketOut)
@@ -232,8 +240,9 @@ class ChatSocket:
 
     async def _feed(self, wake: asyncio.Event) -> None:
         while True:
+            # woken by a post here or by the hub's watcher; the timeout is only a safety net
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=POLL_INTERVAL_S)
+                await asyncio.wait_for(wake.wait(), timeout=SAFETY_POLL_S)
             wake.clear()  # before reading: a post committed from here on is read now or wakes us again
             async with self.runtime.sessionmaker() as session:
                 state = await chat.read_chat(session, self.ticket_id, since=self.cursor.since())

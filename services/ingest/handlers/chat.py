@@ -8,13 +8,14 @@ new messages from the database (so any replica can serve any socket).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
@@ -171,10 +172,32 @@ async def read_chat(session: AsyncSession, ticket_id: str, *, since: datetime | 
 
 
 class ChatHub:
-    """In-process wake-ups, so a socket on this replica sees a post at once instead of at its next poll."""
+    """Wakes the sockets of a chat when something happened in it.
+
+    A post through this replica wakes them at once. For posts through other replicas, one
+    watcher per process (`watch`) asks the database every interval, in a single query for all
+    the chats that have sockets here, which of them changed; only those sockets then read.
+    """
 
     def __init__(self) -> None:
         self._listeners: dict[str, set[asyncio.Event]] = {}
+        self._seen: dict[str, tuple] = {}
+
+    async def watch(self, sessionmaker: Callable[[], AsyncSession], stop: asyncio.Event, interval: float) -> None:
+        while not stop.is_set():
+            watched = list(self._listeners)
+            if watched:
+                async with sessionmaker() as session:
+                    changes = await _chat_signatures(session, watched)
+                for ticket_id in watched:
+                    signature = changes.get(ticket_id)
+                    if self._seen.get(ticket_id) != signature:
+                        self._seen[ticket_id] = signature  # type: ignore[assignment]
+                        self.wake(ticket_id)
+                for gone in set(self._seen) - set(watched):
+                    del self._seen[gone]
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
 
     def listen(self, ticket_id: str) -> asyncio.Event:
         event = asyncio.Event()
@@ -191,6 +214,16 @@ class ChatHub:
     def wake(self, ticket_id: str) -> None:
         for event in self._listeners.get(ticket_id, ()):
             event.set()
+
+
+async def _chat_signatures(session: AsyncSession, ticket_ids: list[str]) -> dict[str, tuple]:
+    """Per chat: message count, newest message time, and when it ended: any change means "read again"."""
+    counts = (await session.execute(
+        select(messages.c.ticket_id, func.count(), func.max(messages.c.created_at))
+        .where(messages.c.ticket_id.in_(ticket_ids)).group_by(messages.c.ticket_id)
+    )).all()
+    ended = dict((await session.execute(select(tickets.c.id, tickets.c.chat_ended_at).where(tickets.c.id.in_(ticket_ids)))).all())
+    return {ticket_id: (count, newest, ended.get(ticket_id)) for ticket_id, count, newest in counts}
 
 
 # --- the idle sweeper -------------------------------------------------------------------------
