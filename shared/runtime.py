@@ -21,6 +21,7 @@ from shared.events import topics
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import make_consumer, make_producer
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.retention import run_retention
 from shared.messaging.tables import MessagingTables
 from shared.messaging.uow import UnitOfWork
 from shared.settings import BaseServiceSettings
@@ -93,6 +94,9 @@ class Runtime:
             self._spawn(f"consumer:{subscription.consumer}", lambda s=subscription: self._run_consumer(s))
         for name, worker in self.definition.workers:
             self._spawn(name, lambda w=worker: w(self, self._stop))
+        self._spawn("retention", lambda: run_retention(
+            self.engine, self.definition.tables, self.clock, self._stop, interval_s=self.settings.retention_interval_s,
+            outbox_days=self.settings.outbox_retention_days, inbox_days=self.settings.inbox_retention_days))
 
     async def stop(self) -> None:
         self._stop.set()

@@ -27,6 +27,10 @@ class BaseServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.05
     relay_batch_size: int = 500
     consumer_max_handler_attempts: int = 3
+    # housekeeping: published outbox rows and inbox rows are deleted after these many days
+    outbox_retention_days: float = 7.0
+    inbox_retention_days: float = Field(14.0, description="must exceed the topics' retention (7 days)")
+    retention_interval_s: float = 3600.0
     max_request_bytes: int = Field(2 * 1024 * 1024, description="413 for larger request bodies (some routes allow more)")
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
