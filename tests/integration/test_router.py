@@ -299,3 +299,24 @@ async def test_a_workflow_waits_for_specialists_then_widens_to_the_general_pool(
     specialist = await world.agent("specialist", team=f"l2-{world.skill}")
     second = await world.ticket(infra)
     await routed(http, second.ticket_id, status="assigned", agent=specialist)
+
+
+async def test_single_rules_are_added_moved_replaced_and_deleted_each_as_a_new_version(http):
+    world = World(http)
+    queue = await world.queue("single")
+    start = (await http.get("/v1/rules")).json()
+    rule = {"id": f"one-{world.skill}", "conditions": {"tags_any": [world.tag]}, "actions": {"queue": queue}}
+    added = await http.put(f"/v1/rules/{rule['id']}", json=rule, params={"position": 0})
+    assert added.status_code == 200, added.text
+    assert added.json()["rules"][0]["id"] == rule["id"] and added.json()["version"] == start["version"] + 1
+
+    replaced = await http.put(f"/v1/rules/{rule['id']}", json={**rule, "actions": {"queue": queue, "priority": "high"}})
+    assert replaced.json()["rules"][0]["actions"]["priority"] == "high", "replaced in place"
+    mismatched = await http.put(f"/v1/rules/{rule['id']}", json={**rule, "id": "other"})
+    assert mismatched.status_code == 422
+    invalid = await http.put(f"/v1/rules/{rule['id']}", json={**rule, "actions": {"queue": "nowhere"}})
+    assert invalid.status_code == 422 and "nowhere" in invalid.json()["detail"]
+
+    deleted = await http.delete(f"/v1/rules/{rule['id']}")
+    assert deleted.status_code == 200 and rule["id"] not in [r["id"] for r in deleted.json()["rules"]]
+    assert (await http.delete(f"/v1/rules/{rule['id']}")).status_code == 404

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from shared.auth import Principal
 from shared.auth.web import require
@@ -26,6 +26,7 @@ from services.router.entrypoints.schemas import (
     QueueIn,
     QueueOut,
     RoutedTicketOut,
+    RuleIn,
     RuleSetIn,
     RuleSetOut,
     RuleTestIn,
@@ -275,8 +276,11 @@ async def get_rules(request: Request, uow: UnitOfWork = Depends(get_uow),
     return _ruleset_out(await current_rules(RoutingRepository(uow.session), _default_queue(request)))
 
 
-async def _validated(repo: RoutingRepository, body: RuleSetIn, version: int) -> RuleSet:
-    ruleset = RuleSet(version=version, rules=tuple(r.to_domain() for r in body.rules), default=body.default.to_domain())
+def _from_body(body: RuleSetIn) -> RuleSet:
+    return RuleSet(version=0, rules=tuple(r.to_domain() for r in body.rules), default=body.default.to_domain())
+
+
+async def _validated(repo: RoutingRepository, ruleset: RuleSet) -> RuleSet:
     problems = validate_ruleset(ruleset, {q.name for q in await repo.all_queues()})
     if problems:
         raise Problem(422, "; ".join(problems[:10]), title="Invalid rules", errors=[{"message": p} for p in problems])
@@ -287,11 +291,41 @@ async def _validated(repo: RoutingRepository, body: RuleSetIn, version: int) -> 
 async def put_rules(body: RuleSetIn, request: Request, uow: UnitOfWork = Depends(get_uow),
                     principal: Principal = Depends(require("admin"))) -> RuleSetOut:
     """Replace the rule set (ordered; first match wins; then the default). Validated, and kept as a new version."""
-    repo = RoutingRepository(uow.session)
-    ruleset = await _validated(repo, body, 0)
-    version = await repo.save_ruleset(ruleset, principal.name, _now(request))
+    return await _save_rules(RoutingRepository(uow.session), _from_body(body), principal, request, uow)
+
+
+async def _save_rules(repo: RoutingRepository, ruleset: RuleSet, principal: Principal, request: Request, uow: UnitOfWork) -> RuleSetOut:
+    version = await repo.save_ruleset(await _validated(repo, ruleset), principal.name, _now(request))
     await uow.commit()
     return _ruleset_out(RuleSet(version=version, rules=ruleset.rules, default=ruleset.default))
+
+
+@router.put("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
+async def put_rule(rule_id: str, body: RuleIn, request: Request, position: int | None = Query(None, ge=0),
+                   uow: UnitOfWork = Depends(get_uow), principal: Principal = Depends(require("admin"))) -> RuleSetOut:
+    """Add or replace one rule (in place, or at `position`, 0 = first); the whole set is validated and versioned."""
+    if body.id != rule_id:
+        raise Problem(422, f"id: {body.id!r} does not match the path's {rule_id!r}", title="Invalid request")
+    repo = RoutingRepository(uow.session)
+    current = await current_rules(repo, _default_queue(request))
+    rules = list(current.rules)
+    at = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
+    if at is not None:
+        rules.pop(at)
+    index = position if position is not None else (at if at is not None else len(rules))
+    rules.insert(min(index, len(rules)), body.to_domain())
+    return await _save_rules(repo, RuleSet(version=0, rules=tuple(rules), default=current.default), principal, request, uow)
+
+
+@router.delete("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
+async def delete_rule(rule_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
+                      principal: Principal = Depends(require("admin"))) -> RuleSetOut:
+    repo = RoutingRepository(uow.session)
+    current = await current_rules(repo, _default_queue(request))
+    rules = tuple(r for r in current.rules if r.id != rule_id)
+    if len(rules) == len(current.rules):
+        raise Problem(404, f"no rule {rule_id!r}")
+    return await _save_rules(repo, RuleSet(version=0, rules=rules, default=current.default), principal, request, uow)
 
 
 @router.get("/rules/versions")
@@ -312,7 +346,7 @@ async def test_rules(body: RuleTestIn, request: Request, uow: UnitOfWork = Depen
                      _: Principal = Depends(require("manager"))) -> dict:
     """Dry-run: which rule matches this sample ticket, what it does, and why each earlier rule did not match."""
     repo = RoutingRepository(uow.session)
-    ruleset = await _validated(repo, body.ruleset, 0) if body.ruleset else await current_rules(repo, _default_queue(request))
+    ruleset = await _validated(repo, _from_body(body.ruleset)) if body.ruleset else await current_rules(repo, _default_queue(request))
     match = match_rules(ruleset, body.ticket.to_facts())
     return {"rule_id": match.rule_id, "actions": to_json(match.actions), "explanation": match.explanation,
             "trace": to_json(list(match.trace)), "ruleset_version": ruleset.version}
