@@ -44,6 +44,8 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("published_at", DateTime(timezone=True)),
         # the relay only ever scans unpublished rows, in order
         Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+        # the retention purge finds old published rows by time
+        Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
     )
     inbox = Table(
         "inbox",
@@ -53,6 +55,7 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("event_type", Text, nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
         PrimaryKeyConstraint("consumer", "event_id"),
+        Index("ix_inbox_received_at", "received_at"),  # for the retention purge
     )
     dead_letters = Table(
         "dead_letters",
