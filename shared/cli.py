@@ -3,6 +3,10 @@
     switchboard up        Kafka + PostgreSQL + four services + demo configuration (Ctrl-C stops all)
     switchboard migrate   roles, schemas and every service's migrations on DATABASE_URL
     switchboard topics    create the catalogue's topics on KAFKA_BOOTSTRAP_SERVERS
+    switchboard dead-letters SERVICE      list a service's quarantined messages and why
+    switchboard replay SERVICE [--id N]   send them back to their topic once the cause is fixed
+
+The last two use DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, or the stack `make up` runs.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from shared.stack.config import StackSettings
 from shared.stack.demo import load_demo
 from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services
 from shared.stack.ports import StackError, run_async
+from shared.stack.provision import database_url
+from shared.messaging.replay import dead_letters, replay
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -81,6 +87,44 @@ def topics() -> None:
         raise typer.Exit(2)
     run_async(ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions), timeout=60)
     console.print("topics: " + ", ".join(ALL_TOPICS))
+
+
+def _admin_url(settings: StackSettings) -> str:
+    admin = settings.database_url or f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/postgres"
+    return database_url(admin)
+
+
+def _bootstrap(settings: StackSettings) -> str:
+    return settings.kafka_bootstrap_servers or f"127.0.0.1:{settings.kafka_port}"
+
+
+@app.command("dead-letters")
+def list_dead_letters(service: str, replayed: bool = typer.Option(False, help="include those already replayed")) -> None:
+    """List a service's quarantined messages with the reason each was set aside."""
+    rows = run_async(dead_letters(_admin_url(StackSettings()), _check_service(service), include_replayed=replayed), timeout=30)
+    table = Table(title=f"{service}: {len(rows)} dead letter(s)")
+    for column in ("id", "consumer", "topic@offset", "key", "error", "when", "replayed"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), r["consumer"], f"{r['topic']}[{r['partition']}]@{r['offset']}", r["key"] or "",
+                      r["error"][:120], r["created_at"].isoformat(timespec="seconds"),
+                      r["replayed_at"].isoformat(timespec="seconds") if r["replayed_at"] else "")
+    console.print(table)
+
+
+@app.command("replay")
+def replay_dead_letters(service: str, id: list[int] = typer.Option(None, "--id", help="only these (default: all not yet replayed)")) -> None:
+    """Send quarantined messages back to their topic, unchanged (same event id, so nothing applies twice)."""
+    settings = StackSettings()
+    count = run_async(replay(_admin_url(settings), _bootstrap(settings), _check_service(service), id or None), timeout=120)
+    console.print(f"{service}: replayed {count} dead letter(s)")
+
+
+def _check_service(service: str) -> str:
+    if service not in SERVICES:
+        console.print(f"[red]unknown service {service!r}; one of {', '.join(SERVICES)}[/red]")
+        raise typer.Exit(2)
+    return service
 
 
 def _print_summary(settings: StackSettings, bootstrap: str, services: list[ServiceProcess],

@@ -70,6 +70,7 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("raw", LargeBinary, nullable=False),
         Column("error", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+        Column("replayed_at", DateTime(timezone=True)),  # sent back to its topic (`switchboard replay`)
         # a redelivered poison message is recorded once
         UniqueConstraint("consumer", "topic", "partition", "offset"),
     )
