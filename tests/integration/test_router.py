@@ -320,3 +320,18 @@ async def test_single_rules_are_added_moved_replaced_and_deleted_each_as_a_new_v
     deleted = await http.delete(f"/v1/rules/{rule['id']}")
     assert deleted.status_code == 200 and rule["id"] not in [r["id"] for r in deleted.json()["rules"]]
     assert (await http.delete(f"/v1/rules/{rule['id']}")).status_code == 404
+
+
+async def test_the_overview_shows_queue_health_and_agent_load(http, infra):
+    world = World(http)
+    queue = await world.queue("glance")
+    await world.route_tag_to(queue)
+    ivy = await world.agent("ivy", capacity={"email": 1}, total_capacity=1)
+    first, second = await world.ticket(infra), await world.ticket(infra)
+    await routed(http, first.ticket_id, status="assigned", agent=ivy)
+    await routed(http, second.ticket_id, status="waiting")
+    glance = (await http.get("/v1/overview")).json()
+    assert glance["queues"][queue]["waiting"] == 1 and glance["queues"][queue]["oldest_wait_seconds"] >= 0
+    (me,) = [a for a in glance["agents"] if a["id"] == ivy]
+    assert (me["status"], me["load"], me["capacity"]) == ("online", 1, 1)
+    assert glance["online_load"] <= glance["online_capacity"]
