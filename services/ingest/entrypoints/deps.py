@@ -45,15 +45,18 @@ async def once(
     The answer is stored in the same transaction as the work, so a crash leaves neither.
     """
     log = DeliveryLog(uow.session)
-    if delivery_id:
-        earlier = await log.find(scope, delivery_id)
-        if earlier:
-            return JSONResponse(earlier[1], status_code=earlier[0], headers={"Idempotent-Replayed": "true"})
+
+    async def replay() -> JSONResponse | None:
+        earlier = await log.find(scope, delivery_id) if delivery_id else None
+        return JSONResponse(earlier[1], status_code=earlier[0], headers={"Idempotent-Replayed": "true"}) if earlier else None
+
+    if (answered := await replay()) is not None:
+        return answered
     status, body = await work()
     if delivery_id and not await log.claim(scope, delivery_id, status, body, clock.now()):
         await uow.rollback()  # a concurrent retry won the race: answer what it answered
-        earlier = await log.find(scope, delivery_id)
-        assert earlier is not None
-        return JSONResponse(earlier[1], status_code=earlier[0], headers={"Idempotent-Replayed": "true"})
+        answered = await replay()
+        assert answered is not None
+        return answered
     await uow.commit()
     return JSONResponse(body, status_code=status)

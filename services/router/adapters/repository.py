@@ -160,13 +160,7 @@ class RoutingRepository:
         by_channel: dict[str, dict[str, int]] = {}
         for agent_id, channel, load in (await self._session.execute(select(agent_loads.c.agent_id, agent_loads.c.channel, agent_loads.c.load))).all():
             by_channel.setdefault(agent_id, {})[channel] = load
-        recent: dict[str, int] = {}
-        if queue is not None and since is not None:
-            rows = await self._session.execute(
-                select(assignment_log.c.agent_id, func.count()).where(assignment_log.c.queue == queue, assignment_log.c.assigned_at >= since)
-                .group_by(assignment_log.c.agent_id)
-            )
-            recent = {agent_id: count for agent_id, count in rows.all()}
+        recent = await self.assignment_counts(queue, since) if queue is not None and since is not None else {}
         totals = dict((await self._session.execute(select(agents.c.id, agents.c.total_load))).all())
         return {a: AgentLoad(by_channel=by_channel.get(a, {}), total=t, recent_from_queue=recent.get(a, 0)) for a, t in totals.items()}
 
