@@ -4,13 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test unit integration e2e bench venv migrate clean
+.PHONY: up test lint unit integration e2e bench venv migrate clean
 
 up: $(STAMP)
 	$(BIN)/switchboard up
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff (lint + format check) and mypy (strict on shared/ and every domain/), before any test
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/contract

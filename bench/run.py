@@ -6,6 +6,7 @@ Kafka broker and PostgreSQL server measured in the same run on the same machine.
 
 Starts its own Kafka, PostgreSQL, ingest and router (in a temporary directory), prints one table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,11 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from services.ingest.webhooks import sign_standard
 from shared.stack.config import StackSettings
 from shared.stack.local import start_infrastructure, start_service
 from shared.stack.ports import free_port
 from shared.stack.provision import asyncpg_dsn
-from services.ingest.webhooks import sign_standard
 
 ADMIN_KEY = "sb_bench_admin_" + uuid.uuid4().hex
 SECRET = "bench-secret"
@@ -38,7 +39,9 @@ async def raw_kafka(bootstrap: str, count: int) -> float:
     try:
         payload = b"x" * 1024
         started = time.perf_counter()
-        futures = [await producer.send("switchboard.deadletters.v1", payload, key=str(i % 64).encode()) for i in range(count)]
+        futures = [
+            await producer.send("switchboard.deadletters.v1", payload, key=str(i % 64).encode()) for i in range(count)
+        ]
         await asyncio.gather(*futures)
         return count / (time.perf_counter() - started)
     finally:
@@ -80,11 +83,22 @@ async def webhooks(ingest: str, source: str, tickets: int, concurrency: int) -> 
                 i = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            body = json.dumps({"event": "ticket.created", "external_id": f"bench-{i}", "subject": f"Bench {i}",
-                               "body": "benchmark ticket", "requester": {"email": f"c{i}@bench.example"}}).encode()
+            body = json.dumps(
+                {
+                    "event": "ticket.created",
+                    "external_id": f"bench-{i}",
+                    "subject": f"Bench {i}",
+                    "body": "benchmark ticket",
+                    "requester": {"email": f"c{i}@bench.example"},
+                }
+            ).encode()
             msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
-            headers = {"webhook-id": msg_id, "webhook-timestamp": str(now),
-                       "webhook-signature": sign_standard(SECRET, msg_id, now, body), "content-type": "application/json"}
+            headers = {
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(now),
+                "webhook-signature": sign_standard(SECRET, msg_id, now, body),
+                "content-type": "application/json",
+            }
             started = time.perf_counter()
             response = await http.post(f"/v1/webhooks/{source}", content=body, headers=headers)
             latencies.append(time.perf_counter() - started)
@@ -144,9 +158,11 @@ async def main(tickets: int, concurrency: int) -> None:
                 services.append(start_service(name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=env))
             for service in services:
                 service.wait_ready()
-            ingest, router = services[0].url, services[1].url
+            ingest, _router = services[0].url, services[1].url
             admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-            httpx.put(f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin).raise_for_status()
+            httpx.put(
+                f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin
+            ).raise_for_status()
 
             kafka_rate = await raw_kafka(infra.bootstrap_servers, 20000)
             pg_1 = await raw_postgres(infra.admin_url, 2000, 1)
@@ -165,9 +181,15 @@ async def main(tickets: int, concurrency: int) -> None:
                 ("raw PostgreSQL: committed 1-row transactions, 1 connection", f"{pg_1:,.0f} tx/s"),
                 (f"raw PostgreSQL: committed 1-row transactions, {concurrency} connections", f"{pg_c:,.0f} tx/s"),
                 (f"webhooks accepted (202, durable), {concurrency} concurrent senders", f"{tickets / elapsed:,.0f} /s"),
-                ("webhook latency p50 / p95 / p99", f"{_ms(latencies, .5)} / {_ms(latencies, .95)} / {_ms(latencies, .99)}"),
+                (
+                    "webhook latency p50 / p95 / p99",
+                    f"{_ms(latencies, 0.5)} / {_ms(latencies, 0.95)} / {_ms(latencies, 0.99)}",
+                ),
                 ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
-                (f"{tickets} tickets from first webhook to all routed by 1 router", f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)"),
+                (
+                    f"{tickets} tickets from first webhook to all routed by 1 router",
+                    f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)",
+                ),
                 (f"router alone: {tickets} ticket.received events on Kafka to all routed", f"{alone:,.0f} /s"),
             ]
             width = max(len(r[0]) for r in rows)

@@ -8,6 +8,7 @@
 
 The last two use DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, or the stack `make up` runs.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -21,13 +22,13 @@ from rich.table import Table
 
 from shared.events.topics import ALL_TOPICS
 from shared.messaging.kafka import ensure_topics
+from shared.messaging.replay import dead_letters, replay
 from shared.migrations import SERVICES
 from shared.stack.config import StackSettings
 from shared.stack.demo import load_demo
 from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services
 from shared.stack.ports import StackError, run_async
 from shared.stack.provision import database_url
-from shared.messaging.replay import dead_letters, replay
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -50,8 +51,12 @@ def up() -> None:
             ports = {name: settings.port_of(name) for name in SERVICES}
             # a fresh bootstrap admin key each run; the demo's own keys are issued with it
             admin_key = "sb_bootstrap_" + secrets.token_urlsafe(24)
-            services = start_services(infra, ports, log_dir=settings.state_dir / "logs",
-                                      extra_env={"SMTP_PORT": str(settings.smtp_port), "BOOTSTRAP_ADMIN_KEY": admin_key})
+            services = start_services(
+                infra,
+                ports,
+                log_dir=settings.state_dir / "logs",
+                extra_env={"SMTP_PORT": str(settings.smtp_port), "BOOTSTRAP_ADMIN_KEY": admin_key},
+            )
         demo = load_demo(services, settings.state_dir, admin_key)
         _print_summary(settings, infra.bootstrap_servers, services, demo, time.monotonic() - started)
         _wait_for_stop_signal(services)
@@ -99,24 +104,38 @@ def _bootstrap(settings: StackSettings) -> str:
 
 
 @app.command("dead-letters")
-def list_dead_letters(service: str, replayed: bool = typer.Option(False, help="include those already replayed")) -> None:
+def list_dead_letters(
+    service: str, replayed: bool = typer.Option(False, help="include those already replayed")
+) -> None:
     """List a service's quarantined messages with the reason each was set aside."""
-    rows = run_async(dead_letters(_admin_url(StackSettings()), _check_service(service), include_replayed=replayed), timeout=30)
+    rows = run_async(
+        dead_letters(_admin_url(StackSettings()), _check_service(service), include_replayed=replayed), timeout=30
+    )
     table = Table(title=f"{service}: {len(rows)} dead letter(s)")
     for column in ("id", "consumer", "topic@offset", "key", "error", "when", "replayed"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["id"]), r["consumer"], f"{r['topic']}[{r['partition']}]@{r['offset']}", r["key"] or "",
-                      r["error"][:120], r["created_at"].isoformat(timespec="seconds"),
-                      r["replayed_at"].isoformat(timespec="seconds") if r["replayed_at"] else "")
+        table.add_row(
+            str(r["id"]),
+            r["consumer"],
+            f"{r['topic']}[{r['partition']}]@{r['offset']}",
+            r["key"] or "",
+            r["error"][:120],
+            r["created_at"].isoformat(timespec="seconds"),
+            r["replayed_at"].isoformat(timespec="seconds") if r["replayed_at"] else "",
+        )
     console.print(table)
 
 
 @app.command("replay")
-def replay_dead_letters(service: str, id: list[int] = typer.Option(None, "--id", help="only these (default: all not yet replayed)")) -> None:
+def replay_dead_letters(
+    service: str, id: list[int] = typer.Option(None, "--id", help="only these (default: all not yet replayed)")
+) -> None:
     """Send quarantined messages back to their topic, unchanged (same event id, so nothing applies twice)."""
     settings = StackSettings()
-    count = run_async(replay(_admin_url(settings), _bootstrap(settings), _check_service(service), id or None), timeout=120)
+    count = run_async(
+        replay(_admin_url(settings), _bootstrap(settings), _check_service(service), id or None), timeout=120
+    )
     console.print(f"{service}: replayed {count} dead letter(s)")
 
 
@@ -127,8 +146,9 @@ def _check_service(service: str) -> str:
     return service
 
 
-def _print_summary(settings: StackSettings, bootstrap: str, services: list[ServiceProcess],
-                   demo: dict[str, str], seconds: float) -> None:
+def _print_summary(
+    settings: StackSettings, bootstrap: str, services: list[ServiceProcess], demo: dict[str, str], seconds: float
+) -> None:
     table = Table(title=f"Switchboard is up ({seconds:.0f} s)")
     table.add_column("what")
     table.add_column("where")
@@ -151,8 +171,9 @@ def _wait_for_stop_signal(services: list[ServiceProcess]) -> None:
     while not stop.wait(1.0):
         for service in services:
             if service.process.poll() is not None:
-                console.print(f"[red]{service.name} exited with {service.process.returncode}; "
-                              f"see {service.log_path}[/red]")
+                console.print(
+                    f"[red]{service.name} exited with {service.process.returncode}; see {service.log_path}[/red]"
+                )
                 return
 
 

@@ -3,6 +3,7 @@
 Each service's `migrations/env.py` calls `run_migrations(metadata)`; `upgrade()`
 applies a service's tree programmatically (the CLI and the test fixtures use it).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -4,12 +4,15 @@ A service describes itself with a ServiceDefinition; `Runtime` starts the moving
 parts in the FastAPI lifespan and stops them in reverse order on shutdown
 (uvicorn turns SIGTERM into that shutdown).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, text
@@ -35,11 +38,11 @@ class ServiceDefinition:
     tables: MessagingTables
     subscriptions: tuple[Subscription, ...] = ()
     # extra handler dependencies, built once the runtime exists (e.g. a repository factory)
-    dependencies: Callable[["Runtime"], dict[str, Any]] = lambda runtime: {}
+    dependencies: Callable[[Runtime], dict[str, Any]] = lambda runtime: {}
     # the service's copy of the API keys; kept in step with ingest by the access subscription
     api_keys: Table | None = None
     # long-running jobs beside the consumers (a listener, a sweeper): run(runtime, stop_event)
-    workers: tuple[tuple[str, Callable[["Runtime", asyncio.Event], Awaitable[None]]], ...] = ()
+    workers: tuple[tuple[str, Callable[[Runtime, asyncio.Event], Awaitable[None]]], ...] = ()
 
     def all_subscriptions(self) -> tuple[Subscription, ...]:
         if self.api_keys is None:
@@ -66,7 +69,9 @@ class Runtime:
             self.settings.database_url, pool_size=self.settings.db_pool_size, application_name=self.definition.name
         )
         self.sessionmaker = make_sessionmaker(self.engine)
-        self.producer: AIOKafkaProducer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
+        self.producer: AIOKafkaProducer = make_producer(
+            self.settings.kafka_bootstrap_servers, client_id=self.definition.name
+        )
         self.relay = OutboxRelay(
             self.engine,
             self.definition.tables,
@@ -94,16 +99,25 @@ class Runtime:
             self._spawn(f"consumer:{subscription.consumer}", lambda s=subscription: self._run_consumer(s))
         for name, worker in self.definition.workers:
             self._spawn(name, lambda w=worker: w(self, self._stop))
-        self._spawn("retention", lambda: run_retention(
-            self.engine, self.definition.tables, self.clock, self._stop, interval_s=self.settings.retention_interval_s,
-            outbox_days=self.settings.outbox_retention_days, inbox_days=self.settings.inbox_retention_days))
+        self._spawn(
+            "retention",
+            lambda: run_retention(
+                self.engine,
+                self.definition.tables,
+                self.clock,
+                self._stop,
+                interval_s=self.settings.retention_interval_s,
+                outbox_days=self.settings.outbox_retention_days,
+                inbox_days=self.settings.inbox_retention_days,
+            ),
+        )
 
     async def stop(self) -> None:
         self._stop.set()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=15)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         self._tasks.clear()
         await self.producer.stop()
@@ -120,10 +134,8 @@ class Runtime:
                 return
             except Exception:
                 log.exception("%s failed; restarting in 2 s", name)
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=2)
-                except asyncio.TimeoutError:
-                    pass
 
     async def _run_producer(self) -> None:
         if not self.producer_started.is_set():

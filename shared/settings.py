@@ -1,4 +1,5 @@
 """Settings every service shares; each service subclasses this in its own settings.py."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -31,7 +32,9 @@ class BaseServiceSettings(BaseSettings):
     outbox_retention_days: float = 7.0
     inbox_retention_days: float = Field(14.0, description="must exceed the topics' retention (7 days)")
     retention_interval_s: float = 3600.0
-    max_request_bytes: int = Field(2 * 1024 * 1024, description="413 for larger request bodies (some routes allow more)")
+    max_request_bytes: int = Field(
+        2 * 1024 * 1024, description="413 for larger request bodies (some routes allow more)"
+    )
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )

@@ -1,4 +1,5 @@
 """W3C trace context carried from HTTP requests through outbox rows into Kafka headers."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ class TraceContext:
     def traceparent(self) -> str:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
 
-    def child(self) -> "TraceContext":
+    def child(self) -> TraceContext:
         """Same trace, new span: what a hop (request, message) continues with."""
         return TraceContext(self.trace_id, secrets.token_hex(8), self.flags)
 

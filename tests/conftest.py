@@ -4,15 +4,23 @@ They are started here (or taken from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL) onc
 run. If they cannot start, every test that needs them errors with the reason:
 nothing is skipped.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
 from shared.stack.config import StackSettings
-from shared.stack.local import Infrastructure, ServiceProcess, free_ports, start_infrastructure, start_service, start_services
+from shared.stack.local import (
+    Infrastructure,
+    ServiceProcess,
+    free_ports,
+    start_infrastructure,
+    start_service,
+    start_services,
+)
 from shared.stack.ports import free_port
 from tests.support.api import ADMIN_KEY
 
@@ -44,8 +52,12 @@ def infra(stack_dir: Path) -> Iterator[Infrastructure]:
 @pytest.fixture(scope="module")
 def services(infra: Infrastructure, stack_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
     """All four services as real processes; per module, so chaos tests can own the router alone."""
-    started = start_services(infra, free_ports(), log_dir=stack_dir / "logs",
-                             extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port())})
+    started = start_services(
+        infra,
+        free_ports(),
+        log_dir=stack_dir / "logs",
+        extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port())},
+    )
     yield {s.name: s for s in started}
     for service in started:
         service.stop()
@@ -60,8 +72,13 @@ def start_router(infra: Infrastructure, stack_dir: Path) -> Iterator[StartRouter
     started: list[ServiceProcess] = []
 
     def start(wait: bool = True, **env: str) -> ServiceProcess:
-        process = start_service("router", infra, port=free_port(), log_dir=stack_dir / "logs",
-                                extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, **env})
+        process = start_service(
+            "router",
+            infra,
+            port=free_port(),
+            log_dir=stack_dir / "logs",
+            extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, **env},
+        )
         started.append(process)
         if wait:
             process.wait_ready()

@@ -1,4 +1,5 @@
 """`python -m services.escalation`: run the escalation service (settings from the environment)."""
+
 from services.escalation.entrypoints.api import create_app
 from services.escalation.settings import EscalationSettings
 from shared.web.serve import serve

@@ -1,4 +1,5 @@
 """`python -m services.ingest`: run the ingest service (settings from the environment)."""
+
 from services.ingest.entrypoints.api import create_app
 from services.ingest.settings import IngestSettings
 from shared.web.serve import serve

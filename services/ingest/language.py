@@ -4,6 +4,7 @@ langdetect (a port of Google's language-detection, Apache-2.0) with a fixed seed
 text always gets the same answer. Only a confident guess is kept; a short or mixed text stays
 unknown rather than mislabelled, because routing by language (rules, agents' languages) trusts it.
 """
+
 from __future__ import annotations
 
 from langdetect import DetectorFactory, LangDetectException, detect_langs

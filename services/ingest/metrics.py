@@ -1,4 +1,5 @@
 """Ingest's own Prometheus series (the shared ones cover HTTP, outbox and consumers)."""
+
 from prometheus_client import Counter
 
 INBOUND_EMAILS = Counter(
@@ -7,5 +8,7 @@ INBOUND_EMAILS = Counter(
     ["route", "outcome"],
 )
 WEBHOOK_COMMANDS = Counter(
-    "switchboard_webhook_commands_total", "Commands applied from webhooks, by source kind and action", ["kind", "action"],
+    "switchboard_webhook_commands_total",
+    "Commands applied from webhooks, by source kind and action",
+    ["kind", "action"],
 )

@@ -1,4 +1,5 @@
 """Ingest settings: the shared ones plus the front door's own."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -16,10 +17,16 @@ class IngestSettings(BaseServiceSettings):
     mail_domain: str = Field("switchboard.local", description="domain of our Message-IDs and reply addresses")
     max_email_bytes: int = 40 * 1024 * 1024
     max_attachment_bytes: int = 25 * 1024 * 1024
-    email_dedupe_hours: int = Field(96, description="provider retries inside this window are one mail (SendGrid retries 3 days)")
+    email_dedupe_hours: int = Field(
+        96, description="provider retries inside this window are one mail (SendGrid retries 3 days)"
+    )
 
-    default_from_address: str = Field("support@switchboard.local", description="sender of notifications when the ticket has no support address")
-    smtp_relay_host: str | None = Field(None, description="where reply notifications are sent; unset = they stay queued")
+    default_from_address: str = Field(
+        "support@switchboard.local", description="sender of notifications when the ticket has no support address"
+    )
+    smtp_relay_host: str | None = Field(
+        None, description="where reply notifications are sent; unset = they stay queued"
+    )
     smtp_relay_port: int = 25
     smtp_relay_starttls: bool = False
     smtp_relay_username: str | None = None

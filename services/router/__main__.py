@@ -1,4 +1,5 @@
 """`python -m services.router`: run the router service (settings from the environment)."""
+
 from services.router.entrypoints.api import create_app
 from services.router.settings import RouterSettings
 from shared.web.serve import serve

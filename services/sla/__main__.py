@@ -1,4 +1,5 @@
 """`python -m services.sla`: run the sla service (settings from the environment)."""
+
 from services.sla.entrypoints.api import create_app
 from services.sla.settings import SlaSettings
 from shared.web.serve import serve

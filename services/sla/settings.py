@@ -1,4 +1,5 @@
 """Sla settings."""
+
 from __future__ import annotations
 
 from shared.settings import BaseServiceSettings

@@ -1,4 +1,5 @@
 """The subscription every service runs to keep its `api_keys` table in step with ingest's."""
+
 from __future__ import annotations
 
 from sqlalchemy import Table

@@ -1,4 +1,5 @@
 """Key material and the caller identity a request is authorised as."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Reading and applying key events against a service's own `api_keys` table."""
+
 from __future__ import annotations
 
 from sqlalchemy import Table, select, update
@@ -17,14 +18,20 @@ async def apply_issued(session: AsyncSession, table: Table, event: ApiKeyIssued)
 
 async def apply_revoked(session: AsyncSession, table: Table, event: ApiKeyRevoked) -> None:
     await session.execute(
-        update(table).where(table.c.key_id == event.key_id, table.c.revoked_at.is_(None)).values(revoked_at=event.revoked_at)
+        update(table)
+        .where(table.c.key_id == event.key_id, table.c.revoked_at.is_(None))
+        .values(revoked_at=event.revoked_at)
     )
 
 
 async def find_active(session: AsyncSession, table: Table, key_hash: str) -> Principal | None:
     row = (
-        await session.execute(select(table).where(table.c.key_hash == key_hash, table.c.revoked_at.is_(None)))
-    ).mappings().first()
+        (await session.execute(select(table).where(table.c.key_hash == key_hash, table.c.revoked_at.is_(None))))
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
-    return Principal(key_id=row["key_id"], role=row["role"], name=row["name"], agent_id=row["agent_id"], source=row["source"])
+    return Principal(
+        key_id=row["key_id"], role=row["role"], name=row["name"], agent_id=row["agent_id"], source=row["source"]
+    )

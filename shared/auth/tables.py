@@ -1,4 +1,5 @@
 """The `api_keys` table each service keeps in its own schema."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, MetaData, Table, Text

@@ -8,12 +8,13 @@ URL, such as SendGrid's and Postmark's inbound webhooks). Admins pass every role
 check. BOOTSTRAP_ADMIN_KEY (a setting) is accepted as admin without a table row, so a fresh
 installation can issue its first keys.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
@@ -42,8 +43,12 @@ def presented_key(request: Request) -> str | None:
 async def authenticate(request: Request) -> Principal:
     secret = presented_key(request)
     if not secret:
-        raise Problem(401, "an API key is required: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
-                      title="Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "an API key is required: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
+            title="Unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     runtime = request.app.state.runtime
     bootstrap = runtime.settings.bootstrap_admin_key
     if bootstrap and hmac.compare_digest(secret.encode(), bootstrap.encode()):
@@ -60,8 +65,11 @@ def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         principal = await authenticate(request)
         if principal.role != "admin" and principal.role not in roles:
-            raise Problem(403, f"role {principal.role!r} may not do this; allowed: {', '.join(('admin', *roles))}",
-                          title="Forbidden")
+            raise Problem(
+                403,
+                f"role {principal.role!r} may not do this; allowed: {', '.join(('admin', *roles))}",
+                title="Forbidden",
+            )
         request.state.principal = principal
         return principal
 

@@ -1,4 +1,5 @@
 """API-key events: ingest issues keys, every service keeps its own copy of the key table."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Base class for event payloads (the CloudEvents `data`)."""
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -22,7 +23,7 @@ class Event(BaseModel):
 
     def subject_id(self) -> str:
         """The Kafka key and CloudEvents subject: the ticket (or agent) the event is about."""
-        return str(getattr(self, "ticket_id"))
+        return str(self.ticket_id)
 
     @classmethod
     def dataschema(cls) -> str:

@@ -1,4 +1,5 @@
 """Type name -> payload class for every event on the wire, and decoding against it."""
+
 from __future__ import annotations
 
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked

@@ -1,4 +1,5 @@
 """Quarantine records: a message a consumer could not decode or handle."""
+
 from __future__ import annotations
 
 from datetime import datetime

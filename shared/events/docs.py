@@ -1,7 +1,8 @@
 """Render docs/events.md from the catalogue, so the reference can never drift from the code.
 
-    python -m shared.events.docs > docs/events.md
+python -m shared.events.docs > docs/events.md
 """
+
 from __future__ import annotations
 
 import json
@@ -62,14 +63,27 @@ def render() -> str:
     examples = {type(e).TYPE: e for e in EXAMPLES}
     for type_name, cls in CATALOGUE.items():
         schema = cls.model_json_schema()
-        lines += ["", f"## `{type_name}` (v{cls.VERSION})", "", (cls.__doc__ or "").strip(), "",
-                  f"Topic `{cls.TOPIC}`.", "", "| Field | Type | Required | Description |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"## `{type_name}` (v{cls.VERSION})",
+            "",
+            (cls.__doc__ or "").strip(),
+            "",
+            f"Topic `{cls.TOPIC}`.",
+            "",
+            "| Field | Type | Required | Description |",
+            "|---|---|---|---|",
+        ]
         lines += _field_rows(schema)
         for def_name, definition in schema.get("$defs", {}).items():
             lines += ["", f"`{def_name}`:", "", "| Field | Type | Required | Description |", "|---|---|---|---|"]
             lines += _field_rows(definition)
-        envelope = wrap(examples[type_name], id="evt-example-" + type_name.rsplit(".", 1)[-1],
-                        source="/switchboard/" + PRODUCER[cls.TOPIC], time=AT)
+        envelope = wrap(
+            examples[type_name],
+            id="evt-example-" + type_name.rsplit(".", 1)[-1],
+            source="/switchboard/" + PRODUCER[cls.TOPIC],
+            time=AT,
+        )
         lines += ["", "```json", json.dumps(envelope.model_dump(mode="json"), indent=2), "```"]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,5 @@
 """CloudEvents 1.0 envelope, JSON structured mode on the wire."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,7 +37,7 @@ class Envelope(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "Envelope":
+    def from_bytes(cls, raw: bytes) -> Envelope:
         return cls.model_validate_json(raw)
 
 

@@ -1,4 +1,5 @@
 """Requests other services make of the router (the escalation service is their main author)."""
+
 from __future__ import annotations
 
 from datetime import datetime

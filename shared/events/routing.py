@@ -1,4 +1,5 @@
 """Routing events, published by the router on the routing topic."""
+
 from __future__ import annotations
 
 from datetime import datetime

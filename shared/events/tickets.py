@@ -1,4 +1,5 @@
 """Ticket lifecycle events, published by ingest on the tickets topic."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -47,7 +48,7 @@ class TicketReceived(Event):
     priority: Priority = "normal"
     language: str | None = None
     tags: tuple[str, ...] = ()
-    custom_fields: dict[str, Any] = {}
+    custom_fields: dict[str, Any] = {}  # noqa: RUF012 (pydantic copies field defaults)
     external_ref: ExternalRef | None = None
     inbox: str | None = Field(None, description="support address or webhook source it arrived through")
     linked_ticket_id: str | None = Field(None, description="an earlier ticket this one refers to")

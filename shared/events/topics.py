@@ -1,4 +1,5 @@
 """Every Kafka topic the system uses; no topic name is spelled anywhere else."""
+
 from __future__ import annotations
 
 TICKETS = "switchboard.tickets.v1"

@@ -6,6 +6,7 @@ offset committed. A redelivery (crash, rebalance) finds the inbox row and change
 nothing. Records that cannot be decoded, or whose handler keeps failing, are
 quarantined in the dead-letter table and topic and the consumer moves on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,9 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -46,7 +48,7 @@ class Subscription:
     handlers: Mapping[type[Event], Handler]
 
     def handler_for(self, type_name: str) -> Handler | None:
-        return next((h for cls, h in self.handlers.items() if cls.TYPE == type_name), None)
+        return next((h for cls, h in self.handlers.items() if type_name == cls.TYPE), None)
 
 
 @dataclass
@@ -69,14 +71,18 @@ class ConsumerRunner:
             await self._dead_letter(record, f"undecodable: {_one_line(exc)}")
             return self._count("undecodable", "dead_lettered")
         token = current_trace.set(continue_or_start(_header(record, "traceparent")))
-        structlog.contextvars.bind_contextvars(event_id=envelope.id, ticket_id=envelope.subject, event_type=envelope.type)
+        structlog.contextvars.bind_contextvars(
+            event_id=envelope.id, ticket_id=envelope.subject, event_type=envelope.type
+        )
         try:
             return await self._handle_with_retries(record, envelope, event, handler)
         finally:
             structlog.contextvars.unbind_contextvars("event_id", "ticket_id", "event_type")
             current_trace.reset(token)
 
-    async def _handle_with_retries(self, record: ConsumerRecord, envelope: Envelope, event: Event, handler: Handler) -> str:
+    async def _handle_with_retries(
+        self, record: ConsumerRecord, envelope: Envelope, event: Event, handler: Handler
+    ) -> str:
         attempt = 0
         while True:
             attempt += 1
@@ -99,7 +105,11 @@ class ConsumerRunner:
         started = time.perf_counter()
         async with self.uow_factory() as uow:
             fresh = await claim_event(
-                uow.session, uow.tables, consumer=self.subscription.consumer, event_id=envelope.id, event_type=envelope.type
+                uow.session,
+                uow.tables,
+                consumer=self.subscription.consumer,
+                event_id=envelope.id,
+                event_type=envelope.type,
             )
             if not fresh:
                 return self._count(envelope.type, "duplicate")

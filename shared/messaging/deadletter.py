@@ -1,4 +1,5 @@
 """Quarantine a Kafka record: a dead-letter row plus an event on the dead-letter topic."""
+
 from __future__ import annotations
 
 import base64

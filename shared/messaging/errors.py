@@ -1,4 +1,5 @@
 """Which failures are worth retrying forever (infrastructure) and which are the message's fault."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+            getattr(exc.orig, "__cause__", None), "sqlstate", None
+        )
         return sqlstate in _RETRYABLE_SQLSTATES
     return False

@@ -1,4 +1,5 @@
 """Idempotent inbox: claim an event id inside the transaction that acts on it."""
+
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
@@ -7,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.messaging.tables import MessagingTables
 
 
-async def claim_event(session: AsyncSession, tables: MessagingTables, *, consumer: str, event_id: str, event_type: str) -> bool:
+async def claim_event(
+    session: AsyncSession, tables: MessagingTables, *, consumer: str, event_id: str, event_type: str
+) -> bool:
     """True the first time (consumer, event_id) is seen; False for a redelivery.
 
     The primary key makes this atomic across replicas: a second transaction

@@ -1,4 +1,5 @@
 """aiokafka clients configured the one way this project uses them, plus topic creation."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ lock), so replicas never interleave a ticket's events out of order. A relay that
 dies after sending but before marking re-sends those rows on restart: delivery is
 at-least-once and consumers drop the repeat by event id (see inbox.claim_event).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,7 +63,7 @@ class OutboxRelay:
     async def _idle(self, stop: asyncio.Event) -> None:
         self._wake.clear()
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        _, pending = await asyncio.wait(waiters, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
+        _, _pending = await asyncio.wait(waiters, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
         for task in waiters:
             task.cancel()
 
@@ -82,7 +83,10 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            futures = [await self.producer.send(r.topic, _value(r.envelope), key=r.key.encode(), headers=_headers(r.headers)) for r in rows]
+            futures = [
+                await self.producer.send(r.topic, _value(r.envelope), key=r.key.encode(), headers=_headers(r.headers))
+                for r in rows
+            ]
             await asyncio.gather(*futures)
             await conn.execute(
                 update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(published_at=func.now())

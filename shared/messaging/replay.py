@@ -5,10 +5,11 @@ that handled it before find it in their inbox and skip it; the one that dead-let
 inbox never claimed the id) handles it now. Each row is marked `replayed_at`; a replay that
 fails again is dead-lettered again, as a new row with the new reason.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,10 +17,12 @@ import asyncpg
 from shared.messaging.kafka import make_producer
 from shared.stack.provision import asyncpg_dsn
 
-COLUMNS = "id, consumer, topic, partition, \"offset\", key, headers, raw, error, created_at, replayed_at"
+COLUMNS = 'id, consumer, topic, partition, "offset", key, headers, raw, error, created_at, replayed_at'
 
 
-async def dead_letters(admin_url: str, service: str, *, include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+async def dead_letters(
+    admin_url: str, service: str, *, include_replayed: bool = False, limit: int = 100
+) -> list[dict[str, Any]]:
     conn = await asyncpg.connect(asyncpg_dsn(admin_url))
     try:
         where = "" if include_replayed else "where replayed_at is null"
@@ -36,15 +39,23 @@ async def replay(admin_url: str, bootstrap: str, service: str, ids: list[int] | 
     await producer.start()
     try:
         query = f'select {COLUMNS} from "{service}".dead_letters where replayed_at is null'
-        rows = await (conn.fetch(query + " and id = any($1::bigint[]) order by id", ids) if ids else conn.fetch(query + " order by id"))
+        rows = await (
+            conn.fetch(query + " and id = any($1::bigint[]) order by id", ids)
+            if ids
+            else conn.fetch(query + " order by id")
+        )
         for row in rows:
             headers = row["headers"]
             headers = json.loads(headers) if isinstance(headers, str) else headers
             await producer.send_and_wait(
-                row["topic"], row["raw"], key=row["key"].encode() if row["key"] else None,
+                row["topic"],
+                row["raw"],
+                key=row["key"].encode() if row["key"] else None,
                 headers=[(k, v.encode()) for k, v in (headers or {}).items()],
             )
-            await conn.execute(f'update "{service}".dead_letters set replayed_at = $1 where id = $2', datetime.now(timezone.utc), row["id"])
+            await conn.execute(
+                f'update "{service}".dead_letters set replayed_at = $1 where id = $2', datetime.now(UTC), row["id"]
+            )
         return len(rows)
     finally:
         await producer.stop()

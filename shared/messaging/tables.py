@@ -1,4 +1,5 @@
 """The outbox, inbox and dead-letter tables every service keeps in its own schema."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

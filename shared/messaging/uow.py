@@ -4,13 +4,13 @@ The edge (an API request or the consumer loop) opens it and commits it; handlers
 only stage events with `publish`. Staged events become outbox rows inside the same
 transaction, so a state change and its events are committed together or not at all.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import structlog
-from typing import Callable
-
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,12 +20,29 @@ from shared.events.envelope import wrap
 from shared.messaging.tables import MessagingTables
 from shared.tracing import current_trace
 
-
 log = structlog.get_logger("switchboard.events")
-_LOGGED_FIELDS = frozenset({
-    "reference", "channel", "brand", "queue", "agent_id", "priority", "new_priority", "new_status", "old_status",
-    "to_queue", "from_queue", "reason", "kind", "rule", "rule_id", "author_kind", "rating", "role", "new_status",
-})
+_LOGGED_FIELDS = frozenset(
+    {
+        "reference",
+        "channel",
+        "brand",
+        "queue",
+        "agent_id",
+        "priority",
+        "new_priority",
+        "new_status",
+        "old_status",
+        "to_queue",
+        "from_queue",
+        "reason",
+        "kind",
+        "rule",
+        "rule_id",
+        "author_kind",
+        "rating",
+        "role",
+    }
+)
 
 
 def new_event_id() -> str:
@@ -58,7 +75,7 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._session
 
-    async def __aenter__(self) -> "UnitOfWork":
+    async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessionmaker()
         await self._session.begin()
         self._staged = []
@@ -93,8 +110,12 @@ class UnitOfWork:
             self._on_commit()
         for envelope in staged:
             # the log says what happened: one line per event, with the facts an operator looks for
-            log.info(envelope.type, published_id=envelope.id, subject=envelope.subject,
-                     **{k: v for k, v in envelope.data.items() if k in _LOGGED_FIELDS})
+            log.info(
+                envelope.type,
+                published_id=envelope.id,
+                subject=envelope.subject,
+                **{k: v for k, v in envelope.data.items() if k in _LOGGED_FIELDS},
+            )
 
     async def rollback(self) -> None:
         self._staged = []

@@ -1,4 +1,5 @@
 """Structured logs: one JSON object per line, carrying event id, ticket id and trace id."""
+
 from __future__ import annotations
 
 import logging

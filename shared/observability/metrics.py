@@ -1,4 +1,5 @@
 """Prometheus metrics shared by every service (one process serves one service)."""
+
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
@@ -10,8 +11,16 @@ MESSAGES_CONSUMED = Counter(
     "Kafka messages taken by a consumer, by outcome (handled, duplicate, ignored, dead_lettered)",
     ["consumer", "event_type", "outcome"],
 )
-HANDLER_RETRIES = Counter("switchboard_handler_retries_total", "Handler attempts that failed and were retried", ["consumer", "kind"])
-HANDLER_SECONDS = Histogram("switchboard_handler_seconds", "Time to handle one message, transaction included", ["consumer"])
-HTTP_REQUESTS = Counter("switchboard_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"])
-HTTP_REJECTED = Counter("switchboard_http_rejected_total", "HTTP requests answered with a 4xx problem, by reason", ["status", "title"])
+HANDLER_RETRIES = Counter(
+    "switchboard_handler_retries_total", "Handler attempts that failed and were retried", ["consumer", "kind"]
+)
+HANDLER_SECONDS = Histogram(
+    "switchboard_handler_seconds", "Time to handle one message, transaction included", ["consumer"]
+)
+HTTP_REQUESTS = Counter(
+    "switchboard_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+)
+HTTP_REJECTED = Counter(
+    "switchboard_http_rejected_total", "HTTP requests answered with a 4xx problem, by reason", ["status", "title"]
+)
 HTTP_SECONDS = Histogram("switchboard_http_request_seconds", "HTTP request latency", ["method", "route"])

@@ -1,4 +1,5 @@
 """Settings of the local stack that `make up` and the test fixtures start."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ It talks to the running services over their public REST API with the bootstrap a
 exactly as an administrator would, and writes the keys to `<state>/demo-keys.json`
 (`.local/` is git-ignored). Running it again reuses keys that still work.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,11 +34,22 @@ KEYS = {
 
 # router: a billing queue for the billing@ mailbox's tag, the demo agent who works it, one rule
 QUEUES = {
-    "billing": {"required_skills": {"billing": 1}, "default_priority": "normal", "wait_limit_s": 900, "overflow_queue": "triage"},
+    "billing": {
+        "required_skills": {"billing": 1},
+        "default_priority": "normal",
+        "wait_limit_s": 900,
+        "overflow_queue": "triage",
+    },
 }
 AGENT = {"name": "Demo Agent", "team": "support", "skills": {"billing": 3, "general": 2}, "languages": ["en"]}
-RULES = [{"id": "billing-tag", "name": "Billing mail to the billing queue", "conditions": {"tags_any": ["billing"]},
-          "actions": {"queue": "billing"}}]
+RULES = [
+    {
+        "id": "billing-tag",
+        "name": "Billing mail to the billing queue",
+        "conditions": {"tags_any": ["billing"]},
+        "actions": {"queue": "billing"},
+    }
+]
 
 
 def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -> dict[str, str]:
@@ -53,15 +65,24 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         previous = json.loads(demo_path.read_text()) if demo_path.exists() else {}
         # the Standard Webhooks form: whsec_ + base64 of the key bytes
         webhook_secret = previous.get("webhook_secret") or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-        _ok(http.put(f"/v1/admin/webhook-sources/{DEMO_SOURCE}", json={"kind": "generic", "secrets": [webhook_secret], "brand": "demo"}))
+        _ok(
+            http.put(
+                f"/v1/admin/webhook-sources/{DEMO_SOURCE}",
+                json={"kind": "generic", "secrets": [webhook_secret], "brand": "demo"},
+            )
+        )
     with httpx.Client(base_url=router.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
         for name, queue in QUEUES.items():
             _ok(http.put(f"/v1/queues/{name}", json=queue))
         _ok(http.put(f"/v1/agents/{KEYS['agent']['agent_id']}", json=AGENT))
         _ok(http.put(f"/v1/agents/{KEYS['agent']['agent_id']}/status", json={"status": "online"}))
         _ok(http.put("/v1/rules", json={"rules": RULES, "default": {"queue": "triage"}}))
-    demo_path.write_text(json.dumps({"webhook_source": DEMO_SOURCE, "webhook_secret": webhook_secret,
-                                     "mailboxes": list(MAILBOXES)}, indent=2) + "\n")
+    demo_path.write_text(
+        json.dumps(
+            {"webhook_source": DEMO_SOURCE, "webhook_secret": webhook_secret, "mailboxes": list(MAILBOXES)}, indent=2
+        )
+        + "\n"
+    )
     demo_path.chmod(0o600)
     return {
         "API keys": f"{keys_path.resolve()} (admin, manager, agent, platform)",
@@ -88,6 +109,8 @@ def _issue(http: httpx.Client) -> dict[str, str]:
 
 def _ok(response: httpx.Response) -> dict:
     if response.status_code >= 300:
-        raise StackError(f"demo configuration failed: {response.request.method} {response.request.url} -> "
-                         f"{response.status_code} {response.text}")
+        raise StackError(
+            f"demo configuration failed: {response.request.method} {response.request.url} -> "
+            f"{response.status_code} {response.text}"
+        )
     return response.json()

@@ -44,8 +44,7 @@ _POM = """<?xml version="1.0" encoding="UTF-8"?>
   </dependencies>
 </project>
 """
-_DEP = "    <dependency><groupId>{}</groupId><artifactId>{}</artifactId>" \
-       "<version>{}</version></dependency>"
+_DEP = "    <dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>"
 
 
 def default_cache_dir(version: str = KAFKA_VERSION) -> Path:
@@ -79,13 +78,18 @@ def _download_jars(cache_dir: Path, libs: Path, version: str) -> None:
     pom = cache_dir / "pom.xml"
     pom.write_text(_POM.format(version=version, deps="\n".join(_DEP.format(*d) for d in deps)))
     cmd = [
-        "mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-        "-DincludeScope=runtime", f"-DoutputDirectory={libs}",
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={libs}",
     ]
     logger.info("downloading Kafka %s jars into %s", version, libs)
     try:
-        result = subprocess.run(cmd, cwd=cache_dir, capture_output=True, text=True,
-                                timeout=_MVN_TIMEOUT_S)
+        result = subprocess.run(cmd, cwd=cache_dir, capture_output=True, text=True, timeout=_MVN_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         raise StackError(f"mvn timed out after {_MVN_TIMEOUT_S:.0f}s: {exc.output}") from exc
     if result.returncode != 0:
@@ -120,30 +124,32 @@ def new_cluster_id() -> str:
 
 def _server_properties(data_dir: Path, port: int, controller_port: int, partitions: int) -> str:
     """Render server.properties for one node acting as both broker and controller."""
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@{HOST}:{controller_port}",
-        f"listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://{HOST}:{port}",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        f"log.dirs={data_dir / 'kafka-logs'}",
-        f"num.partitions={partitions}",
-        "default.replication.factor=1",
-        "min.insync.replicas=1",
-        "auto.create.topics.enable=false",
-        "offsets.topic.replication.factor=1",
-        # Fewer internal partitions make the first consumer-group join noticeably faster.
-        "offsets.topic.num.partitions=5",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@{HOST}:{controller_port}",
+            f"listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://{HOST}:{port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            f"log.dirs={data_dir / 'kafka-logs'}",
+            f"num.partitions={partitions}",
+            "default.replication.factor=1",
+            "min.insync.replicas=1",
+            "auto.create.topics.enable=false",
+            "offsets.topic.replication.factor=1",
+            # Fewer internal partitions make the first consumer-group join noticeably faster.
+            "offsets.topic.num.partitions=5",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "",
+        ]
+    )
 
 
 def _java(libs: Path, heap_mb: int, *args: str) -> list[str]:
@@ -151,18 +157,22 @@ def _java(libs: Path, heap_mb: int, *args: str) -> list[str]:
     if shutil.which("java") is None:
         raise StackError("java is not on the PATH; Kafka needs a Java 17+ runtime")
     return [
-        "java", f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",
+        "java",
+        f"-Xms{heap_mb}m",
+        f"-Xmx{heap_mb}m",
+        "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
         "-Dorg.slf4j.simpleLogger.showDateTime=true",
         "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS",
-        "-cp", f"{libs}/*", *args,
+        "-cp",
+        f"{libs}/*",
+        *args,
     ]
 
 
 def _format_storage(libs: Path, props: Path, log_path: Path) -> None:
     """Format the KRaft log directory with a fresh cluster id."""
-    cmd = _java(libs, 256, "kafka.tools.StorageTool", "format",
-                "-t", new_cluster_id(), "-c", str(props))
+    cmd = _java(libs, 256, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(props))
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired as exc:
@@ -198,7 +208,10 @@ def start_kafka(
         log_offset = log.tell()
         process = subprocess.Popen(
             _java(libs, heap_mb, "kafka.Kafka", str(props)),
-            cwd=data_dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=data_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     broker = KafkaBroker(f"{HOST}:{port}", process, log_path, data_dir)
@@ -221,8 +234,7 @@ def _wait_ready(broker: KafkaBroker, timeout: float, log_offset: int) -> None:
             raise _startup_error(broker, reason, log_offset)
         # The cheap TCP check keeps aiokafka from logging connection errors while the JVM boots.
         if port_open(host, int(port)) and _probe(broker.bootstrap_servers):
-            logger.info("Kafka ready at %s after %.1fs", broker.bootstrap_servers,
-                        time.monotonic() - started)
+            logger.info("Kafka ready at %s after %.1fs", broker.bootstrap_servers, time.monotonic() - started)
             return
         time.sleep(0.25)
     raise _startup_error(broker, f"did not become ready within {timeout:.0f}s", log_offset)
@@ -241,7 +253,7 @@ def _probe(bootstrap: str) -> bool:
     """Return True if the broker reports itself in a cluster metadata response."""
     try:
         return run_async(_describe(bootstrap), timeout=15)
-    except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
+    except Exception as exc:
         logger.debug("Kafka probe failed: %r", exc)
         return False
 

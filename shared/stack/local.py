@@ -3,6 +3,7 @@
 `make up` and the pytest fixtures both use this module, so what the tests run on
 is what an operator runs.
 """
+
 from __future__ import annotations
 
 import logging

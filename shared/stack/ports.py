@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,9 +59,7 @@ def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def log_errors(
-    path: Path, offset: int = 0, markers: tuple[str, ...] = (" ERROR ", "FATAL"), limit: int = 8
-) -> str:
+def log_errors(path: Path, offset: int = 0, markers: tuple[str, ...] = (" ERROR ", "FATAL"), limit: int = 8) -> str:
     """Return the first `limit` error lines written after byte `offset` (the root cause)."""
     try:
         with path.open("rb") as f:
@@ -72,7 +72,7 @@ def log_errors(
     for i, line in enumerate(lines):
         if any(m in line for m in markers):
             # The line after a logged error is usually the exception message that names the cause.
-            hits.extend(lines[i:i + 2])
+            hits.extend(lines[i : i + 2])
     return "\n".join(hits[: 2 * limit])
 
 
@@ -87,11 +87,9 @@ def terminate_process(process: subprocess.Popen, sig: signal.Signals, timeout: f
         return
     except subprocess.TimeoutExpired:
         logger.warning("pid %s ignored %s for %.0fs; killing it", process.pid, sig.name, timeout)
-    try:
-        # The launchers use start_new_session=True, so the group id equals the leader's pid.
+    # The launchers use start_new_session=True, so the group id equals the leader's pid.
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 

@@ -113,13 +113,16 @@ def _prepare_dir(path: Path, run_as: _RunAs, mode: int = 0o700) -> None:
 def _initdb(data_dir: Path, run_as: _RunAs) -> str:
     """Create a fresh cluster in `data_dir`; return initdb's output for the log."""
     cmd = [
-        str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir),
-        "--encoding=UTF8", "--locale=C", "-U", "postgres",
+        str(POSTGRES_BIN_PATH / "initdb"),
+        "-D",
+        str(data_dir),
+        "--encoding=UTF8",
+        "--locale=C",
+        "-U",
+        "postgres",
         "--auth-local=trust",
     ]
-    result = subprocess.run(
-        cmd, cwd=data_dir, capture_output=True, text=True, timeout=120, **run_as.popen_kwargs()
-    )
+    result = subprocess.run(cmd, cwd=data_dir, capture_output=True, text=True, timeout=120, **run_as.popen_kwargs())
     if result.returncode != 0:
         output = f"{result.stdout}\n{result.stderr}"
         raise StackError(f"initdb failed (exit {result.returncode}):\n{output}")
@@ -166,9 +169,17 @@ def _is_postgres(pid: int) -> bool:
 def _postgres_cmd(data_dir: Path, port: int, socket_dir: Path, fast: bool) -> list[str]:
     """Build the postmaster command line."""
     cmd = [
-        str(POSTGRES_BIN_PATH / "postgres"), "-D", str(data_dir),
-        "-h", HOST, "-p", str(port), "-k", str(socket_dir),
-        "-c", "max_connections=200",
+        str(POSTGRES_BIN_PATH / "postgres"),
+        "-D",
+        str(data_dir),
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+        "-k",
+        str(socket_dir),
+        "-c",
+        "max_connections=200",
     ]
     if fast:
         # Durability is worthless for throwaway test clusters and costs a lot of I/O.
@@ -176,9 +187,7 @@ def _postgres_cmd(data_dir: Path, port: int, socket_dir: Path, fast: bool) -> li
     return cmd
 
 
-def start_postgres(
-    data_dir: Path, *, port: int, timeout: float = 60.0, fast: bool = False
-) -> PostgresServer:
+def start_postgres(data_dir: Path, *, port: int, timeout: float = 60.0, fast: bool = False) -> PostgresServer:
     """Start a postmaster on 127.0.0.1:`port` (initdb first if needed) and wait for connections."""
     run_as = _run_as()
     data_dir = data_dir.resolve()
@@ -199,12 +208,14 @@ def start_postgres(
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             _postgres_cmd(data_dir, port, socket_dir, fast),
-            cwd=data_dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, **run_as.popen_kwargs(),
+            cwd=data_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **run_as.popen_kwargs(),
         )
-    server = PostgresServer(
-        f"postgresql://postgres@{HOST}:{port}/postgres", process, log_path, data_dir, socket_dir
-    )
+    server = PostgresServer(f"postgresql://postgres@{HOST}:{port}/postgres", process, log_path, data_dir, socket_dir)
     try:
         _wait_ready(server, timeout)
     except BaseException:
@@ -226,10 +237,9 @@ def _wait_ready(server: PostgresServer, timeout: float) -> None:
             )
         try:
             run_async(_select_one(server.admin_url), timeout=5)
-            logger.info("postgres ready at %s after %.1fs", server.admin_url,
-                        time.monotonic() - started)
+            logger.info("postgres ready at %s after %.1fs", server.admin_url, time.monotonic() - started)
             return
-        except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
+        except Exception as exc:
             last_error = exc
         time.sleep(0.1)
     raise StackError(

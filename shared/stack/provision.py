@@ -3,6 +3,7 @@
 Each role owns its schema and can use nothing else, so a service cannot read or
 write another service's tables even by mistake.
 """
+
 from __future__ import annotations
 
 import asyncpg

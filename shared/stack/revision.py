@@ -6,6 +6,7 @@ Starts a temporary server, applies the service's current migrations, lets Alembi
 them with the service's tables, writes the new revision file, stops the server. Read the
 file before committing it: autogenerate does not see sequences or data changes.
 """
+
 from __future__ import annotations
 
 import sys

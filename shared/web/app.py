@@ -1,9 +1,10 @@
 """The FastAPI app every service builds: lifespan, problem+json, tracing, health and metrics."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -87,7 +88,10 @@ class TraceAndMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"traceparent", trace.traceparent().encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"traceparent", trace.traceparent().encode())],
+                }
             await send(message)
 
         try:

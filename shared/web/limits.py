@@ -4,10 +4,11 @@ One limit for every route (`MAX_REQUEST_BYTES`), raised for the path prefixes th
 (ingest's raw-email routes). Both the declared Content-Length and the bytes actually streamed
 are checked, so a chunked upload cannot slip past.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,8 +63,20 @@ class BodyLimitMiddleware:
 
 async def _reject(scope: Scope, send: Send, detail: str) -> None:
     HTTP_REJECTED.labels("413", "Payload Too Large").inc()
-    body = json.dumps({"type": "about:blank", "title": "Payload Too Large", "status": 413, "detail": detail,
-                       "instance": scope.get("path", "")}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Payload Too Large",
+            "status": 413,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

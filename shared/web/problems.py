@@ -1,4 +1,5 @@
 """RFC 9457 problem details for every HTTP error, with a `detail` a person can act on."""
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,9 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_response(request: Request, status: int, detail: str, *, title: str | None = None, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+def problem_response(
+    request: Request, status: int, detail: str, *, title: str | None = None, type_: str = "about:blank", **extra: Any
+) -> JSONResponse:
     title = title or HTTPStatus(status).phrase
     if 400 <= status < 500:
         HTTP_REJECTED.labels(str(status), title).inc()
@@ -72,7 +75,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(request, 500, "an unexpected error occurred; it has been logged with this request's trace id")
+    return problem_response(
+        request, 500, "an unexpected error occurred; it has been logged with this request's trace id"
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

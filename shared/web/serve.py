@@ -1,7 +1,8 @@
 """Run one service's app under uvicorn, with SIGTERM/SIGINT as a graceful shutdown."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI

@@ -1,5 +1,6 @@
 """The wire contract: every event in the catalogue is documented, round-trips, and only
 changes compatibly within a schema version (snapshots in tests/contract/schemas/)."""
+
 from __future__ import annotations
 
 import json

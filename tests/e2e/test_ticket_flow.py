@@ -1,4 +1,5 @@
 """A ticket from ingest's REST API to a queue at the router, across real processes, Kafka and Postgres."""
+
 from __future__ import annotations
 
 import httpx
@@ -22,7 +23,9 @@ TICKET = {
 async def test_a_ticket_posted_to_ingest_is_queued_by_the_router(services, infra):
     ingest, router = services["ingest"].url, services["router"].url
     async with httpx.AsyncClient(timeout=10, headers=ADMIN) as http:
-        created = await http.post(f"{ingest}/v1/tickets", json=TICKET, headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+        created = await http.post(
+            f"{ingest}/v1/tickets", json=TICKET, headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
+        )
         assert created.status_code == 201, created.text
         ticket = created.json()
         assert ticket["reference"].startswith("SB-") and ticket["status"] == "new"
@@ -40,7 +43,9 @@ async def test_a_ticket_posted_to_ingest_is_queued_by_the_router(services, infra
         waiting = (await http.get(f"{router}/v1/queues/triage/waiting")).json()
         assert ticket["id"] in [t["ticket_id"] for t in waiting]
 
-    received = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket["id"])) >= 1)
+    received = await read_all(
+        infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket["id"])) >= 1
+    )
     (record,) = [r for r in received if r.key == ticket["id"].encode()]
     traceparent = dict(record.headers)["traceparent"].decode()
     assert traceparent.startswith("00-" + "a" * 32), "the trace id of the HTTP request travels with the event"

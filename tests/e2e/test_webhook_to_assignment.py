@@ -1,5 +1,6 @@
 """From a signed webhook at ingest to an agent's assignment at the router, and back to ingest,
 across the real processes, Kafka and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -22,23 +23,51 @@ async def test_a_webhook_ticket_is_assigned_by_rule_and_the_agent_can_work_it(se
     skill = f"vip-{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(headers=ADMIN, timeout=10) as http:
         # router: a VIP queue needing a skill, one agent who has it, a rule sending VIP requesters there
-        assert (await http.put(f"{router}/v1/queues/vip-{skill}", json={"required_skills": {skill: 2}, "default_priority": "high"})).status_code == 200
+        assert (
+            await http.put(
+                f"{router}/v1/queues/vip-{skill}", json={"required_skills": {skill: 2}, "default_priority": "high"}
+            )
+        ).status_code == 200
         rules = (await http.get(f"{router}/v1/rules")).json()
-        rule = {"id": f"vip-{skill}", "conditions": {"vip": True, "brand": [skill]}, "actions": {"queue": f"vip-{skill}"}}
-        assert (await http.put(f"{router}/v1/rules", json={"rules": [rule, *rules["rules"]], "default": rules["default"]})).status_code == 200
+        rule = {
+            "id": f"vip-{skill}",
+            "conditions": {"vip": True, "brand": [skill]},
+            "actions": {"queue": f"vip-{skill}"},
+        }
+        assert (
+            await http.put(f"{router}/v1/rules", json={"rules": [rule, *rules["rules"]], "default": rules["default"]})
+        ).status_code == 200
         agent = f"ida-{skill}"
-        assert (await http.put(f"{router}/v1/agents/{agent}", json={"name": "Ida", "skills": {skill: 3}})).status_code == 200
+        assert (
+            await http.put(f"{router}/v1/agents/{agent}", json={"name": "Ida", "skills": {skill: 3}})
+        ).status_code == 200
         assert (await http.put(f"{router}/v1/agents/{agent}/status", json={"status": "online"})).status_code == 200
-        key = (await http.post(f"{ingest}/v1/api-keys", json={"role": "agent", "name": "Ida", "agent_id": agent})).json()["key"]
+        key = (
+            await http.post(f"{ingest}/v1/api-keys", json={"role": "agent", "name": "Ida", "agent_id": agent})
+        ).json()["key"]
         ida = {"Authorization": f"Bearer {key}"}
 
         # ingest: a source, and a signed webhook from it
-        await http.put(f"{ingest}/v1/admin/webhook-sources/shop-{skill}", json={"kind": "generic", "secrets": [SECRET], "brand": skill})
-        body = json.dumps({"event": "ticket.created", "external_id": "A-1", "subject": "Order never arrived", "body": "Where is it?",
-                           "requester": {"email": "vip@customer.example", "vip": True}}).encode()
+        await http.put(
+            f"{ingest}/v1/admin/webhook-sources/shop-{skill}",
+            json={"kind": "generic", "secrets": [SECRET], "brand": skill},
+        )
+        body = json.dumps(
+            {
+                "event": "ticket.created",
+                "external_id": "A-1",
+                "subject": "Order never arrived",
+                "body": "Where is it?",
+                "requester": {"email": "vip@customer.example", "vip": True},
+            }
+        ).encode()
         msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
-        headers = {"webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": sign_standard(SECRET, msg_id, now, body),
-                   "Authorization": ""}
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(now),
+            "webhook-signature": sign_standard(SECRET, msg_id, now, body),
+            "Authorization": "",
+        }
         accepted = await http.post(f"{ingest}/v1/webhooks/shop-{skill}", content=body, headers=headers)
         assert accepted.status_code == 202, accepted.text
         ticket_id = accepted.json()["results"][0]["ticket_id"]
@@ -61,7 +90,9 @@ async def test_a_webhook_ticket_is_assigned_by_rule_and_the_agent_can_work_it(se
         assert reply.status_code == 201, reply.text
 
         # solving frees Ida's capacity at the router
-        assert (await http.patch(f"{ingest}/v1/tickets/{ticket_id}", json={"status": "solved"}, headers=ida)).status_code == 200
+        assert (
+            await http.patch(f"{ingest}/v1/tickets/{ticket_id}", json={"status": "solved"}, headers=ida)
+        ).status_code == 200
 
         async def freed() -> bool:
             # (Ida may meanwhile take other waiting tickets, e.g. from triage: only this one must be gone)

@@ -1,4 +1,5 @@
 """The consumer runner inside a real router process: inbox, dead letters, crash safety."""
+
 from __future__ import annotations
 
 import re
@@ -17,6 +18,7 @@ ROUTED_ONCE = ["switchboard.ticket.routed", "switchboard.routing.decision_record
 
 pytestmark = pytest.mark.integration
 
+
 def consumed(router: ServiceProcess, outcome: str) -> float:
     """This router process's count of consumed messages with the given outcome."""
     text = httpx.get(f"{router.url}/metrics", timeout=5).text
@@ -27,7 +29,9 @@ def consumed(router: ServiceProcess, outcome: str) -> float:
 async def routed_rows(infra: Infrastructure, ticket_id: str) -> tuple[int, int]:
     tickets = await db.fetchval(infra, "SELECT count(*) FROM router.tickets WHERE ticket_id = $1", ticket_id)
     outbox = await db.fetchval(
-        infra, "SELECT count(*) FROM router.outbox WHERE key = $1 AND event_type = 'switchboard.ticket.routed'", ticket_id
+        infra,
+        "SELECT count(*) FROM router.outbox WHERE key = $1 AND event_type = 'switchboard.ticket.routed'",
+        ticket_id,
     )
     return tickets, outbox
 
@@ -86,6 +90,7 @@ async def test_an_event_for_a_type_with_invalid_data_is_dead_lettered(infra, sta
 async def test_sigkill_after_db_commit_before_offset_commit_has_no_duplicate_effect(infra, start_router):
     # the fault point fires on the first record handled, so let a healthy router drain the backlog first
     drainer = start_router()
+
     async def drained() -> bool:
         return await group_lag(infra.bootstrap_servers, "switchboard-router", topics.TICKETS) == 0
 
@@ -108,4 +113,6 @@ async def test_sigkill_after_db_commit_before_offset_commit_has_no_duplicate_eff
     records = await read_all(
         infra.bootstrap_servers, topics.ROUTING, until=lambda rs: len(about(rs, ticket_id)) >= 1, settle=1.5
     )
-    assert [e.type for e in about(records, ticket_id)] == ROUTED_ONCE, "the outbox rows were published once, by the restarted relay"
+    assert [e.type for e in about(records, ticket_id)] == ROUTED_ONCE, (
+        "the outbox rows were published once, by the restarted relay"
+    )

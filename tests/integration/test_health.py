@@ -1,4 +1,5 @@
 """Every service, run as a real process on the fixture stack, reports itself healthy and ready."""
+
 from __future__ import annotations
 
 import httpx
@@ -21,8 +22,9 @@ def test_service_answers_healthz_and_exposes_prometheus_metrics(services, name):
     assert httpx.get(f"{services[name].url}/healthz", timeout=5).json() == {"status": "ok"}
     metrics = httpx.get(f"{services[name].url}/metrics", timeout=5)
     assert metrics.status_code == 200
-    assert 'switchboard_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text, \
+    assert 'switchboard_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text, (
         "requests are counted by route template and status"
+    )
 
 
 def test_unknown_route_is_a_problem_document(services):

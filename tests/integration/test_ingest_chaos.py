@@ -1,22 +1,22 @@
 """SIGKILL the ingest service at random while platforms post webhooks and retry what failed, as
 platforms do: afterwards every delivery made exactly one ticket and one ticket-received event."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import random
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import httpx
 import pytest
 
+from services.ingest.webhooks import sign_standard
 from shared.events import topics
 from shared.stack.local import Infrastructure, ServiceProcess, start_service
 from shared.stack.ports import free_port
-from services.ingest.webhooks import sign_standard
 from tests.support import db
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.ingest import unique
@@ -28,8 +28,13 @@ SECRET = "chaos-secret"
 
 
 def _start(infra: Infrastructure, stack_dir: Path, port: int) -> ServiceProcess:
-    process = start_service("ingest", infra, port=port, log_dir=stack_dir / "logs",
-                            extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port())})
+    process = start_service(
+        "ingest",
+        infra,
+        port=port,
+        log_dir=stack_dir / "logs",
+        extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port())},
+    )
     process.wait_ready()
     return process
 
@@ -39,8 +44,12 @@ async def test_ingest_killed_at_random_loses_nothing_and_duplicates_nothing(infr
     ingest = _start(infra, stack_dir, port)
     source = unique("chaos")
     try:
-        httpx.put(f"{ingest.url}/v1/admin/webhook-sources/{source}", json={"kind": "generic", "secrets": [SECRET]},
-                  headers=ADMIN, timeout=10).raise_for_status()
+        httpx.put(
+            f"{ingest.url}/v1/admin/webhook-sources/{source}",
+            json={"kind": "generic", "secrets": [SECRET]},
+            headers=ADMIN,
+            timeout=10,
+        ).raise_for_status()
         pending = list(range(DELIVERIES))
         retries = kills = 0
         stop = asyncio.Event()
@@ -48,15 +57,27 @@ async def test_ingest_killed_at_random_loses_nothing_and_duplicates_nothing(infr
         async def deliver(http: httpx.AsyncClient, i: int) -> None:
             """One platform delivery: same webhook-id on every retry, until a 2xx."""
             nonlocal retries
-            body = json.dumps({"event": "ticket.created", "external_id": f"{source}-{i}", "subject": f"Chaos {i}",
-                               "body": "killed mid-request?", "requester": {"email": f"c{i}@chaos.example"}}).encode()
+            body = json.dumps(
+                {
+                    "event": "ticket.created",
+                    "external_id": f"{source}-{i}",
+                    "subject": f"Chaos {i}",
+                    "body": "killed mid-request?",
+                    "requester": {"email": f"c{i}@chaos.example"},
+                }
+            ).encode()
             msg_id = f"msg_{source}_{i}"
             while True:
                 now = int(time.time())
-                headers = {"webhook-id": msg_id, "webhook-timestamp": str(now),
-                           "webhook-signature": sign_standard(SECRET, msg_id, now, body)}
+                headers = {
+                    "webhook-id": msg_id,
+                    "webhook-timestamp": str(now),
+                    "webhook-signature": sign_standard(SECRET, msg_id, now, body),
+                }
                 try:
-                    response = await http.post(f"http://127.0.0.1:{port}/v1/webhooks/{source}", content=body, headers=headers)
+                    response = await http.post(
+                        f"http://127.0.0.1:{port}/v1/webhooks/{source}", content=body, headers=headers
+                    )
                     if response.status_code == 202:
                         return
                 except httpx.HTTPError:
@@ -89,9 +110,16 @@ async def test_ingest_killed_at_random_loses_nothing_and_duplicates_nothing(infr
             await chaos
         assert kills >= 2, "the run must actually kill the service"
 
-        rows = await db.fetch(infra, "select external_id, count(*) as n from ingest.external_refs where source = $1 group by external_id", source)
+        rows = await db.fetch(
+            infra,
+            "select external_id, count(*) as n from ingest.external_refs where source = $1 group by external_id",
+            source,
+        )
         assert len(rows) == DELIVERIES and all(r["n"] == 1 for r in rows), "one ticket per delivery"
-        ids = [r["ticket_id"] for r in await db.fetch(infra, "select ticket_id from ingest.external_refs where source = $1", source)]
+        ids = [
+            r["ticket_id"]
+            for r in await db.fetch(infra, "select ticket_id from ingest.external_refs where source = $1", source)
+        ]
 
         async def published() -> bool:
             return await db.fetchval(infra, "select count(*) from ingest.outbox where published_at is null") == 0

@@ -4,31 +4,33 @@ The app runs in this process (its lifespan on the test's event loop, with a Fake
 the session's real PostgreSQL and Kafka. The WebSocket is driven over ASGI directly: the venv
 has no WebSocket library for uvicorn or a client to use.
 """
+
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from shared.auth import Principal
-from shared.clock import FakeClock
-from shared.events import topics
-from shared.events.routing import TicketAssigned
-from shared.web.app import create_service_app
 from services.ingest.entrypoints import access, tickets
 from services.ingest.entrypoints.api import DEFINITION
 from services.ingest.entrypoints.chat import router as chat_router
 from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
 from services.ingest.handlers import chat as chat_handlers
 from services.ingest.settings import IngestSettings
+from shared.auth import Principal
+from shared.clock import FakeClock
+from shared.events import topics
+from shared.events.routing import TicketAssigned
+from shared.web.app import create_service_app
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.events import envelope_of
 from tests.support.kafka import about, eventually, produce, read_all
@@ -41,23 +43,35 @@ SOURCE = "acme-widget"
 
 # --- the app and who calls it ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 async def ingest(infra) -> AsyncIterator[SimpleNamespace]:
-    clock = FakeClock(datetime.now(timezone.utc).replace(microsecond=0))
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     settings = IngestSettings(
-        database_url=infra.service_urls["ingest"], kafka_bootstrap_servers=infra.bootstrap_servers, smtp_port=None,
-        bootstrap_admin_key=ADMIN_KEY, chat_idle_minutes=IDLE_MINUTES, chat_sweep_interval_s=0.1,
-        log_format="console", _env_file=None,
+        database_url=infra.service_urls["ingest"],
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        smtp_port=None,
+        bootstrap_admin_key=ADMIN_KEY,
+        chat_idle_minutes=IDLE_MINUTES,
+        chat_sweep_interval_s=0.1,
+        log_format="console",
+        _env_file=None,
     )
-    definition = dataclasses.replace(DEFINITION, workers=(("chat-sweeper", run_chat_sweeper), ("chat-watcher", run_chat_watcher)))
+    definition = dataclasses.replace(
+        DEFINITION, workers=(("chat-sweeper", run_chat_sweeper), ("chat-watcher", run_chat_watcher))
+    )
     app = create_service_app(definition, settings, routers=[tickets.router, access.router, chat_router], clock=clock)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as http:
-            yield SimpleNamespace(app=app, http=http, clock=clock)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as http,
+    ):
+        yield SimpleNamespace(app=app, http=http, clock=clock)
 
 
 async def _key(ingest: SimpleNamespace, role: str, **scope: str) -> SimpleNamespace:
-    response = await ingest.http.post("/v1/api-keys", headers=ADMIN, json={"role": role, "name": f"chat test {role}", **scope})
+    response = await ingest.http.post(
+        "/v1/api-keys", headers=ADMIN, json={"role": role, "name": f"chat test {role}", **scope}
+    )
     assert response.status_code == 201, response.text
     secret = response.json()["key"]
     return SimpleNamespace(secret=secret, headers={"Authorization": f"Bearer {secret}"}, **scope)
@@ -87,7 +101,9 @@ async def open_chat(ingest: SimpleNamespace, key: SimpleNamespace, **fields: Any
 
 async def assign(ingest: SimpleNamespace, infra, ticket_id: str, agent_id: str) -> None:
     """What the router does: TicketAssigned on the routing topic, which ingest's consumer applies."""
-    event = TicketAssigned(ticket_id=ticket_id, agent_id=agent_id, queue="chat", reason="test", assigned_at=ingest.clock.now())
+    event = TicketAssigned(
+        ticket_id=ticket_id, agent_id=agent_id, queue="chat", reason="test", assigned_at=ingest.clock.now()
+    )
     await produce(infra.bootstrap_servers, topics.ROUTING, envelope_of(event).to_bytes(), key=ticket_id)
 
     async def assigned() -> bool:
@@ -97,13 +113,18 @@ async def assign(ingest: SimpleNamespace, infra, ticket_id: str, agent_id: str) 
     await eventually(assigned)
 
 
-async def post(ingest: SimpleNamespace, key: SimpleNamespace, ticket_id: str, body: str, **fields: Any) -> httpx.Response:
+async def post(
+    ingest: SimpleNamespace, key: SimpleNamespace, ticket_id: str, body: str, **fields: Any
+) -> httpx.Response:
     return await ingest.http.post(f"/v1/chats/{ticket_id}/messages", headers=key.headers, json={"body": body, **fields})
 
 
 async def ticket_events(infra, ticket_id: str, event_type: str) -> list:  # type: ignore[type-arg]
-    records = await read_all(infra.bootstrap_servers, topics.TICKETS,
-                             until=lambda rs: any(e.type == event_type for e in about(rs, ticket_id)))
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.TICKETS,
+        until=lambda rs: any(e.type == event_type for e in about(rs, ticket_id)),
+    )
     return [e for e in about(records, ticket_id) if e.type == event_type]
 
 
@@ -115,6 +136,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 # --- a WebSocket client speaking ASGI to the app, on this event loop -----------------------------
 
+
 class Closed(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"closed with {code}: {reason}")
@@ -125,9 +147,16 @@ class Socket:
     def __init__(self, app: Any, url: str, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(url)
         self.scope = {
-            "type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "ws",
-            "server": ("ingest", 80), "client": ("127.0.0.1", 50000), "root_path": "",
-            "path": parts.path, "raw_path": parts.path.encode(), "query_string": parts.query.encode(),
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "server": ("ingest", 80),
+            "client": ("127.0.0.1", 50000),
+            "root_path": "",
+            "path": parts.path,
+            "raw_path": parts.path.encode(),
+            "query_string": parts.query.encode(),
             "headers": [(b"host", b"ingest"), *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())],
             "subprotocols": [],
         }
@@ -135,7 +164,7 @@ class Socket:
         self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    async def __aenter__(self) -> "Socket":
+    async def __aenter__(self) -> Socket:
         self._to_app.put_nowait({"type": "websocket.connect"})
         self._task = asyncio.create_task(self.app(self.scope, self._to_app.get, self._from_app.put))
         accepted = await self._next()
@@ -176,28 +205,48 @@ class Socket:
 
 # --- opening -------------------------------------------------------------------------------------
 
+
 async def test_opening_a_chat_answers_201_with_the_ticket_and_publishes_ticket_received(ingest, widget, infra):
     message = "My parcel is late\nIt was due on Monday, order 1234."
     headers = {**widget.headers, "Idempotency-Key": str(uuid.uuid4())}
-    body = {"requester": {"email": "Ann@Example.com", "name": "Ann"}, "message": message, "brand": "acme",
-            "language": "en", "tags": ["Delivery"], "external_id": f"conv-{uuid.uuid4()}"}
+    body = {
+        "requester": {"email": "Ann@Example.com", "name": "Ann"},
+        "message": message,
+        "brand": "acme",
+        "language": "en",
+        "tags": ["Delivery"],
+        "external_id": f"conv-{uuid.uuid4()}",
+    }
     response = await ingest.http.post("/v1/chats", headers=headers, json=body)
     assert response.status_code == 201, response.text
     chat = response.json()
-    assert (chat["channel"], chat["subject"], chat["brand"], chat["language"], chat["tags"]) == \
-        ("chat", "My parcel is late", "acme", "en", ["delivery"])
+    assert (chat["channel"], chat["subject"], chat["brand"], chat["language"], chat["tags"]) == (
+        "chat",
+        "My parcel is late",
+        "acme",
+        "en",
+        ["delivery"],
+    )
     assert chat["external_ref"] == {"source": SOURCE, "external_id": body["external_id"]}
     assert chat["requester"]["email"] == "ann@example.com" and chat["chat_ended_at"] is None
     [first] = chat["messages"]
     assert (first["author_kind"], first["body"], first["via"], first["public"]) == ("customer", message, "chat", True)
 
     replay = await ingest.http.post("/v1/chats", headers=headers, json=body)
-    assert (replay.status_code, replay.headers.get("idempotent-replayed"), replay.json()["id"]) == (201, "true", chat["id"])
+    assert (replay.status_code, replay.headers.get("idempotent-replayed"), replay.json()["id"]) == (
+        201,
+        "true",
+        chat["id"],
+    )
     again = await ingest.http.post("/v1/chats", headers=widget.headers, json=body)
     assert "already exists" in assert_problem(again, 409)["detail"]
 
     [received] = await ticket_events(infra, chat["id"], "switchboard.ticket.received")
-    assert (received.data["channel"], received.data["reference"], received.data["inbox"]) == ("chat", chat["reference"], SOURCE)
+    assert (received.data["channel"], received.data["reference"], received.data["inbox"]) == (
+        "chat",
+        chat["reference"],
+        SOURCE,
+    )
 
 
 async def test_an_explicit_subject_is_kept_and_a_long_first_line_is_cut_to_120(ingest, widget, agent):
@@ -229,11 +278,16 @@ async def test_a_manager_or_no_key_may_not_open_chats(ingest):
 
 # --- messages ------------------------------------------------------------------------------------
 
+
 async def test_customer_and_agent_messages_are_stored_in_order(ingest, widget, agent, infra):
     chat = await open_chat(ingest, widget)
     await assign(ingest, infra, chat["id"], agent.agent_id)
-    sent = [(widget, "Are you there?", {}), (agent, "Yes, looking at it now", {}),
-            (agent, "customer seems upset", {"public": False}), (widget, "Thanks!", {"author": "customer"})]
+    sent = [
+        (widget, "Are you there?", {}),
+        (agent, "Yes, looking at it now", {}),
+        (agent, "customer seems upset", {"public": False}),
+        (widget, "Thanks!", {"author": "customer"}),
+    ]
     for key, text, extra in sent:
         ingest.clock.advance(timedelta(seconds=5))
         response = await post(ingest, key, chat["id"], text, **extra)
@@ -242,17 +296,29 @@ async def test_customer_and_agent_messages_are_stored_in_order(ingest, widget, a
 
     ticket = (await ingest.http.get(f"/v1/tickets/{chat['id']}", headers=ADMIN)).json()
     stored = [(m["author_kind"], m["body"], m["public"]) for m in ticket["messages"]]
-    assert stored == [("customer", "Hello, my parcel is late", True), ("customer", "Are you there?", True),
-                      ("agent", "Yes, looking at it now", True), ("agent", "customer seems upset", False),
-                      ("customer", "Thanks!", True)]
+    assert stored == [
+        ("customer", "Hello, my parcel is late", True),
+        ("customer", "Are you there?", True),
+        ("agent", "Yes, looking at it now", True),
+        ("agent", "customer seems upset", False),
+        ("customer", "Thanks!", True),
+    ]
     assert ticket["messages"][2]["author_agent_id"] == agent.agent_id
     assert ticket["status"] == "open", "the agent's first public reply opens the ticket"
     assert ticket["updated_at"] == ingest.clock.now().isoformat().replace("+00:00", "Z")
 
-    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(
-        [e for e in about(rs, chat["id"]) if e.type == "switchboard.ticket.message_added"]) >= 4)
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.TICKETS,
+        until=lambda rs: len([e for e in about(rs, chat["id"]) if e.type == "switchboard.ticket.message_added"]) >= 4,
+    )
     added = [e.data for e in about(records, chat["id"]) if e.type == "switchboard.ticket.message_added"]
-    assert [(a["author_kind"], a["via"]) for a in added] == [("customer", "chat"), ("agent", "chat"), ("agent", "chat"), ("customer", "chat")]
+    assert [(a["author_kind"], a["via"]) for a in added] == [
+        ("customer", "chat"),
+        ("agent", "chat"),
+        ("agent", "chat"),
+        ("customer", "chat"),
+    ]
 
 
 async def test_only_the_assigned_agent_and_the_owning_platform_may_post(ingest, widget, agent, other_agent, infra):
@@ -273,13 +339,25 @@ async def test_an_unknown_chat_is_404_and_a_ticket_that_is_not_a_chat_409(ingest
     assert "no chat" in assert_problem(await post(ingest, widget, str(uuid.uuid4()), "hi"), 404)["detail"]
     assert_problem(await ingest.http.post(f"/v1/chats/{uuid.uuid4()}/end", headers=widget.headers), 404)
 
-    ticket = await ingest.http.post("/v1/tickets", headers=ADMIN, json={
-        "subject": "By mail", "body": "hi", "requester": {"email": "bob@example.com"}, "channel": "email",
-        "external_ref": {"source": SOURCE, "external_id": str(uuid.uuid4())}})
+    ticket = await ingest.http.post(
+        "/v1/tickets",
+        headers=ADMIN,
+        json={
+            "subject": "By mail",
+            "body": "hi",
+            "requester": {"email": "bob@example.com"},
+            "channel": "email",
+            "external_ref": {"source": SOURCE, "external_id": str(uuid.uuid4())},
+        },
+    )
     assert ticket.status_code == 201, ticket.text
     assert "not a chat" in assert_problem(await post(ingest, widget, ticket.json()["id"], "hi"), 409)["detail"]
-    assert "not a chat" in assert_problem(
-        await ingest.http.post(f"/v1/chats/{ticket.json()['id']}/end", headers=widget.headers), 409)["detail"]
+    assert (
+        "not a chat"
+        in assert_problem(await ingest.http.post(f"/v1/chats/{ticket.json()['id']}/end", headers=widget.headers), 409)[
+            "detail"
+        ]
+    )
 
 
 async def test_the_agent_ends_a_chat_and_nothing_more_can_be_posted(ingest, widget, agent, infra):
@@ -297,6 +375,7 @@ async def test_the_agent_ends_a_chat_and_nothing_more_can_be_posted(ingest, widg
 
 # --- the live socket -----------------------------------------------------------------------------
 
+
 async def test_the_socket_sends_history_then_live_messages_from_the_other_side_then_ended(ingest, widget, agent, infra):
     chat = await open_chat(ingest, widget)
     await assign(ingest, infra, chat["id"], agent.agent_id)
@@ -304,20 +383,28 @@ async def test_the_socket_sends_history_then_live_messages_from_the_other_side_t
     assert (await post(ingest, widget, chat["id"], "Anyone?")).status_code == 201
     path = f"/v1/chats/{chat['id']}/stream"
 
-    async with Socket(ingest.app, f"{path}?api_key={widget.secret}") as customer, \
-            Socket(ingest.app, path, headers=agent.headers) as agent_side:
+    async with (
+        Socket(ingest.app, f"{path}?api_key={widget.secret}") as customer,
+        Socket(ingest.app, path, headers=agent.headers) as agent_side,
+    ):
         for socket in (customer, agent_side):
             history = [await socket.receive(), await socket.receive()]
-            assert [(f["type"], f["author_kind"], f["body"]) for f in history] == \
-                [("message", "customer", "Hello, my parcel is late"), ("message", "customer", "Anyone?")]
+            assert [(f["type"], f["author_kind"], f["body"]) for f in history] == [
+                ("message", "customer", "Hello, my parcel is late"),
+                ("message", "customer", "Anyone?"),
+            ]
             assert history[0]["id"] == chat["messages"][0]["id"]
 
         ingest.clock.advance(timedelta(seconds=1))
         reply = await post(ingest, agent, chat["id"], "Hi Ann, I am on it")
         for socket in (customer, agent_side):
             live = await socket.receive()
-            assert (live["type"], live["id"], live["author_kind"], live["author_agent_id"]) == \
-                ("message", reply.json()["id"], "agent", agent.agent_id)
+            assert (live["type"], live["id"], live["author_kind"], live["author_agent_id"]) == (
+                "message",
+                reply.json()["id"],
+                "agent",
+                agent.agent_id,
+            )
 
         ingest.clock.advance(timedelta(seconds=1))
         await customer.send({"type": "message", "body": "Great, thanks"})
@@ -343,7 +430,13 @@ async def test_the_socket_sends_history_then_live_messages_from_the_other_side_t
     assert [m["body"] for m in ticket["messages"]][-2:] == ["Great, thanks", "refund approved by Bob"]
     async with Socket(ingest.app, f"{path}?api_key={widget.secret}") as late:
         frames = [await late.receive() for _ in range(5)]
-        assert [f.get("body") for f in frames] == ["Hello, my parcel is late", "Anyone?", "Hi Ann, I am on it", "Great, thanks", None]
+        assert [f.get("body") for f in frames] == [
+            "Hello, my parcel is late",
+            "Anyone?",
+            "Hi Ann, I am on it",
+            "Great, thanks",
+            None,
+        ]
         assert (frames[-1]["type"], frames[-1]["reason"]) == ("ended", "customer")
         assert await late.close_code() == 1000
 
@@ -357,7 +450,9 @@ async def test_a_message_another_replica_stores_reaches_the_socket_by_polling(in
         # (and with the clock not moved, the new message has the very same created_at as the first)
         async with runtime.uow() as uow:
             elsewhere = Principal(key_id="k", role="platform", name="widget", source=SOURCE)
-            message = await chat_handlers.post_message(uow, chat["id"], elsewhere, "from another replica", clock=runtime.clock)
+            message = await chat_handlers.post_message(
+                uow, chat["id"], elsewhere, "from another replica", clock=runtime.clock
+            )
             await uow.commit()
         live = await customer.receive(timeout=2)
         assert (live["id"], live["body"]) == (message.id, "from another replica")
@@ -373,7 +468,9 @@ async def test_the_end_frame_names_the_reason(ingest, widget, agent, infra):
         assert (ended["type"], ended["reason"]) == ("ended", "agent")
 
 
-async def test_the_socket_closes_4401_without_a_key_4404_for_an_unknown_chat_and_4403_for_a_stranger(ingest, widget, other_agent):
+async def test_the_socket_closes_4401_without_a_key_4404_for_an_unknown_chat_and_4403_for_a_stranger(
+    ingest, widget, other_agent
+):
     chat = await open_chat(ingest, widget)
     async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream") as anonymous:
         assert await anonymous.close_code() == 4401
@@ -386,6 +483,7 @@ async def test_the_socket_closes_4401_without_a_key_4404_for_an_unknown_chat_and
 
 
 # --- the idle sweeper ----------------------------------------------------------------------------
+
 
 async def test_the_sweeper_ends_chats_idle_past_the_limit_and_only_those(ingest, widget, infra):
     idle = await open_chat(ingest, widget)

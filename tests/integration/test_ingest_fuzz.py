@@ -3,6 +3,7 @@
 Hypothesis generates the inputs up front (the check itself needs the event loop); each one is
 posted and must get a deliberate answer: accepted (2xx) or a 4xx problem document.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,25 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=20,
 )
-KEYS = ["event", "type", "topic", "event_type", "external_id", "subject", "body", "requester", "ticket", "data",
-        "freshdesk_webhook", "conversation", "message_type", "detail", "status", "priority", "id"]
+KEYS = [
+    "event",
+    "type",
+    "topic",
+    "event_type",
+    "external_id",
+    "subject",
+    "body",
+    "requester",
+    "ticket",
+    "data",
+    "freshdesk_webhook",
+    "conversation",
+    "message_type",
+    "detail",
+    "status",
+    "priority",
+    "id",
+]
 PLAUSIBLE = st.dictionaries(st.sampled_from(KEYS), JSON, max_size=8)
 
 
@@ -55,7 +73,9 @@ async def test_random_webhook_bodies_never_get_a_500(infra):
         bodies += [b"", b"{", b"\xff\xfe", b"[]", b"null", b'{"event": "ticket.created"}']
         for kind, name in sources.items():
             for body in bodies:
-                response = await http.post(f"/v1/webhooks/{name}", content=body, headers={"content-type": "application/json"})
+                response = await http.post(
+                    f"/v1/webhooks/{name}", content=body, headers={"content-type": "application/json"}
+                )
                 assert _deliberate(response), (kind, body[:200], response.status_code, response.text[:300])
 
 
@@ -65,7 +85,9 @@ async def test_random_email_bytes_are_recorded_never_a_500(infra):
         bodies = examples(st.binary(min_size=1, max_size=400), 60)
         bodies += [b"From: a@b.example\r\nTo: " + b"x" * 5000 + b"\r\n\r\nhi", b"Subject: =?utf-8?b?!!!?=\r\n\r\n"]
         for body in bodies:
-            response = await http.post("/v1/inbound/email", content=body, headers={**platform, "content-type": "message/rfc822"})
+            response = await http.post(
+                "/v1/inbound/email", content=body, headers={**platform, "content-type": "message/rfc822"}
+            )
             assert _deliberate(response), (body[:200], response.status_code, response.text[:300])
 
 

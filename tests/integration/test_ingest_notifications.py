@@ -1,4 +1,5 @@
 """Agents' replies on email tickets go out through the SMTP relay with headers the answer threads on."""
+
 from __future__ import annotations
 
 import email
@@ -48,10 +49,15 @@ def customer_mail(to: str, subject: str, body: str, **headers: str) -> bytes:
 async def test_a_public_reply_is_mailed_and_the_answer_threads_back(infra, relay):
     controller, sink = relay
     domain = f"{unique('notify')}.example"
-    async with ingest_client(infra, smtp_relay_host="127.0.0.1", smtp_relay_port=controller.port, mail_send_interval_s=0.1) as http:
+    async with ingest_client(
+        infra, smtp_relay_host="127.0.0.1", smtp_relay_port=controller.port, mail_send_interval_s=0.1
+    ) as http:
         await http.put(f"/v1/admin/mailboxes/support@{domain}", json={"brand": "acme"})
         platform = await issue_key(http, "platform", source="mail")
-        upload = lambda raw: http.post("/v1/inbound/email", content=raw, headers={**platform, "content-type": "message/rfc822"})  # noqa: E731
+
+        def upload(raw):
+            return http.post("/v1/inbound/email", content=raw, headers={**platform, "content-type": "message/rfc822"})
+
         first_raw = customer_mail(f"support@{domain}", "Locked out", "My account is locked.")
         opened = (await upload(first_raw)).json()
         ticket = (await http.get(f"/v1/tickets/{opened['ticket_id']}")).json()
@@ -80,19 +86,29 @@ async def test_a_public_reply_is_mailed_and_the_answer_threads_back(infra, relay
         assert (threaded["outcome"], threaded["ticket_id"]) == ("message_added", ticket["id"])
 
         # a customer's auto-forward sends our notification back to the support address
-        bounced_back = bytes(sent).replace(b"Message-ID: <", b"Message-ID: <echo-").replace(
-            b"To: fay@customer.example", f"To: support@{domain}".encode())
+        bounced_back = (
+            bytes(sent)
+            .replace(b"Message-ID: <", b"Message-ID: <echo-")
+            .replace(b"To: fay@customer.example", f"To: support@{domain}".encode())
+        )
         assert (await upload(bounced_back)).json()["outcome"] == "automated", "our own mail coming back is a loop"
 
 
 async def test_with_the_relay_down_notifications_wait_and_record_why(infra):
     domain = f"{unique('down')}.example"
     dead_port = free_port()
-    async with ingest_client(infra, smtp_relay_host="127.0.0.1", smtp_relay_port=dead_port, mail_send_interval_s=0.1) as http:
+    async with ingest_client(
+        infra, smtp_relay_host="127.0.0.1", smtp_relay_port=dead_port, mail_send_interval_s=0.1
+    ) as http:
         await http.put(f"/v1/admin/mailboxes/support@{domain}", json={"brand": "acme"})
         platform = await issue_key(http, "platform", source="mail")
-        opened = (await http.post("/v1/inbound/email", content=customer_mail(f"support@{domain}", "Help", "please"),
-                                  headers={**platform, "content-type": "message/rfc822"})).json()
+        opened = (
+            await http.post(
+                "/v1/inbound/email",
+                content=customer_mail(f"support@{domain}", "Help", "please"),
+                headers={**platform, "content-type": "message/rfc822"},
+            )
+        ).json()
         await http.post(f"/v1/tickets/{opened['ticket_id']}/messages", json={"body": "On it"})
 
         async def attempted() -> list:

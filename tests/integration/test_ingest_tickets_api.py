@@ -1,7 +1,8 @@
 """Agents' tools on the real stack: roles, own assignments only, changes as events, lists with cursors."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,16 +22,27 @@ async def http(infra):
 
 
 async def open_ticket(http, **overrides) -> dict:  # type: ignore[no-untyped-def]
-    body = {"subject": "Cannot log in", "body": "Password reset mail never arrives.",
-            "requester": {"email": "Eve@Customer.example", "name": "Eve"}, **overrides}
+    body = {
+        "subject": "Cannot log in",
+        "body": "Password reset mail never arrives.",
+        "requester": {"email": "Eve@Customer.example", "name": "Eve"},
+        **overrides,
+    }
     response = await http.post("/v1/tickets", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 async def assign(infra, http, ticket_id: str, agent_id: str) -> None:
-    event = TicketAssigned(ticket_id=ticket_id, agent_id=agent_id, queue="triage", reason="test", assigned_at=datetime.now(timezone.utc))
-    await produce(infra.bootstrap_servers, topics.ROUTING, envelope_of(event, source="/switchboard/router").to_bytes(), key=ticket_id)
+    event = TicketAssigned(
+        ticket_id=ticket_id, agent_id=agent_id, queue="triage", reason="test", assigned_at=datetime.now(UTC)
+    )
+    await produce(
+        infra.bootstrap_servers,
+        topics.ROUTING,
+        envelope_of(event, source="/switchboard/router").to_bytes(),
+        key=ticket_id,
+    )
 
     async def assigned() -> bool:
         return (await http.get(f"/v1/tickets/{ticket_id}")).json()["assignee_agent_id"] == agent_id
@@ -51,11 +63,17 @@ async def test_an_agent_acts_only_on_their_own_assignments(http, infra):
     reply = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "Sent a new link."}, headers=bea)
     assert reply.status_code == 201, reply.text
     assert (reply.json()["author_kind"], reply.json()["author_agent_id"]) == ("agent", bea_id)
-    note = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "Check SPF", "public": False}, headers=bea)
+    note = await http.post(
+        f"/v1/tickets/{ticket['id']}/messages", json={"body": "Check SPF", "public": False}, headers=bea
+    )
     assert note.status_code == 201 and note.json()["public"] is False
-    assert (await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "mine!"}, headers=cal)).status_code == 403
+    assert (
+        await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "mine!"}, headers=cal)
+    ).status_code == 403
 
-    unassigned = TicketUnassigned(ticket_id=ticket["id"], agent_id=bea_id, reason="offline", unassigned_at=datetime.now(timezone.utc))
+    unassigned = TicketUnassigned(
+        ticket_id=ticket["id"], agent_id=bea_id, reason="offline", unassigned_at=datetime.now(UTC)
+    )
     await produce(infra.bootstrap_servers, topics.ROUTING, envelope_of(unassigned).to_bytes(), key=ticket["id"])
 
     async def freed() -> bool:
@@ -70,19 +88,31 @@ async def test_changes_are_applied_and_published_as_events(http, infra):
     manager = await issue_key(http, "manager")
     agent_reply = await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "Looking"})
     assert agent_reply.status_code == 201
-    patched = await http.patch(f"/v1/tickets/{ticket['id']}", headers=manager,
-                               json={"status": "pending", "priority": "high", "tags": ["Login"], "custom_fields": {"plan": "pro"}})
+    patched = await http.patch(
+        f"/v1/tickets/{ticket['id']}",
+        headers=manager,
+        json={"status": "pending", "priority": "high", "tags": ["Login"], "custom_fields": {"plan": "pro"}},
+    )
     assert patched.status_code == 200, patched.text
     body = patched.json()
-    assert (body["status"], body["priority"], body["tags"], body["custom_fields"]) == ("pending", "high", ["login"], {"plan": "pro"})
+    assert (body["status"], body["priority"], body["tags"], body["custom_fields"]) == (
+        "pending",
+        "high",
+        ["login"],
+        {"plan": "pro"},
+    )
     conflict = await http.patch(f"/v1/tickets/{ticket['id']}", json={"status": "closed"}, headers=manager)
     assert conflict.status_code == 409 and "solved" in conflict.json()["detail"]
 
     expected = ["received", "message_added", "status_changed", "fields_changed", "priority_changed", "status_changed"]
-    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket["id"])) >= len(expected))
+    records = await read_all(
+        infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket["id"])) >= len(expected)
+    )
     events = about(records, ticket["id"])
     assert [e.type.rsplit(".", 1)[1] for e in events] == expected
-    assert (events[2].data["old_status"], events[2].data["new_status"]) == ("new", "open"), "the first agent reply opens it"
+    assert (events[2].data["old_status"], events[2].data["new_status"]) == ("new", "open"), (
+        "the first agent reply opens it"
+    )
     assert events[5].data["new_status"] == "pending"
 
 
@@ -93,11 +123,17 @@ async def test_satisfaction_is_recorded_through_the_tickets_platform(http):
     other = await issue_key(http, "platform", source=unique("other"))
     await http.post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "customer seems upset", "public": False})
     seen = (await http.get(f"/v1/tickets/{ticket['id']}", headers=own)).json()
-    assert [m["body"] for m in seen["messages"]] == ["Password reset mail never arrives."], "platforms never see internal notes"
+    assert [m["body"] for m in seen["messages"]] == ["Password reset mail never arrives."], (
+        "platforms never see internal notes"
+    )
     assert (await http.get(f"/v1/tickets/{ticket['id']}", headers=other)).status_code == 403
-    rated = await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good", "comment": "fast"}, headers=own)
+    rated = await http.post(
+        f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good", "comment": "fast"}, headers=own
+    )
     assert rated.status_code == 200 and rated.json()["satisfaction"]["rating"] == "good"
-    assert (await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good"}, headers=other)).status_code == 403
+    assert (
+        await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "good"}, headers=other)
+    ).status_code == 403
     bad = await http.post(f"/v1/tickets/{ticket['id']}/satisfaction", json={"rating": "meh"}, headers=own)
     assert bad.status_code == 422 and "rating" in bad.json()["detail"]
 
@@ -114,13 +150,20 @@ async def test_lists_filter_and_page_with_a_cursor(http):
         if not cursor:
             break
     assert seen == [t["id"] for t in reversed(created)], "newest first, each once"
-    by_requester = (await http.get("/v1/tickets", params={"requester": "eve@customer.example", "brand": brand})).json()["items"]
+    by_requester = (await http.get("/v1/tickets", params={"requester": "eve@customer.example", "brand": brand})).json()[
+        "items"
+    ]
     assert len(by_requester) == 5
     assert (await http.get("/v1/tickets", params={"cursor": "garbage!"})).status_code == 422
 
 
 async def test_idempotency_key_makes_api_retries_safe_and_keys_are_required(http):
-    body = {"subject": "Once", "body": "only once", "requester": {"email": "x@customer.example"}, "brand": unique("idem")}
+    body = {
+        "subject": "Once",
+        "body": "only once",
+        "requester": {"email": "x@customer.example"},
+        "brand": unique("idem"),
+    }
     first = await http.post("/v1/tickets", json=body, headers={"Idempotency-Key": "abc-1"})
     second = await http.post("/v1/tickets", json=body, headers={"Idempotency-Key": "abc-1"})
     assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]

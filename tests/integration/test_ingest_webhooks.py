@@ -1,4 +1,5 @@
 """Webhooks into ingest on the real stack: signatures, replay window, idempotency, updates, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import uuid
 
 import pytest
 
-from shared.events import topics
 from services.ingest.webhooks import sign_standard, sign_zendesk
+from shared.events import topics
 from tests.support.ingest import ingest_client, issue_key, unique
 from tests.support.kafka import about, read_all
 
@@ -20,13 +21,23 @@ def signed(body: dict, secret: str = SECRET, *, msg_id: str | None = None, at: i
     raw = json.dumps(body).encode()
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     at = int(time.time()) if at is None else at
-    return raw, {"webhook-id": msg_id, "webhook-timestamp": str(at), "webhook-signature": sign_standard(secret, msg_id, at, raw),
-                 "content-type": "application/json"}
+    return raw, {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(at),
+        "webhook-signature": sign_standard(secret, msg_id, at, raw),
+        "content-type": "application/json",
+    }
 
 
 def created(external_id: str, **extra) -> dict:  # type: ignore[no-untyped-def]
-    return {"event": "ticket.created", "external_id": external_id, "subject": "Cannot export invoices",
-            "body": "The export button spins forever.", "requester": {"email": "Dana@Customer.example", "name": "Dana"}, **extra}
+    return {
+        "event": "ticket.created",
+        "external_id": external_id,
+        "subject": "Cannot export invoices",
+        "body": "The export button spins forever.",
+        "requester": {"email": "Dana@Customer.example", "name": "Dana"},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -38,7 +49,9 @@ async def http(infra):
 @pytest.fixture
 async def source(http) -> str:
     name = unique("acme")
-    response = await http.put(f"/v1/admin/webhook-sources/{name}", json={"kind": "generic", "secrets": [SECRET], "brand": "acme"})
+    response = await http.put(
+        f"/v1/admin/webhook-sources/{name}", json={"kind": "generic", "secrets": [SECRET], "brand": "acme"}
+    )
     assert response.status_code == 200, response.text
     return name
 
@@ -62,18 +75,27 @@ async def test_a_signed_webhook_retried_five_times_makes_one_ticket(http, source
     again = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0]
     assert again["action"] == "unchanged" and again["ticket_id"] == result["ticket_id"]
 
-    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, result["ticket_id"])) >= 1)
+    records = await read_all(
+        infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, result["ticket_id"])) >= 1
+    )
     assert [e.type for e in about(records, result["ticket_id"])] == ["switchboard.ticket.received"]
 
 
 async def test_updates_map_to_the_matching_events(http, source, infra):
     raw, headers = signed(created("ext-2"))
-    ticket_id = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0]["ticket_id"]
+    ticket_id = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0][
+        "ticket_id"
+    ]
     updates = [
         {"event": "message.created", "external_id": "ext-2", "body": "Any news?", "author_kind": "customer"},
         {"event": "ticket.status_changed", "external_id": "ext-2", "status": "pending"},
         {"event": "ticket.priority_changed", "external_id": "ext-2", "priority": "urgent"},
-        {"event": "ticket.fields_changed", "external_id": "ext-2", "tags": ["Export", "vip"], "custom_fields": {"plan": "pro"}},
+        {
+            "event": "ticket.fields_changed",
+            "external_id": "ext-2",
+            "tags": ["Export", "vip"],
+            "custom_fields": {"plan": "pro"},
+        },
         {"event": "satisfaction.rated", "external_id": "ext-2", "rating": "bad", "comment": "slow"},
     ]
     for update in updates:
@@ -85,8 +107,17 @@ async def test_updates_map_to_the_matching_events(http, source, infra):
     assert ticket["custom_fields"] == {"plan": "pro"} and ticket["satisfaction"]["rating"] == "bad"
     assert [m["body"] for m in ticket["messages"]] == ["The export button spins forever.", "Any news?"]
 
-    expected = ["received", "message_added", "status_changed", "priority_changed", "fields_changed", "satisfaction_rated"]
-    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket_id)) >= len(expected))
+    expected = [
+        "received",
+        "message_added",
+        "status_changed",
+        "priority_changed",
+        "fields_changed",
+        "satisfaction_rated",
+    ]
+    records = await read_all(
+        infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket_id)) >= len(expected)
+    )
     assert [e.type.rsplit(".", 1)[1] for e in about(records, ticket_id)] == expected
 
 
@@ -95,8 +126,11 @@ async def test_unauthentic_requests_are_401_and_change_nothing(http, source, tam
     external_id = unique("forged")
     body = created(external_id)
     now = int(time.time())
-    raw, headers = signed(body, "not-the-secret" if tamper == "secret" else SECRET,
-                          at={"stale": now - 310, "future": now + 310}.get(tamper, now))
+    raw, headers = signed(
+        body,
+        "not-the-secret" if tamper == "secret" else SECRET,
+        at={"stale": now - 310, "future": now + 310}.get(tamper, now),
+    )
     if tamper == "body":
         raw = raw.replace(b"forever", b"for ever")
     if tamper == "missing":
@@ -104,16 +138,23 @@ async def test_unauthentic_requests_are_401_and_change_nothing(http, source, tam
     response = await http.post(f"/v1/webhooks/{source}", content=raw, headers={**headers, "authorization": ""})
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/problem+json" and response.json()["detail"]
-    listed = (await http.get("/v1/tickets", params={"external_source": source, "external_id": external_id})).json()["items"]
+    listed = (await http.get("/v1/tickets", params={"external_source": source, "external_id": external_id})).json()[
+        "items"
+    ]
     assert listed == []
 
 
 async def test_secrets_rotate_with_two_valid_at_once(http, source):
-    await http.put(f"/v1/admin/webhook-sources/{source}", json={"kind": "generic", "secrets": [SECRET, NEW_SECRET], "brand": "acme"})
+    await http.put(
+        f"/v1/admin/webhook-sources/{source}",
+        json={"kind": "generic", "secrets": [SECRET, NEW_SECRET], "brand": "acme"},
+    )
     for secret in (SECRET, NEW_SECRET):
         raw, headers = signed(created(unique("rot")), secret)
         assert (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).status_code == 202
-    await http.put(f"/v1/admin/webhook-sources/{source}", json={"kind": "generic", "secrets": [NEW_SECRET], "brand": "acme"})
+    await http.put(
+        f"/v1/admin/webhook-sources/{source}", json={"kind": "generic", "secrets": [NEW_SECRET], "brand": "acme"}
+    )
     raw, headers = signed(created(unique("rot")), SECRET)
     assert (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).status_code == 401
 
@@ -129,13 +170,28 @@ async def test_platform_keys_post_only_to_their_own_source(http, source):
 async def test_zendesk_signs_its_own_way(http, infra):
     name = unique("zd")
     await http.put(f"/v1/admin/webhook-sources/{name}", json={"kind": "zendesk", "secrets": ["zd-signing-secret"]})
-    payload = {"type": "zen:event-type:ticket.created", "id": str(uuid.uuid4()), "time": "2026-11-24T10:00:00Z",
-               "detail": {"id": "8812", "subject": "Printer on fire", "description": "Smoke everywhere", "priority": "URGENT",
-                          "status": "NEW", "requester_id": "501", "tags": ["hardware"]}}
+    payload = {
+        "type": "zen:event-type:ticket.created",
+        "id": str(uuid.uuid4()),
+        "time": "2026-11-24T10:00:00Z",
+        "detail": {
+            "id": "8812",
+            "subject": "Printer on fire",
+            "description": "Smoke everywhere",
+            "priority": "URGENT",
+            "status": "NEW",
+            "requester_id": "501",
+            "tags": ["hardware"],
+        },
+    }
     raw = json.dumps(payload).encode()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    headers = {"x-zendesk-webhook-signature": sign_zendesk("zd-signing-secret", stamp, raw),
-               "x-zendesk-webhook-signature-timestamp": stamp, "content-type": "application/json", "authorization": ""}
+    headers = {
+        "x-zendesk-webhook-signature": sign_zendesk("zd-signing-secret", stamp, raw),
+        "x-zendesk-webhook-signature-timestamp": stamp,
+        "content-type": "application/json",
+        "authorization": "",
+    }
     response = await http.post(f"/v1/webhooks/{name}", content=raw, headers=headers)
     assert response.status_code == 202, response.text
     assert response.json()["results"][0]["action"] == "ticket_opened"
@@ -149,7 +205,9 @@ async def test_bad_input_is_a_clear_problem_never_a_500(http, source):
     assert invalid.status_code == 422 and "priority" in invalid.json()["detail"]
 
     raw, headers = signed({})
-    headers["webhook-signature"] = sign_standard(SECRET, headers["webhook-id"], int(headers["webhook-timestamp"]), b"{not json")
+    headers["webhook-signature"] = sign_standard(
+        SECRET, headers["webhook-id"], int(headers["webhook-timestamp"]), b"{not json"
+    )
     broken = await http.post(f"/v1/webhooks/{source}", content=b"{not json", headers=headers)
     assert broken.status_code == 422 and "JSON" in broken.json()["detail"]
 
@@ -161,17 +219,25 @@ async def test_bad_input_is_a_clear_problem_never_a_500(http, source):
 
 
 async def test_a_malformed_secret_is_refused_when_configured_not_when_used(http):
-    response = await http.put(f"/v1/admin/webhook-sources/{unique('bad')}", json={"kind": "generic", "secrets": ["whsec_***"]})
+    response = await http.put(
+        f"/v1/admin/webhook-sources/{unique('bad')}", json={"kind": "generic", "secrets": ["whsec_***"]}
+    )
     assert response.status_code == 422 and response.json()["detail"].startswith("secrets:")
 
 
 async def test_a_platform_closing_an_open_ticket_passes_it_through_solved(http, source, infra):
     raw, headers = signed(created("ext-close"))
-    ticket_id = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0]["ticket_id"]
+    ticket_id = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0][
+        "ticket_id"
+    ]
     raw, headers = signed({"event": "ticket.status_changed", "external_id": "ext-close", "status": "closed"})
     result = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0]
     assert result["action"] == "status_changed"
     assert (await http.get(f"/v1/tickets/{ticket_id}")).json()["status"] == "closed"
     records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: len(about(rs, ticket_id)) >= 3)
-    changes = [(e.data["old_status"], e.data["new_status"]) for e in about(records, ticket_id) if e.type.endswith("status_changed")]
+    changes = [
+        (e.data["old_status"], e.data["new_status"])
+        for e in about(records, ticket_id)
+        if e.type.endswith("status_changed")
+    ]
     assert changes == [("new", "solved"), ("solved", "closed")]

@@ -1,4 +1,5 @@
 """Each service's Alembic tree builds exactly the tables its code declares (no forgotten migration)."""
+
 from __future__ import annotations
 
 import importlib
@@ -20,15 +21,21 @@ async def test_migrations_match_the_declared_tables(infra, service):
     engine = create_async_engine(async_url(infra.service_urls[service]))
     try:
         async with engine.connect() as connection:
+
             def diff(sync_connection):  # type: ignore[no-untyped-def]
-                context = MigrationContext.configure(sync_connection, opts={
-                    "include_schemas": True,
-                    "include_name": lambda name, type_, parent: type_ != "schema" or name == service,
-                    "version_table_schema": service,
-                })
+                context = MigrationContext.configure(
+                    sync_connection,
+                    opts={
+                        "include_schemas": True,
+                        "include_name": lambda name, type_, parent: type_ != "schema" or name == service,
+                        "version_table_schema": service,
+                    },
+                )
                 return compare_metadata(context, metadata)
 
             differences = await connection.run_sync(diff)
     finally:
         await engine.dispose()
-    assert differences == [], f"services/{service}: tables and migrations differ; run python -m shared.stack.revision {service} '...'"
+    assert differences == [], (
+        f"services/{service}: tables and migrations differ; run python -m shared.stack.revision {service} '...'"
+    )

@@ -1,4 +1,5 @@
 """The transactional outbox on real PostgreSQL and Kafka."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -6,6 +7,9 @@ from collections import Counter
 import asyncpg
 import pytest
 
+from services.ingest.adapters.tables import messaging
+from services.ingest.domain.decide import OpenTicket
+from services.ingest.handlers.tickets import handle_open_ticket
 from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import topics
@@ -14,9 +18,6 @@ from shared.messaging.kafka import make_producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.uow import UnitOfWork
 from shared.stack.provision import asyncpg_dsn
-from services.ingest.adapters.tables import messaging
-from services.ingest.domain.decide import OpenTicket
-from services.ingest.handlers.tickets import handle_open_ticket
 from tests.support import db
 from tests.support.kafka import envelopes, read_all
 
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.integration
 
 
 def _command(subject: str) -> OpenTicket:
-    return OpenTicket(channel="api", subject=subject, body="printer on fire", requester=Requester(email="ann@example.com"))
+    return OpenTicket(
+        channel="api", subject=subject, body="printer on fire", requester=Requester(email="ann@example.com")
+    )
 
 
 async def test_committed_transaction_publishes_each_event_exactly_once_and_rolled_back_nothing(infra):
@@ -33,16 +36,21 @@ async def test_committed_transaction_publishes_each_event_exactly_once_and_rolle
     producer = make_producer(infra.bootstrap_servers, client_id="test-outbox")
     await producer.start()
     try:
+
         def uow() -> UnitOfWork:
             return UnitOfWork(sessions, messaging, source="/switchboard/ingest", clock=SystemClock())
 
         async with uow() as committed:
-            kept, _ = await handle_open_ticket(_command("kept"), uow=committed, clock=committed.clock, reference_prefix="T")
+            kept, _ = await handle_open_ticket(
+                _command("kept"), uow=committed, clock=committed.clock, reference_prefix="T"
+            )
             kept_event_id = committed.staged[0].id
             await committed.commit()
 
         async with uow() as abandoned:
-            dropped, _ = await handle_open_ticket(_command("dropped"), uow=abandoned, clock=abandoned.clock, reference_prefix="T")
+            dropped, _ = await handle_open_ticket(
+                _command("dropped"), uow=abandoned, clock=abandoned.clock, reference_prefix="T"
+            )
             dropped_event_id = abandoned.staged[0].id
             await abandoned.rollback()
 
@@ -65,7 +73,9 @@ async def test_committed_transaction_publishes_each_event_exactly_once_and_rolle
 
         assert await db.fetchval(infra, "SELECT count(*) FROM ingest.tickets WHERE id = $1", dropped.id) == 0
         assert await db.fetchval(infra, "SELECT count(*) FROM ingest.outbox WHERE key = $1", dropped.id) == 0
-        published = await db.fetchval(infra, "SELECT published_at FROM ingest.outbox WHERE event_id = $1", kept_event_id)
+        published = await db.fetchval(
+            infra, "SELECT published_at FROM ingest.outbox WHERE event_id = $1", kept_event_id
+        )
         assert published is not None
     finally:
         await producer.stop()

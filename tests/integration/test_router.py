@@ -3,10 +3,10 @@
 Every test uses its own skill (and queues) so agents of one test can never take another's
 tickets; the shared `triage` queue is made to need a skill nobody here has.
 """
+
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,8 +14,8 @@ from shared.clock import FakeClock
 from shared.events import topics
 from shared.events.escalation import EscalationRequested
 from tests.support.events import envelope_of
-from tests.support.ingest import issue_key, unique
-from tests.support.kafka import about, eventually, produce, read_all
+from tests.support.ingest import unique
+from tests.support.kafka import about, produce, read_all
 from tests.support.router import routed, router_client, send_status, send_ticket
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def clock() -> FakeClock:
-    return FakeClock(datetime.now(timezone.utc))
+    return FakeClock(datetime.now(UTC))
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +95,16 @@ async def test_a_ticket_is_routed_by_rule_and_assigned_to_the_least_loaded_eligi
     assert by_agent[second_view["agent_id"]]["score"] and assign["reason"]
     assert history[0]["rule_trace"][0] == {"rule_id": f"r-{world.skill}", "matched": True, "failed": None}
 
-    records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: len(about(rs, second.ticket_id)) >= 4)
+    records = await read_all(
+        infra.bootstrap_servers, topics.ROUTING, until=lambda rs: len(about(rs, second.ticket_id)) >= 4
+    )
     types = [e.type for e in about(records, second.ticket_id)]
-    assert types == ["switchboard.ticket.routed", "switchboard.routing.decision_recorded",
-                     "switchboard.ticket.assigned", "switchboard.routing.decision_recorded"]
+    assert types == [
+        "switchboard.ticket.routed",
+        "switchboard.routing.decision_recorded",
+        "switchboard.ticket.assigned",
+        "switchboard.routing.decision_recorded",
+    ]
 
 
 async def test_a_waiting_ticket_is_assigned_the_moment_capacity_appears(http, infra):
@@ -123,7 +129,10 @@ async def test_a_waiting_ticket_is_assigned_the_moment_capacity_appears(http, in
     # raising capacity lets the next one through at once
     third = await world.ticket(infra, priority="urgent")
     await routed(http, third.ticket_id, status="waiting")
-    await http.put(f"/v1/agents/{solo}", json={"name": "solo", "skills": {world.skill: 3}, "capacity": {"email": 2}, "total_capacity": 2})
+    await http.put(
+        f"/v1/agents/{solo}",
+        json={"name": "solo", "skills": {world.skill: 3}, "capacity": {"email": 2}, "total_capacity": 2},
+    )
     await routed(http, third.ticket_id, status="assigned", agent=solo)
 
 
@@ -154,23 +163,36 @@ async def test_offers_move_on_when_declined_or_ignored(http, infra, clock):
     mine = (await http.get("/v1/agents/me/tickets", headers=keys[offer["agent_id"]])).json()
     assert [t["ticket_id"] for t in mine] == [second.ticket_id]
 
-    records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: any(
-        e.type == "switchboard.ticket.offer_declined" and e.data["reason"] == "timeout" for e in about(rs, ticket.ticket_id)))
-    reasons = [e.data["reason"] for e in about(records, ticket.ticket_id) if e.type == "switchboard.ticket.offer_declined"]
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.ROUTING,
+        until=lambda rs: any(
+            e.type == "switchboard.ticket.offer_declined" and e.data["reason"] == "timeout"
+            for e in about(rs, ticket.ticket_id)
+        ),
+    )
+    reasons = [
+        e.data["reason"] for e in about(records, ticket.ticket_id) if e.type == "switchboard.ticket.offer_declined"
+    ]
     assert reasons == ["declined", "timeout"]
 
 
 async def issue_key_for(http, agent_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Keys are issued by ingest; the router learns them as events, so we issue the event's effect directly."""
     from tests.support.access import agent_key
+
     return await agent_key(http, agent_id)
 
 
 async def test_past_the_wait_limit_a_ticket_overflows_or_widens(http, infra, clock):
     world = World(http)
     general = await world.queue("general", required_skills={})
-    specialist = await world.queue("specialist", required_skills={world.skill: 9}, wait_limit_s=300, overflow_queue=general)
-    widening = await world.queue("widening", required_skills={world.skill: 9}, wait_limit_s=300, widen_skills_after_wait=True)
+    specialist = await world.queue(
+        "specialist", required_skills={world.skill: 9}, wait_limit_s=300, overflow_queue=general
+    )
+    widening = await world.queue(
+        "widening", required_skills={world.skill: 9}, wait_limit_s=300, widen_skills_after_wait=True
+    )
     await world.route_tag_to(specialist)
     await world.agent("junior", level=1)
 
@@ -227,14 +249,26 @@ async def test_transfers_and_escalations_move_tickets(http, infra):
     both = await http.post(f"/v1/tickets/{ticket.ticket_id}/transfer", json={"agent_id": fay, "queue": tier2})
     assert both.status_code == 422
 
-    escalation = EscalationRequested(ticket_id=ticket.ticket_id, to_queue=tier2, priority="urgent", reason="SLA breach",
-                                     requested_at=datetime.now(timezone.utc))
-    await produce(infra.bootstrap_servers, topics.ESCALATIONS, envelope_of(escalation, source="/switchboard/escalation").to_bytes(),
-                  key=ticket.ticket_id)
+    escalation = EscalationRequested(
+        ticket_id=ticket.ticket_id,
+        to_queue=tier2,
+        priority="urgent",
+        reason="SLA breach",
+        requested_at=datetime.now(UTC),
+    )
+    await produce(
+        infra.bootstrap_servers,
+        topics.ESCALATIONS,
+        envelope_of(escalation, source="/switchboard/escalation").to_bytes(),
+        key=ticket.ticket_id,
+    )
     view = await routed(http, ticket.ticket_id, queue=tier2)
     assert view["priority"] == "urgent"
-    records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: any(
-        e.type == "switchboard.ticket.queue_changed" for e in about(rs, ticket.ticket_id)))
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.ROUTING,
+        until=lambda rs: any(e.type == "switchboard.ticket.queue_changed" for e in about(rs, ticket.ticket_id)),
+    )
     unassigned = [e for e in about(records, ticket.ticket_id) if e.type == "switchboard.ticket.unassigned"]
     assert [e.data["agent_id"] for e in unassigned] == [eve, fay]
 
@@ -243,18 +277,31 @@ async def test_rules_are_validated_versioned_and_can_be_dry_run(http):
     world = World(http)
     queue = await world.queue("refunds")
     before = (await http.get("/v1/rules")).json()
-    bad = await http.put("/v1/rules", json={"rules": [
-        {"id": "x", "conditions": {"tags_any": []}, "actions": {"queue": "no-such-queue"}},
-        {"id": "x", "conditions": {"channel": ["email"]}, "actions": {"queue": queue}}], "default": before["default"]})
+    bad = await http.put(
+        "/v1/rules",
+        json={
+            "rules": [
+                {"id": "x", "conditions": {"tags_any": []}, "actions": {"queue": "no-such-queue"}},
+                {"id": "x", "conditions": {"channel": ["email"]}, "actions": {"queue": queue}},
+            ],
+            "default": before["default"],
+        },
+    )
     assert bad.status_code == 422
     detail = bad.json()["detail"]
     assert "no-such-queue" in detail and "already used" in detail and "tags_any is empty" in detail
     assert (await http.get("/v1/rules")).json()["version"] == before["version"], "nothing saved"
 
-    draft = {"rules": [{"id": "vip", "conditions": {"vip": True}, "actions": {"queue": queue, "priority": "high"}},
-                       {"id": "refund-words", "conditions": {"keywords": ["refund", "chargeback"]}, "actions": {"queue": queue}}],
-             "default": before["default"]}
-    tried = await http.post("/v1/rules:test", json={"ticket": {"subject": "Please refund me", "vip": False}, "ruleset": draft})
+    draft = {
+        "rules": [
+            {"id": "vip", "conditions": {"vip": True}, "actions": {"queue": queue, "priority": "high"}},
+            {"id": "refund-words", "conditions": {"keywords": ["refund", "chargeback"]}, "actions": {"queue": queue}},
+        ],
+        "default": before["default"],
+    }
+    tried = await http.post(
+        "/v1/rules:test", json={"ticket": {"subject": "Please refund me", "vip": False}, "ruleset": draft}
+    )
     assert tried.status_code == 200, tried.text
     result = tried.json()
     assert result["rule_id"] == "refund-words" and result["actions"]["queue"] == queue
@@ -279,11 +326,14 @@ async def test_queue_stats_report_fairness(http, infra):
 
 async def test_a_workflow_waits_for_specialists_then_widens_to_the_general_pool(http, infra, clock):
     world = World(http)
-    queue = await world.queue("wf", workflow=[
-        # a step's skills replace the queue's, so each names this test's skill (other tests' agents stay out)
-        {"name": "specialists", "team": f"l2-{world.skill}", "skills": {world.skill: 1}, "timeout_s": 300},
-        {"name": "everyone", "skills": {world.skill: 1}, "priority": "high", "timeout_s": 600},
-    ])
+    queue = await world.queue(
+        "wf",
+        workflow=[
+            # a step's skills replace the queue's, so each names this test's skill (other tests' agents stay out)
+            {"name": "specialists", "team": f"l2-{world.skill}", "skills": {world.skill: 1}, "timeout_s": 300},
+            {"name": "everyone", "skills": {world.skill: 1}, "priority": "high", "timeout_s": 600},
+        ],
+    )
     await world.route_tag_to(queue)
     generalist = await world.agent("generalist", team="l1")
     ticket = await world.ticket(infra)
@@ -293,7 +343,11 @@ async def test_a_workflow_waits_for_specialists_then_widens_to_the_general_pool(
     clock.advance(timedelta(seconds=301))
     assigned = await routed(http, ticket.ticket_id, status="assigned", agent=generalist)
     assert assigned["priority"] == "high", "the second step raised the priority"
-    steps = [h["requirements"].get("step") for h in (await http.get(f"/v1/tickets/{ticket.ticket_id}/routing")).json() if h["kind"] == "assign"]
+    steps = [
+        h["requirements"].get("step")
+        for h in (await http.get(f"/v1/tickets/{ticket.ticket_id}/routing")).json()
+        if h["kind"] == "assign"
+    ]
     assert steps == ["everyone"]
 
     specialist = await world.agent("specialist", team=f"l2-{world.skill}")

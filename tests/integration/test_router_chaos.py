@@ -1,6 +1,7 @@
 """SIGKILL at any moment: routers are killed again and again while tickets flow and agents work.
 Afterwards every ticket is routed exactly once and assigned at most once (events may be published
 twice by a relay killed between send and mark, but always with the same event id)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,10 +33,15 @@ async def test_routers_killed_at_random_route_every_ticket_exactly_once(infra, s
         assert (await http.put(f"/v1/queues/{queue}", json={"required_skills": {skill: 1}})).status_code == 200
         rules = (await http.get("/v1/rules")).json()
         rule = {"id": f"r-{skill}", "conditions": {"tags_any": [skill]}, "actions": {"queue": queue}}
-        assert (await http.put("/v1/rules", json={"rules": [rule, *rules["rules"]], "default": rules["default"]})).status_code == 200
+        assert (
+            await http.put("/v1/rules", json={"rules": [rule, *rules["rules"]], "default": rules["default"]})
+        ).status_code == 200
         agents = [f"c{i}-{skill}" for i in range(6)]
         for agent in agents:
-            await http.put(f"/v1/agents/{agent}", json={"name": agent, "skills": {skill: 1}, "capacity": {"email": 30}, "total_capacity": 30})
+            await http.put(
+                f"/v1/agents/{agent}",
+                json={"name": agent, "skills": {skill: 1}, "capacity": {"email": 30}, "total_capacity": 30},
+            )
             await http.put(f"/v1/agents/{agent}/status", json={"status": "online"})
 
     tickets = [ticket_received(str(uuid.uuid4()), tags=(skill,)) for _ in range(TICKETS)]
@@ -68,9 +74,18 @@ async def test_routers_killed_at_random_route_every_ticket_exactly_once(infra, s
         return routed == TICKETS and unsent == 0 and lag == 0
 
     await eventually(settled, timeout=180, interval=1)
-    held = await db.fetch(infra, "select agent_id, count(*) as n from router.assignments where ticket_id = any($1::text[]) group by agent_id", ids)
-    loads = {r["id"]: r["total_load"] for r in await db.fetch(infra, "select id, total_load from router.agents where id like $1", f"%-{skill}")}
-    assert {r["agent_id"]: r["n"] for r in held} == {a: n for a, n in loads.items() if n}, "load counters match the assignment rows"
+    held = await db.fetch(
+        infra,
+        "select agent_id, count(*) as n from router.assignments where ticket_id = any($1::text[]) group by agent_id",
+        ids,
+    )
+    loads = {
+        r["id"]: r["total_load"]
+        for r in await db.fetch(infra, "select id, total_load from router.agents where id like $1", f"%-{skill}")
+    }
+    assert {r["agent_id"]: r["n"] for r in held} == {a: n for a, n in loads.items() if n}, (
+        "load counters match the assignment rows"
+    )
     assert sum(loads.values()) == min(TICKETS, 6 * 30)
 
     records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: True, settle=3, timeout=60)

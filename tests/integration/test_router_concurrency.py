@@ -5,14 +5,16 @@ Capacity is checked *while* it runs, from the database, and the whole event hist
 afterwards: per ticket, assignments and unassignments alternate (events of one ticket share a
 partition, so their order is the order they happened in).
 """
+
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -66,8 +68,15 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
             assert (await admin[i % 2].put(f"/v1/agents/{agent}", json=body)).status_code == 200
             await admin[i % 2].put(f"/v1/agents/{agent}/status", json={"status": "online"})
 
-        tickets = [ticket_received(str(uuid.uuid4()), tags=(skill,), channel=random.choice(["email", "chat"]),
-                                   priority=random.choice(["low", "normal", "high", "urgent"])) for _ in range(TICKETS)]
+        tickets = [
+            ticket_received(
+                str(uuid.uuid4()),
+                tags=(skill,),
+                channel=random.choice(["email", "chat"]),
+                priority=random.choice(["low", "normal", "high", "urgent"]),
+            )
+            for _ in range(TICKETS)
+        ]
         violations: list = []
         stop = asyncio.Event()
 
@@ -94,12 +103,22 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
             await producer.start()
             try:
                 while not stop.is_set():
-                    rows = await db.fetch(infra, "select ticket_id from router.assignments where queue = $1 and kind = 'assigned' "
-                                                 "order by random() limit 20", queue)
+                    rows = await db.fetch(
+                        infra,
+                        "select ticket_id from router.assignments where queue = $1 and kind = 'assigned' "
+                        "order by random() limit 20",
+                        queue,
+                    )
                     for row in rows:
-                        event = TicketStatusChanged(ticket_id=row["ticket_id"], old_status="open", new_status="solved",
-                                                    changed_at=datetime.now(timezone.utc))
-                        await producer.send(topics.TICKETS, envelope_of(event).to_bytes(), key=row["ticket_id"].encode())
+                        event = TicketStatusChanged(
+                            ticket_id=row["ticket_id"],
+                            old_status="open",
+                            new_status="solved",
+                            changed_at=datetime.now(UTC),
+                        )
+                        await producer.send(
+                            topics.TICKETS, envelope_of(event).to_bytes(), key=row["ticket_id"].encode()
+                        )
                         solved += 1
                     await asyncio.sleep(0.2)
             finally:
@@ -108,7 +127,9 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
 
         watcher, flipper, solver = (asyncio.create_task(t()) for t in (watch_capacity, flip_agents, solve_some))
         started = time.monotonic()
-        producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=infra.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5
+        )
         await producer.start()
         try:
             for ticket in tickets:
@@ -118,8 +139,14 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
             await producer.stop()
 
         async def all_routed() -> bool:
-            return await db.fetchval(infra, "select count(*) from router.tickets where ticket_id = any($1::text[])",
-                                     [t.ticket_id for t in tickets]) == TICKETS
+            return (
+                await db.fetchval(
+                    infra,
+                    "select count(*) from router.tickets where ticket_id = any($1::text[])",
+                    [t.ticket_id for t in tickets],
+                )
+                == TICKETS
+            )
 
         await eventually(all_routed, timeout=300, interval=1)
         routed_in = time.monotonic() - started
@@ -132,7 +159,9 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
 
         assert violations == [], f"capacity exceeded: {violations[:5]}"
         counters = await db.fetch(infra, COUNTERS, f"%-{skill}")
-        assert all(r["total_load"] == r["rows"] for r in counters), [dict(r) for r in counters if r["total_load"] != r["rows"]]
+        assert all(r["total_load"] == r["rows"] for r in counters), [
+            dict(r) for r in counters if r["total_load"] != r["rows"]
+        ]
 
         ids = {t.ticket_id for t in tickets}
         records = await read_all(infra.bootstrap_servers, topics.ROUTING, until=lambda rs: True, timeout=60, settle=3)
@@ -143,12 +172,20 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
                 kind = record.value and __import__("json").loads(record.value)["type"].rsplit(".", 1)[-1]
                 if kind in ("assigned", "unassigned"):
                     history[key].append(kind)
-        doubles = {k: h for k, h in history.items() if any(a == b for a, b in zip(h, h[1:])) or (h and h[0] != "assigned")}
-        assert doubles == {}, f"assignments did not alternate for {len(doubles)} tickets, e.g. {list(doubles.items())[:3]}"
+        doubles = {
+            k: h
+            for k, h in history.items()
+            if any(a == b for a, b in itertools.pairwise(h)) or (h and h[0] != "assigned")
+        }
+        assert doubles == {}, (
+            f"assignments did not alternate for {len(doubles)} tickets, e.g. {list(doubles.items())[:3]}"
+        )
         assigned = sum(h.count("assigned") for h in history.values())
         assert assigned >= AGENTS, "the run assigned work"
-        print(f"\n{TICKETS} tickets routed by 2 replicas in {routed_in:.1f} s ({TICKETS / routed_in:.0f}/s); "
-              f"{assigned} assignments, {solved} solved, {flips} status flips, capacity samples clean")
+        print(
+            f"\n{TICKETS} tickets routed by 2 replicas in {routed_in:.1f} s ({TICKETS / routed_in:.0f}/s); "
+            f"{assigned} assignments, {solved} solved, {flips} status flips, capacity samples clean"
+        )
     finally:
         for client in admin:
             for agent in agents if "agents" in locals() else []:

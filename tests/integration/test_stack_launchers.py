@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -66,9 +67,7 @@ async def _kafka_roundtrip(bootstrap: str, topic: str) -> bytes:
 
 def test_kafka_launcher_roundtrip(tmp_path: Path) -> None:
     """Start a broker, create a topic, produce+consume one message, stop it."""
-    broker = _launch(
-        "Kafka", lambda: start_kafka(tmp_path / "kafka", port=free_port(), num_partitions=1)
-    )
+    broker = _launch("Kafka", lambda: start_kafka(tmp_path / "kafka", port=free_port(), num_partitions=1))
     try:
         assert asyncio.run(_kafka_roundtrip(broker.bootstrap_servers, "launcher.test")) == b"hello"
     finally:
@@ -86,10 +85,8 @@ async def _postgres_roundtrip(admin_url: str, port: int) -> str:
     finally:
         await admin.close()
     with pytest.raises(asyncpg.InvalidPasswordError):
-        await asyncpg.connect(host="127.0.0.1", port=port, user="app_user",
-                              password="wrong", database="postgres")
-    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="app_user",
-                                 password="s3cret", database="postgres")
+        await asyncpg.connect(host="127.0.0.1", port=port, user="app_user", password="wrong", database="postgres")
+    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="app_user", password="s3cret", database="postgres")
     try:
         return await conn.fetchval("SELECT current_user")
     finally:
@@ -99,9 +96,7 @@ async def _postgres_roundtrip(admin_url: str, port: int) -> str:
 def test_postgres_launcher_roundtrip(tmp_path: Path) -> None:
     """Start postgres, connect as superuser and as a password role over TCP, stop it."""
     port = free_port()
-    server = _launch(
-        "PostgreSQL", lambda: start_postgres(tmp_path / "pg", port=port, fast=True)
-    )
+    server = _launch("PostgreSQL", lambda: start_postgres(tmp_path / "pg", port=port, fast=True))
     try:
         assert server.admin_url == f"postgresql://postgres@127.0.0.1:{port}/postgres"
         assert asyncio.run(_postgres_roundtrip(server.admin_url, port)) == "app_user"

@@ -1,4 +1,5 @@
 """Look into any service's schema as the superuser, the way an operator would."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,8 +1,9 @@
 """Build well-formed events the way a producing service would."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.events import Envelope, Event
 from shared.events.envelope import wrap
@@ -17,10 +18,10 @@ def ticket_received(ticket_id: str | None = None, **overrides) -> TicketReceived
         channel="email",
         subject="Cannot log in",
         requester=Requester(email="ann@example.com", name="Ann"),
-        received_at=datetime.now(timezone.utc),
+        received_at=datetime.now(UTC),
     )
     return TicketReceived(**{**fields, **overrides})
 
 
 def envelope_of(event: Event, *, event_id: str | None = None, source: str = "/switchboard/ingest") -> Envelope:
-    return wrap(event, id=event_id or str(uuid.uuid4()), source=source, time=datetime.now(timezone.utc))
+    return wrap(event, id=event_id or str(uuid.uuid4()), source=source, time=datetime.now(UTC))

@@ -1,27 +1,36 @@
 """An in-process ingest app on the real Kafka and PostgreSQL of the session, for integration tests."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import httpx
 
-from shared.clock import Clock
-from shared.stack.local import Infrastructure
 from services.ingest.entrypoints.api import create_app
 from services.ingest.settings import IngestSettings
+from shared.clock import Clock
+from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN, ADMIN_KEY
 
 
 def ingest_settings(infra: Infrastructure, **overrides) -> IngestSettings:  # type: ignore[no-untyped-def]
-    fields = dict(database_url=infra.service_urls["ingest"], kafka_bootstrap_servers=infra.bootstrap_servers,
-                  smtp_port=None, bootstrap_admin_key=ADMIN_KEY, log_format="console", _env_file=None)
+    fields = dict(
+        database_url=infra.service_urls["ingest"],
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        smtp_port=None,
+        bootstrap_admin_key=ADMIN_KEY,
+        log_format="console",
+        _env_file=None,
+    )
     return IngestSettings(**{**fields, **overrides})
 
 
 @asynccontextmanager
-async def ingest_client(infra: Infrastructure, *, clock: Clock | None = None, **overrides) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def ingest_client(
+    infra: Infrastructure, *, clock: Clock | None = None, **overrides
+) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     app = create_app(ingest_settings(infra, **overrides), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -1,10 +1,11 @@
 """Read and write topics directly, as an outside observer of the system."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -12,7 +13,9 @@ from aiokafka.structs import ConsumerRecord
 from shared.events import Envelope
 
 
-async def produce(bootstrap: str, topic: str, value: bytes, *, key: str, headers: list[tuple[str, bytes]] | None = None) -> None:
+async def produce(
+    bootstrap: str, topic: str, value: bytes, *, key: str, headers: list[tuple[str, bytes]] | None = None
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
@@ -22,7 +25,12 @@ async def produce(bootstrap: str, topic: str, value: bytes, *, key: str, headers
 
 
 async def read_all(
-    bootstrap: str, topic: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0, settle: float = 0.0
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord]], bool],
+    timeout: float = 30.0,
+    settle: float = 0.0,
 ) -> list[ConsumerRecord]:
     """Every record on the topic from the beginning (no consumer group), until `until` holds.
 
@@ -31,7 +39,11 @@ async def read_all(
     """
     # no group id: aiokafka assigns every partition and starts at the earliest offset
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed"
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:

@@ -1,32 +1,45 @@
 """An in-process router on the real stack, driven by events on Kafka and its REST API."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 
+from services.router.entrypoints.api import create_app
+from services.router.settings import RouterSettings
 from shared.clock import Clock
 from shared.events import topics
 from shared.events.tickets import TicketReceived, TicketStatusChanged
 from shared.stack.local import Infrastructure
-from services.router.entrypoints.api import create_app
-from services.router.settings import RouterSettings
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.events import envelope_of, ticket_received
 from tests.support.kafka import eventually, produce
 
 
 @asynccontextmanager
-async def router_client(infra: Infrastructure, *, clock: Clock | None = None, **overrides) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    fields = dict(database_url=infra.service_urls["router"], kafka_bootstrap_servers=infra.bootstrap_servers,
-                  bootstrap_admin_key=ADMIN_KEY, log_format="console", sweep_interval_s=0.05, _env_file=None)
+async def router_client(
+    infra: Infrastructure, *, clock: Clock | None = None, **overrides
+) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    fields = dict(
+        database_url=infra.service_urls["router"],
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        bootstrap_admin_key=ADMIN_KEY,
+        log_format="console",
+        sweep_interval_s=0.05,
+        _env_file=None,
+    )
     app = create_app(RouterSettings(**{**fields, **overrides}), clock=clock)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN, timeout=30) as http:
-            yield http
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN, timeout=30
+        ) as http,
+    ):
+        yield http
 
 
 async def send_ticket(infra: Infrastructure, **fields) -> TicketReceived:  # type: ignore[no-untyped-def]
@@ -36,13 +49,21 @@ async def send_ticket(infra: Infrastructure, **fields) -> TicketReceived:  # typ
 
 
 async def send_status(infra: Infrastructure, ticket_id: str, old: str, new: str) -> None:
-    event = TicketStatusChanged(ticket_id=ticket_id, old_status=old, new_status=new, changed_at=datetime.now(timezone.utc))  # type: ignore[arg-type]
+    event = TicketStatusChanged(ticket_id=ticket_id, old_status=old, new_status=new, changed_at=datetime.now(UTC))  # type: ignore[arg-type]
     await produce(infra.bootstrap_servers, topics.TICKETS, envelope_of(event).to_bytes(), key=ticket_id)
 
 
-async def routed(http: httpx.AsyncClient, ticket_id: str, *, status: str | None = None, agent: str | None = None,
-                 queue: str | None = None, timeout: float = 30) -> dict:
+async def routed(
+    http: httpx.AsyncClient,
+    ticket_id: str,
+    *,
+    status: str | None = None,
+    agent: str | None = None,
+    queue: str | None = None,
+    timeout: float = 30,
+) -> dict:
     """Wait until the router shows the ticket in the given state."""
+
     async def check() -> dict | None:
         response = await http.get(f"/v1/tickets/{ticket_id}")
         if response.status_code != 200:

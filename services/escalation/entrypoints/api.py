@@ -1,11 +1,12 @@
 """Escalation's HTTP entrypoint: operations endpoints and its outbox relay, no consumers yet."""
+
 from __future__ import annotations
 
+from services.escalation.adapters.tables import api_keys, messaging
+from services.escalation.settings import EscalationSettings
 from shared.clock import Clock
 from shared.runtime import ServiceDefinition
 from shared.web.app import create_service_app
-from services.escalation.adapters.tables import api_keys, messaging
-from services.escalation.settings import EscalationSettings
 
 DEFINITION = ServiceDefinition(name="escalation", tables=messaging, api_keys=api_keys)
 

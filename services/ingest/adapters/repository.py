@@ -1,15 +1,16 @@
 """All of ingest's queries. Handlers get a repository on the unit of work's session."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events.tickets import ExternalRef, Requester
 from services.ingest.adapters.tables import (
     deliveries,
     external_refs,
@@ -21,11 +22,28 @@ from services.ingest.adapters.tables import (
     webhook_sources,
 )
 from services.ingest.domain.model import Message, Ticket
+from shared.events.tickets import ExternalRef, Requester
 
 _TICKET_COLUMNS = (
-    "id", "reference", "channel", "brand", "subject", "priority", "status", "language", "inbox",
-    "email_token", "linked_ticket_id", "assignee_agent_id", "satisfaction", "chat_ended_at", "chat_end_reason",
-    "last_activity_at", "created_at", "updated_at", "custom_fields",
+    "id",
+    "reference",
+    "channel",
+    "brand",
+    "subject",
+    "priority",
+    "status",
+    "language",
+    "inbox",
+    "email_token",
+    "linked_ticket_id",
+    "assignee_agent_id",
+    "satisfaction",
+    "chat_ended_at",
+    "chat_end_reason",
+    "last_activity_at",
+    "created_at",
+    "updated_at",
+    "custom_fields",
 )
 
 
@@ -92,9 +110,16 @@ class TicketRepository:
         return _to_ticket(row) if row else None
 
     async def list(
-        self, *, status: str | None = None, brand: str | None = None, requester_email: str | None = None,
-        external_source: str | None = None, external_id: str | None = None, assignee: str | None = None,
-        after: tuple[datetime, str] | None = None, limit: int = 50,
+        self,
+        *,
+        status: str | None = None,
+        brand: str | None = None,
+        requester_email: str | None = None,
+        external_source: str | None = None,
+        external_id: str | None = None,
+        assignee: str | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 50,
     ) -> list[Ticket]:
         """Newest first; `after` is the (created_at, id) of the last ticket of the previous page."""
         query = select(tickets)
@@ -135,12 +160,16 @@ class TicketRepository:
     # external references
     async def add_external_ref(self, source: str, external_id: str, ticket_id: str) -> None:
         await self._session.execute(
-            pg_insert(external_refs).values(source=source, external_id=external_id, ticket_id=ticket_id).on_conflict_do_nothing()
+            pg_insert(external_refs)
+            .values(source=source, external_id=external_id, ticket_id=ticket_id)
+            .on_conflict_do_nothing()
         )
 
     async def ticket_id_for_ref(self, source: str, external_id: str) -> str | None:
         return await self._session.scalar(
-            select(external_refs.c.ticket_id).where(external_refs.c.source == source, external_refs.c.external_id == external_id)
+            select(external_refs.c.ticket_id).where(
+                external_refs.c.source == source, external_refs.c.external_id == external_id
+            )
         )
 
     # messages
@@ -156,7 +185,9 @@ class TicketRepository:
         return [_to_message(row) for row in rows.mappings()]
 
     async def has_external_message(self, ticket_id: str, external_message_id: str) -> bool:
-        query = select(messages.c.id).where(messages.c.ticket_id == ticket_id, messages.c.external_message_id == external_message_id)
+        query = select(messages.c.id).where(
+            messages.c.ticket_id == ticket_id, messages.c.external_message_id == external_message_id
+        )
         return await self._session.scalar(query.limit(1)) is not None
 
     async def ticket_for_email_ids(self, message_ids: Sequence[str]) -> str | None:
@@ -188,7 +219,9 @@ class DeliveryLog:
         ).first()
         return (row[0], row[1]) if row else None
 
-    async def claim(self, scope: str, delivery_id: str, status_code: int, response: dict[str, Any], now: datetime) -> bool:
+    async def claim(
+        self, scope: str, delivery_id: str, status_code: int, response: dict[str, Any], now: datetime
+    ) -> bool:
         """Record the answer; False if a concurrent request with the same id got there first."""
         result = await self._session.execute(
             pg_insert(deliveries)
@@ -209,17 +242,21 @@ class InboundEmailLog:
     async def accepted_with_hash(self, content_hash: str, since: datetime) -> dict[str, Any] | None:
         """An earlier copy of the same mail that became a ticket or message (for cross-route dedupe)."""
         row = (
-            await self._session.execute(
-                select(inbound_emails)
-                .where(
-                    inbound_emails.c.content_hash == content_hash,
-                    inbound_emails.c.received_at >= since,
-                    inbound_emails.c.outcome.in_(("ticket_opened", "message_added")),
+            (
+                await self._session.execute(
+                    select(inbound_emails)
+                    .where(
+                        inbound_emails.c.content_hash == content_hash,
+                        inbound_emails.c.received_at >= since,
+                        inbound_emails.c.outcome.in_(("ticket_opened", "message_added")),
+                    )
+                    .order_by(inbound_emails.c.received_at)
+                    .limit(1)
                 )
-                .order_by(inbound_emails.c.received_at)
-                .limit(1)
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
     async def list(self, *, outcome: str | None, limit: int = 50) -> list[dict[str, Any]]:
@@ -229,7 +266,11 @@ class InboundEmailLog:
         return [dict(r) for r in (await self._session.execute(query)).mappings()]
 
     async def get(self, inbound_id: str) -> dict[str, Any] | None:
-        row = (await self._session.execute(select(inbound_emails).where(inbound_emails.c.id == inbound_id))).mappings().first()
+        row = (
+            (await self._session.execute(select(inbound_emails).where(inbound_emails.c.id == inbound_id)))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
 
@@ -243,7 +284,9 @@ class ConfigRepository:
         rows = (await self._session.execute(select(mailboxes))).mappings()
         return {r["address"]: dict(r) for r in rows}
 
-    async def put_mailbox(self, address: str, brand: str, tags: list[str], now: datetime, trusted_list_ids: list[str] | None = None) -> None:
+    async def put_mailbox(
+        self, address: str, brand: str, tags: list[str], now: datetime, trusted_list_ids: list[str] | None = None
+    ) -> None:
         values = {"brand": brand, "tags": tags, "trusted_list_ids": trusted_list_ids or []}
         stmt = pg_insert(mailboxes).values(address=address, created_at=now, **values)
         await self._session.execute(stmt.on_conflict_do_update(index_elements=["address"], set_=values))
@@ -253,16 +296,27 @@ class ConfigRepository:
         return result.rowcount > 0
 
     async def source(self, name: str) -> dict[str, Any] | None:
-        row = (await self._session.execute(select(webhook_sources).where(webhook_sources.c.name == name))).mappings().first()
+        row = (
+            (await self._session.execute(select(webhook_sources).where(webhook_sources.c.name == name)))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
     async def sources(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in (await self._session.execute(select(webhook_sources).order_by(webhook_sources.c.name))).mappings()]
+        return [
+            dict(r)
+            for r in (await self._session.execute(select(webhook_sources).order_by(webhook_sources.c.name))).mappings()
+        ]
 
     async def put_source(self, name: str, kind: str, secrets: list[str], brand: str, now: datetime) -> None:
-        stmt = pg_insert(webhook_sources).values(name=name, kind=kind, secrets=secrets, brand=brand, created_at=now, updated_at=now)
+        stmt = pg_insert(webhook_sources).values(
+            name=name, kind=kind, secrets=secrets, brand=brand, created_at=now, updated_at=now
+        )
         await self._session.execute(
-            stmt.on_conflict_do_update(index_elements=["name"], set_={"kind": kind, "secrets": secrets, "brand": brand, "updated_at": now})
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"kind": kind, "secrets": secrets, "brand": brand, "updated_at": now}
+            )
         )
 
     async def delete_source(self, name: str) -> bool:

@@ -1,4 +1,5 @@
 """Tables in the `ingest` schema."""
+
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -18,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from shared.db import make_metadata
 from shared.auth.tables import add_api_keys_table
+from shared.db import make_metadata
 from shared.messaging.tables import add_messaging_tables
 
 metadata = make_metadata("ingest")
@@ -82,7 +83,9 @@ messages = Table(
     Column("author_email", Text),
     Column("author_agent_id", Text),
     Column("via", Text, nullable=False, server_default="api"),  # email, chat, webhook:<source>, api
-    Column("email_message_id", Text, index=True),  # RFC 5322 Message-ID, ours or the sender's (not unique: senders reuse them)
+    Column(
+        "email_message_id", Text, index=True
+    ),  # RFC 5322 Message-ID, ours or the sender's (not unique: senders reuse them)
     Column("external_message_id", Text),
     Column("attachments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False),

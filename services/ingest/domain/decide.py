@@ -5,12 +5,14 @@ message and the events that describe the change. Status rules follow what teams 
 Zendesk expect: a customer reply reopens a pending, on-hold or solved ticket; an agent's first
 public reply opens a new one; a closed ticket never reopens (a follow-up ticket is opened).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from services.ingest.domain.model import Message, Ticket
 from shared.events.base import Event
 from shared.events.tickets import (
     AuthorKind,
@@ -27,7 +29,6 @@ from shared.events.tickets import (
     TicketReceived,
     TicketStatusChanged,
 )
-from services.ingest.domain.model import Message, Ticket
 
 
 class InvalidChange(ValueError):
@@ -98,8 +99,9 @@ class TicketOpened:
     event: TicketReceived
 
 
-def open_ticket(cmd: OpenTicket, *, ticket_id: str, message_id: str, reference: str, now: datetime,
-                email_token: str | None = None) -> TicketOpened:
+def open_ticket(
+    cmd: OpenTicket, *, ticket_id: str, message_id: str, reference: str, now: datetime, email_token: str | None = None
+) -> TicketOpened:
     """A new ticket starts `new`, with the requester's text as its first public message."""
     ticket = Ticket(
         id=ticket_id,
@@ -123,9 +125,17 @@ def open_ticket(cmd: OpenTicket, *, ticket_id: str, message_id: str, reference: 
         last_activity_at=now,
     )
     message = Message(
-        message_id, ticket_id, "customer", True, cmd.body, now,
-        author_name=cmd.requester.name, author_email=cmd.requester.email, via=cmd.via,
-        email_message_id=cmd.email_message_id, external_message_id=cmd.external_message_id,
+        message_id,
+        ticket_id,
+        "customer",
+        True,
+        cmd.body,
+        now,
+        author_name=cmd.requester.name,
+        author_email=cmd.requester.email,
+        via=cmd.via,
+        email_message_id=cmd.email_message_id,
+        external_message_id=cmd.external_message_id,
         attachments=cmd.attachments,
     )
     event = TicketReceived(
@@ -152,20 +162,41 @@ def add_message(ticket: Ticket, cmd: AddMessage, *, message_id: str, now: dateti
     if ticket.status == "closed":
         raise InvalidChange(f"{ticket.reference} is closed; a follow-up needs a new ticket")
     message = Message(
-        message_id, ticket.id, cmd.author_kind, cmd.public, cmd.body, now,
-        author_name=cmd.author_name, author_email=cmd.author_email, author_agent_id=cmd.author_agent_id,
-        via=cmd.via, email_message_id=cmd.email_message_id, external_message_id=cmd.external_message_id,
+        message_id,
+        ticket.id,
+        cmd.author_kind,
+        cmd.public,
+        cmd.body,
+        now,
+        author_name=cmd.author_name,
+        author_email=cmd.author_email,
+        author_agent_id=cmd.author_agent_id,
+        via=cmd.via,
+        email_message_id=cmd.email_message_id,
+        external_message_id=cmd.external_message_id,
         attachments=cmd.attachments,
     )
-    events: list[Event] = [MessageAdded(
-        ticket_id=ticket.id, message_id=message_id, author_kind=cmd.author_kind, public=cmd.public,
-        author_agent_id=cmd.author_agent_id, via=cmd.via, added_at=now,
-    )]
+    events: list[Event] = [
+        MessageAdded(
+            ticket_id=ticket.id,
+            message_id=message_id,
+            author_kind=cmd.author_kind,
+            public=cmd.public,
+            author_agent_id=cmd.author_agent_id,
+            via=cmd.via,
+            added_at=now,
+        )
+    ]
     status = _status_after_message(ticket.status, cmd.author_kind, cmd.public)
     if status != ticket.status:
-        events.append(TicketStatusChanged(ticket_id=ticket.id, old_status=ticket.status, new_status=status, changed_at=now))
+        events.append(
+            TicketStatusChanged(ticket_id=ticket.id, old_status=ticket.status, new_status=status, changed_at=now)
+        )
     updated = replace(
-        ticket, status=status, updated_at=now, last_activity_at=now,
+        ticket,
+        status=status,
+        updated_at=now,
+        last_activity_at=now,
         participants=_participants(ticket.participants, cmd.new_participants),
     )
     return Change(updated, tuple(events), message)
@@ -197,12 +228,15 @@ def change_priority(ticket: Ticket, priority: Priority, *, now: datetime) -> Cha
         return Change(ticket)
     if ticket.status == "closed":
         raise InvalidChange(f"{ticket.reference} is closed")
-    event = TicketPriorityChanged(ticket_id=ticket.id, old_priority=ticket.priority, new_priority=priority, changed_at=now)
+    event = TicketPriorityChanged(
+        ticket_id=ticket.id, old_priority=ticket.priority, new_priority=priority, changed_at=now
+    )
     return Change(replace(ticket, priority=priority, updated_at=now), (event,))
 
 
-def change_fields(ticket: Ticket, *, tags: tuple[str, ...] | None, custom_fields: dict[str, Any] | None,
-                  now: datetime) -> Change:
+def change_fields(
+    ticket: Ticket, *, tags: tuple[str, ...] | None, custom_fields: dict[str, Any] | None, now: datetime
+) -> Change:
     """Tags are replaced; custom fields are merged (a None value removes the field)."""
     new_tags = normalise_tags(tags) if tags is not None else ticket.tags
     new_fields = dict(ticket.custom_fields)

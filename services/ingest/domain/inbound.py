@@ -5,11 +5,12 @@ email, chat) turns its own payload into a list of these plain commands. Handlers
 apply them to tickets without knowing which platform spoke. A ticket is found by
 `(source, external_id)`: the platform's own id for it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 from shared.events.tickets import AuthorKind, Channel, Priority, Requester, Status
 
@@ -102,15 +103,15 @@ class Ignored:
     reason: str
 
 
-InboundCommand = Union[
-    InboundTicket,
-    InboundMessage,
-    InboundStatusChange,
-    InboundPriorityChange,
-    InboundFieldsChange,
-    InboundRating,
-    Ignored,
-]
+InboundCommand = (
+    InboundTicket
+    | InboundMessage
+    | InboundStatusChange
+    | InboundPriorityChange
+    | InboundFieldsChange
+    | InboundRating
+    | Ignored
+)
 
 
 class PayloadError(ValueError):

@@ -1,8 +1,9 @@
 """Which configured support address a mail was sent to. Pure."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def match_mailbox(recipients: Iterable[str], mailboxes: Iterable[Mailbox]) -> tu
     domains = {m.address[2:]: m for m in boxes if m.address.startswith("*@")}
     anything = next((m for m in boxes if m.address == "*"), None)
     recipients = [base_address(r) for r in recipients if r and "@" in r]
-    for rule in (lambda r: exact.get(r), lambda r: domains.get(r.partition("@")[2])):
+    for rule in (exact.get, lambda r: domains.get(r.partition("@")[2])):
         for recipient in recipients:
             if (box := rule(recipient)) is not None:
                 return box, recipient

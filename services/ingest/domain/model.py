@@ -1,4 +1,5 @@
 """The canonical ticket as ingest records it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ Threading survives every mail client we know of because three independent clues 
 `[SB-1042]`, and `Reply-To` is the ticket's own `support+<token>@` address. `X-Switchboard-Loop`
 lets ingest recognise its own mail if it ever comes back (auto-forwarders, misconfigured relays).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,8 +28,9 @@ def reply_address(ticket: Ticket, support_address: str) -> str:
     return f"{local}+{ticket.email_token}@{domain}" if ticket.email_token else support_address
 
 
-def compose_reply(ticket: Ticket, reply: Message, thread: list[Message], *, support_address: str, brand_name: str,
-                  now: datetime) -> tuple[EmailMessage, list[str]]:
+def compose_reply(
+    ticket: Ticket, reply: Message, thread: list[Message], *, support_address: str, brand_name: str, now: datetime
+) -> tuple[EmailMessage, list[str]]:
     """The notification and its recipients (the requester first, then the others on the ticket)."""
     if not reply.email_message_id:
         raise ValueError("the reply needs its Message-ID before it can be sent")

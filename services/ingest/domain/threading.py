@@ -8,6 +8,7 @@ A stranger quoting a reference gets a new ticket linked to the old one (so nobod
 into someone else's ticket by guessing a number). A reply to a closed ticket opens a follow-up
 linked to it. Every decision carries its reason, which ingest records.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,7 +65,8 @@ def decide_thread(sender: str | None, found: Candidates) -> ThreadDecision:
         if sender and sender in ticket.participants:
             return _continue(ticket, f"subject names {ticket.reference} and {sender} is on it")
         return ThreadDecision(
-            "open", f"subject names {ticket.reference} but {sender or 'the sender'} is not on it; new ticket linked to it",
+            "open",
+            f"subject names {ticket.reference} but {sender or 'the sender'} is not on it; new ticket linked to it",
             linked_ticket_id=ticket.id,
         )
     return ThreadDecision("open", "no known Message-ID, reply address or ticket reference")
@@ -72,5 +74,7 @@ def decide_thread(sender: str | None, found: Candidates) -> ThreadDecision:
 
 def _continue(ticket: KnownTicket, reason: str) -> ThreadDecision:
     if ticket.status == "closed":
-        return ThreadDecision("open", f"{reason}, which is closed; follow-up ticket linked to it", linked_ticket_id=ticket.id)
+        return ThreadDecision(
+            "open", f"{reason}, which is closed; follow-up ticket linked to it", linked_ticket_id=ticket.id
+        )
     return ThreadDecision("append", reason, ticket_id=ticket.id)

@@ -5,6 +5,7 @@
 * `automated_reason` (classify.py): auto-replies, bounces, lists, our own loops;
 * `html_to_text` (html_text.py) and `trim_reply` (quotes.py): the text helpers parse uses.
 """
+
 from .classify import automated_reason
 from .html_text import html_to_text
 from .parse import CLASSIFICATION_HEADERS, EmailParseError, ParsedEmail, content_hash, parse_email

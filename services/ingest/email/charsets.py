@@ -11,6 +11,7 @@ Order of attempts:
 3. the declared charset with replacement characters, if Python knows it;
 4. windows-1252 with replacement (decodes almost any byte; the usual Western legacy).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -72,7 +73,17 @@ _SUPERSETS = {
     "big5": ("big5hkscs", "cp950"),
 }
 # 7-bit codecs: their bytes are also valid UTF-8, so UTF-8 must not be tried before them.
-_SEVEN_BIT = {"iso2022_jp", "iso2022_jp_1", "iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_ext", "iso2022_kr", "utf-7", "hz"}
+_SEVEN_BIT = {
+    "iso2022_jp",
+    "iso2022_jp_1",
+    "iso2022_jp_2",
+    "iso2022_jp_2004",
+    "iso2022_jp_3",
+    "iso2022_jp_ext",
+    "iso2022_kr",
+    "utf-7",
+    "hz",
+}
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -83,7 +94,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         for candidate in (declared, *_SUPERSETS.get(declared, ())):
             try:
                 return data.decode(candidate)
-            except Exception:  # noqa: BLE001 - some codecs raise more than UnicodeDecodeError
+            except Exception:
                 continue
         if declared == "iso2022_jp":
             return _iso2022jp_via_cp932(data)
@@ -101,7 +112,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 def _decode_replacing(data: bytes, codec: str) -> str:
     try:
         return data.decode(codec, errors="replace")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return data.decode("cp1252", errors="replace")
 
 
@@ -129,7 +140,13 @@ def repair_surrogates(value: str, charset: str | None = None) -> str:
     return decode_bytes(data, _EIGHT_BIT_SIBLING.get(codec or "", charset))
 
 
-_EIGHT_BIT_SIBLING = {"iso2022_jp": "cp932", "iso2022_jp_2": "cp932", "iso2022_jp_ext": "cp932", "iso2022_kr": "cp949", "hz": "gb18030"}
+_EIGHT_BIT_SIBLING = {
+    "iso2022_jp": "cp932",
+    "iso2022_jp_2": "cp932",
+    "iso2022_jp_ext": "cp932",
+    "iso2022_kr": "cp949",
+    "hz": "gb18030",
+}
 _ESCAPE = re.compile(rb"\x1b(\(B|\(J|\(I|\$@|\$B|\$\(D)")
 
 
@@ -140,7 +157,7 @@ def _iso2022jp_via_cp932(data: bytes) -> str:
     out = bytearray()
     mode = b"(B"
     pos = 0
-    for match in list(_ESCAPE.finditer(data)) + [None]:
+    for match in [*list(_ESCAPE.finditer(data)), None]:
         end = match.start() if match else len(data)
         chunk = data[pos:end]
         if mode in (b"$@", b"$B", b"$(D"):

@@ -27,10 +27,11 @@ Mailing-list headers are also added by group addresses that forward to a support
 (a Google Group as support@...). Such lists can be named in ``trusted_list_ids`` so that
 their mail is still taken.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Collection
+from collections.abc import Collection
 
 from .parse import ParsedEmail
 

@@ -12,10 +12,11 @@ touched, possibly deep inside `get_body`. So
   encoded words via `email.header.decode_header` plus our charset fallbacks (so that
   "gb2312" subjects decode as GB18030, unknown labels with replacement).
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.header import decode_header
 from email.headerregistry import HeaderRegistry
@@ -46,11 +47,11 @@ class _TolerantRegistry(HeaderRegistry):
         for candidate in candidates:
             try:
                 return super().__call__(name, candidate)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 continue
         try:
             return super().__call__("x-unparsable", value)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return value
 
 
@@ -95,7 +96,7 @@ class Headers:
         """Decode RFC 2047 encoded words with our charset fallbacks."""
         try:
             pieces = decode_header(value)
-        except Exception:  # noqa: BLE001 - e.g. broken base64 in an encoded word
+        except Exception:
             pieces = [(str(POLICY.header_factory("subject", value)), None)]
         out = []
         for piece, charset in pieces:
@@ -141,13 +142,13 @@ class Headers:
             header = POLICY.header_factory(name, value)
             strict = [(a.display_name, a.addr_spec) for a in getattr(header, "addresses", ())]
             defective = bool(getattr(header, "defects", ())) or not hasattr(header, "addresses")
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         if strict and not defective:
             return strict
         try:
             lenient = [(d, a) for d, a in getaddresses([value]) if a]
-        except Exception:  # noqa: BLE001
+        except Exception:
             lenient = []
 
         def real(pairs: list[tuple[str, str]]) -> int:
@@ -181,12 +182,12 @@ class Headers:
             return None
         try:
             parsed = POLICY.header_factory("date", value).datetime
-        except Exception:  # noqa: BLE001 - invalid or out-of-range dates
+        except Exception:
             return None
         if not isinstance(parsed, datetime):
             return None
         if parsed.tzinfo is None:  # RFC 5322 "-0000": the time is UTC, the zone unknown
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         return parsed
 
 

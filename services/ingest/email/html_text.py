@@ -21,6 +21,7 @@ The parser is `html.parser.HTMLParser`, which never rejects input; the one known
 can still raise (an unknown ``<![keyword`` marked section) falls back to a crude tag
 strip so that callers never see an exception from here.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,15 +33,38 @@ __all__ = ["html_to_text"]
 # Separated from neighbours by a single line break.
 _LINE_BLOCKS = frozenset(
     {
-        "address", "article", "aside", "center", "dd", "details", "dialog", "div", "dl", "dt",
-        "fieldset", "figcaption", "figure", "footer", "form", "header", "li", "main", "nav",
-        "section", "summary", "tr", "caption", "tbody", "thead", "tfoot", "body", "html",
+        "address",
+        "article",
+        "aside",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "li",
+        "main",
+        "nav",
+        "section",
+        "summary",
+        "tr",
+        "caption",
+        "tbody",
+        "thead",
+        "tfoot",
+        "body",
+        "html",
     }
 )
 # Separated from neighbours by a blank line.
-_PARAGRAPH_BLOCKS = frozenset(
-    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "blockquote", "hr"}
-)
+_PARAGRAPH_BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "blockquote", "hr"})
 # Their text content is never shown to a reader.
 _SKIP = frozenset({"script", "style", "title", "template", "head"})
 # Tags that the HTML spec says end an (implicitly closed) <head> when they start.
@@ -218,7 +242,7 @@ class _TextExtractor(HTMLParser):
             return ""  # image-only links are mostly tracking pixels and logos
         if _comparable_url(href) == _comparable_url(text):
             return text
-        shown = href[len("mailto:"):] if href.lower().startswith("mailto:") else href
+        shown = href[len("mailto:") :] if href.lower().startswith("mailto:") else href
         if shown.split("?")[0].lower() in text.lower():
             return text
         return f"{text} ({shown})"
@@ -238,7 +262,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         return parser.text()
-    except Exception:  # noqa: BLE001 - HTMLParser's rare AssertionError on odd markup
+    except Exception:
         return _crude(markup)
 
 

@@ -6,18 +6,28 @@ attachment, except further text/plain or text/html parts that carry no file name
 are not marked as attachments (the unused alternatives). Attached messages
 (message/rfc822, delivery-status blocks) are one attachment each; we do not descend.
 """
+
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterator
 from email.message import EmailMessage, Message
-from typing import Iterator
 
 from services.ingest.domain.inbound import Attachment
 
 from .charsets import decode_bytes, repair_surrogates, strip_controls
 from .headers import POLICY, Headers, clean
 
-__all__ = ["MAX_DEPTH", "attachments", "body_parts", "charset_hint", "fallback_text", "part_text", "payload_bytes", "walk"]
+__all__ = [
+    "MAX_DEPTH",
+    "attachments",
+    "body_parts",
+    "charset_hint",
+    "fallback_text",
+    "part_text",
+    "payload_bytes",
+    "walk",
+]
 
 MAX_DEPTH = 40  # deeper nesting is ignored; real mail stays below ten
 _SERIALISE = POLICY.clone(max_line_length=0)
@@ -39,7 +49,7 @@ def charset_hint(msg: Message) -> str | None:
     for part in walk(msg):
         try:
             charset = part.get_content_charset()
-        except Exception:  # noqa: BLE001
+        except Exception:
             continue
         if charset:
             return charset
@@ -57,7 +67,7 @@ def body_parts(msg: EmailMessage) -> tuple[list[Message], list[Message]]:
     for subtype in ("plain", "html"):
         try:
             body = msg.get_body(preferencelist=(subtype,))
-        except Exception:  # noqa: BLE001 - degenerate structures
+        except Exception:
             body = None
         found.append(_with_siblings(msg, body) if body is not None else [])
     return found[0], found[1]
@@ -73,7 +83,8 @@ def _with_siblings(msg: Message, body: Message) -> list[Message]:
             return [
                 child
                 for child in children
-                if child is body or (isinstance(child, Message) and child.get_content_type() == content_type and _is_body_like(child))
+                if child is body
+                or (isinstance(child, Message) and child.get_content_type() == content_type and _is_body_like(child))
             ]
     return [body]
 
@@ -82,7 +93,7 @@ def payload_bytes(part: Message) -> bytes:
     """The decoded content of a leaf part (base64 / quoted-printable / uuencode undone)."""
     try:
         data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001 - e.g. broken uuencode
+    except Exception:
         data = None
     if isinstance(data, bytes):
         return data
@@ -96,7 +107,7 @@ def part_text(part: Message) -> str:
     """A text part's content as str, whatever its charset claims (LF line ends)."""
     try:
         charset = part.get_content_charset()
-    except Exception:  # noqa: BLE001
+    except Exception:
         charset = None
     text = decode_bytes(payload_bytes(part), charset)
     return strip_controls(repair_surrogates(text).replace("\r\n", "\n").replace("\r", "\n"))
@@ -120,12 +131,19 @@ def fallback_text(msg: Message) -> str:
     return ""
 
 
-_REPORT_BODIES = ("message/delivery-status", "message/global-delivery-status", "message/disposition-notification", "message/feedback-report")
+_REPORT_BODIES = (
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/disposition-notification",
+    "message/feedback-report",
+)
 
 
 def _is_body_like(part: Message) -> bool:
     """A text/plain or text/html part without a file name: an alternative of the body."""
-    return part.get_content_type() in ("text/plain", "text/html") and not part.is_attachment() and not part.get_filename()
+    return (
+        part.get_content_type() in ("text/plain", "text/html") and not part.is_attachment() and not part.get_filename()
+    )
 
 
 def attachments(
@@ -177,7 +195,7 @@ def _message_size(part: Message) -> int:
         return len(payload)
     try:
         return sum(len(p.as_bytes(policy=_SERIALISE)) for p in payload if isinstance(p, Message))
-    except Exception:  # noqa: BLE001 - re-serialising a broken inner message
+    except Exception:
         return 0
 
 
@@ -219,7 +237,7 @@ def _raw_param(headers: Headers, header: str, param: str) -> str | None:
     holder[header] = raw
     try:
         params = holder.get_params(header=header) or []
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     for key, value in params:
         if key.lower() != param:

@@ -30,16 +30,17 @@ The parse-error rule (`EmailParseError.reason` in brackets) - input is rejected 
    reported as [``too_deeply_nested``] or [``unparseable:<ExceptionName>``] - callers see
    EmailParseError and nothing else.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from typing import Iterator
 
 from services.ingest.domain.inbound import Attachment
 
@@ -136,7 +137,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMEN
         raise
     except RecursionError as exc:
         raise EmailParseError("too_deeply_nested") from exc
-    except Exception as exc:  # noqa: BLE001 - the contract is: EmailParseError or a result
+    except Exception as exc:
         raise EmailParseError(f"unparseable:{type(exc).__name__}", str(exc)[:200]) from exc
 
 
@@ -173,7 +174,9 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
         text = mime.fallback_text(msg)
     text = _tidy(text)
 
-    attachments, oversized = mime.attachments(msg, {id(p) for p in plain_parts + html_parts}, max_attachment_bytes, hint)
+    attachments, oversized = mime.attachments(
+        msg, {id(p) for p in plain_parts + html_parts}, max_attachment_bytes, hint
+    )
     if not (from_address or subject or text):
         raise EmailParseError("no_content", "no From address, Subject or body text")
 
@@ -327,6 +330,7 @@ def content_hash(from_address: str | None, subject: str, text: str, attachments:
     each with all whitespace runs collapsed, plus the names and decoded sizes of the
     attachments (two "scan attached" mails with the same empty body are different mails).
     """
+
     def norm(value: str) -> str:
         return _WS.sub(" ", value).strip()
 

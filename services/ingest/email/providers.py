@@ -52,18 +52,20 @@ answers 422 naming the field). Forms are read with `parse_form`, which keeps eve
 as bytes: SendGrid's `text`/`html` come in the charset its `charsets` field names, and
 raw MIME must not go through a text decode at all.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, quote
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 try:
@@ -127,7 +129,7 @@ class FormData:
     parts: tuple[FormPart, ...] = ()
 
     @classmethod
-    def of(cls, fields: Mapping[str, str | bytes] | None = None, files: Iterable[FormPart] = ()) -> "FormData":
+    def of(cls, fields: Mapping[str, str | bytes] | None = None, files: Iterable[FormPart] = ()) -> FormData:
         """Build one by hand (tests, or a caller that already has the fields)."""
         parts = [FormPart(k, v.encode("utf-8") if isinstance(v, str) else v) for k, v in (fields or {}).items()]
         return cls((*parts, *files))
@@ -157,8 +159,11 @@ def parse_form(body: bytes, content_type: str | None) -> FormData:
             raise ProviderPayloadError("body", f"not a valid urlencoded form ({exc})") from None
         return FormData(tuple(FormPart(k.decode("utf-8", "replace"), v) for k, v in pairs))
     if mime != b"multipart/form-data":
-        raise ProviderPayloadError("body", f"expected multipart/form-data or application/x-www-form-urlencoded, "
-                                           f"not {content_type or 'no Content-Type'}")
+        raise ProviderPayloadError(
+            "body",
+            f"expected multipart/form-data or application/x-www-form-urlencoded, "
+            f"not {content_type or 'no Content-Type'}",
+        )
     boundary = params.get(b"boundary")
     if not boundary:
         raise ProviderPayloadError("body", "multipart/form-data without a boundary")
@@ -177,8 +182,12 @@ class _Multipart:
 
     def parse(self, body: bytes) -> FormData:
         callbacks: Any = {
-            "on_part_begin": self._begin, "on_part_data": self._data, "on_part_end": self._end,
-            "on_header_field": self._name, "on_header_value": self._value, "on_header_end": self._header,
+            "on_part_begin": self._begin,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
+            "on_header_field": self._name,
+            "on_header_value": self._value,
+            "on_header_end": self._header,
             "on_end": self._done,
         }
         try:
@@ -216,12 +225,14 @@ class _Multipart:
             raise ProviderPayloadError("body", "a form part has no Content-Disposition name")
         filename = options.get(b"filename")
         content_type = headers.get(b"content-type")
-        self.parts.append(FormPart(
-            name=options[b"name"].decode("utf-8", "replace"),
-            data=bytes(self.data),
-            filename=decode_bytes(filename, "utf-8") if filename is not None else None,
-            content_type=content_type.decode("latin-1") if content_type else None,
-        ))
+        self.parts.append(
+            FormPart(
+                name=options[b"name"].decode("utf-8", "replace"),
+                data=bytes(self.data),
+                filename=decode_bytes(filename, "utf-8") if filename is not None else None,
+                content_type=content_type.decode("latin-1") if content_type else None,
+            )
+        )
 
     def _done(self) -> None:
         self.ended = True
@@ -274,7 +285,7 @@ def _header_bytes(name: str, value: str) -> bytes:
         return _fold_ascii(name, value).encode("ascii")
     try:  # RFC 2047 encoded words (addresses keep their structure)
         return SMTP.fold_binary(name, SMTP.header_factory(name, value))
-    except Exception:  # noqa: BLE001 - a value the header registry chokes on: raw UTF-8, which parse_email reads
+    except Exception:
         return f"{name}: {value}\r\n".encode("utf-8", "replace")
 
 
@@ -283,8 +294,9 @@ def _content_header(name: str) -> bool:
     return lower.startswith("content-") or lower == "mime-version"
 
 
-def _merge_headers(original: Sequence[tuple[str, str]], fields: Sequence[tuple[str, str | None]], *,
-                   override: bool) -> list[tuple[str, str]]:
+def _merge_headers(
+    original: Sequence[tuple[str, str]], fields: Sequence[tuple[str, str | None]], *, override: bool
+) -> list[tuple[str, str]]:
     """`original` minus body headers, plus each of `fields` that has a value: in place of the
     header of that name when `override` (else only where the original has none), appended
     when the original had none.
@@ -295,8 +307,11 @@ def _merge_headers(original: Sequence[tuple[str, str]], fields: Sequence[tuple[s
     ({Email, Name}) and its Headers list leaves them out: they win (override=True).
     """
     present = {name.strip().lower() for name, _ in original if not _content_header(name)}
-    wanted = {name.lower(): (name, value) for name, value in fields
-              if value and value.strip() and (override or name.lower() not in present)}
+    wanted = {
+        name.lower(): (name, value)
+        for name, value in fields
+        if value and value.strip() and (override or name.lower() not in present)
+    }
     placed: set[str] = set()
     merged: list[tuple[str, str]] = []
     for name, value in original:
@@ -335,21 +350,23 @@ def _split_type(content_type: str | None) -> tuple[str, str]:
 def _add_attachment(msg: EmailMessage, attachment: _Attachment, html: str | None) -> None:
     maintype, subtype = _split_type(attachment.content_type)
     inline = bool(attachment.content_id and html and f"cid:{attachment.content_id[1:-1]}" in html)
-    extra: dict[str, Any] = {"filename": _clean_value(attachment.filename) or None,
-                             "disposition": "inline" if inline else "attachment"}
+    extra: dict[str, Any] = {
+        "filename": _clean_value(attachment.filename) or None,
+        "disposition": "inline" if inline else "attachment",
+    }
     if attachment.content_id:
         extra["cid"] = attachment.content_id
     if maintype == "message" and subtype == "rfc822":
         try:  # an attached mail stays a message/rfc822 part (base64 is not allowed there)
             msg.add_attachment(BytesParser(policy=SMTP).parsebytes(attachment.data), **extra)
             return
-        except Exception:  # noqa: BLE001 - not a mail after all: attach its bytes
+        except Exception:
             maintype, subtype = "application", "octet-stream"
     elif maintype in ("message", "multipart"):
         maintype, subtype = "application", "octet-stream"
     try:
         msg.add_attachment(attachment.data, maintype, subtype, **extra)
-    except Exception:  # noqa: BLE001 - a name or id the stdlib will not write: keep the content, plainly named
+    except Exception:
         msg.add_attachment(attachment.data, maintype, subtype, filename=_ascii_name(extra["filename"]))
 
 
@@ -367,8 +384,9 @@ def _cte(text: str) -> str | None:
     return "base64" if non_ascii * 3 > len(text) else "quoted-printable"
 
 
-def _build_message(headers: Sequence[tuple[str, str]], *, text: str | None, html: str | None,
-                  attachments: Sequence[_Attachment] = ()) -> bytes:
+def _build_message(
+    headers: Sequence[tuple[str, str]], *, text: str | None, html: str | None, attachments: Sequence[_Attachment] = ()
+) -> bytes:
     """RFC 5322 bytes: `headers` (already merged) on top of a body EmailMessage builds."""
     body = EmailMessage(policy=SMTP)
     text = _text(text) if text and text.strip() else None
@@ -453,10 +471,16 @@ def from_sendgrid(form: FormData) -> ProviderMail:
     original = _header_block(field("headers") or "")
     sender = field("from")
     if not (sender and sender.strip()) and not _has(original, "from"):
-        raise ProviderPayloadError("from", "neither the raw message (`email`, SendGrid's \"Send Raw\") nor a sender "
-                                           "(`from`, or From in `headers`) was posted")
-    headers = _merge_headers(original, [("From", sender), ("To", field("to")), ("Cc", field("cc")),
-                                        ("Subject", field("subject"))], override=False)
+        raise ProviderPayloadError(
+            "from",
+            'neither the raw message (`email`, SendGrid\'s "Send Raw") nor a sender '
+            "(`from`, or From in `headers`) was posted",
+        )
+    headers = _merge_headers(
+        original,
+        [("From", sender), ("To", field("to")), ("Cc", field("cc")), ("Subject", field("subject"))],
+        override=False,
+    )
     envelope_from = envelope.get("from")
     if isinstance(envelope_from, str) and envelope_from.strip() and not _has(headers, "return-path"):
         headers.insert(0, ("Return-Path", f"<{envelope_from.strip().strip('<>')}>"))
@@ -467,12 +491,14 @@ def from_sendgrid(form: FormData) -> ProviderMail:
     attachments = []
     for number, part in _numbered_files(form, "sendgrid"):
         meta = info.get(part.name) if isinstance(info.get(part.name), dict) else {}
-        attachments.append(_Attachment(
-            filename=str(meta.get("filename") or meta.get("name") or part.filename or f"attachment{number}"),
-            content_type=str(meta.get("type") or part.content_type or "application/octet-stream"),
-            data=part.data,
-            content_id=_cid(meta.get("content-id") or by_attachment.get(part.name)),
-        ))
+        attachments.append(
+            _Attachment(
+                filename=str(meta.get("filename") or meta.get("name") or part.filename or f"attachment{number}"),
+                content_type=str(meta.get("type") or part.content_type or "application/octet-stream"),
+                data=part.data,
+                content_id=_cid(meta.get("content-id") or by_attachment.get(part.name)),
+            )
+        )
     raw_bytes = _build_message(headers, text=field("text"), html=field("html"), attachments=attachments)
     return ProviderMail(raw_bytes, None, recipients)
 
@@ -506,8 +532,11 @@ def from_mailgun(form: FormData) -> ProviderMail:
 
     sender = form.text("from") or form.text("sender")
     if not (sender and sender.strip()) and not _has(original, "from"):
-        raise ProviderPayloadError("from", "neither the raw message (`body-mime`, a route URL ending in \"mime\") "
-                                           "nor a sender (`from`, `sender` or From in `message-headers`) was posted")
+        raise ProviderPayloadError(
+            "from",
+            'neither the raw message (`body-mime`, a route URL ending in "mime") '
+            "nor a sender (`from`, `sender` or From in `message-headers`) was posted",
+        )
     headers = _merge_headers(original, [("From", form.text("from")), ("Subject", form.text("subject"))], override=False)
     if not _has(headers, "from"):
         headers.append(("From", sender or ""))
@@ -520,14 +549,18 @@ def from_mailgun(form: FormData) -> ProviderMail:
     cid_map = _json(form.text("content-id-map"), "content-id-map", dict) or {}
     by_attachment = {str(value): str(key) for key, value in cid_map.items()}
     attachments = [
-        _Attachment(filename=part.filename or f"attachment-{number}",
-                    content_type=part.content_type or "application/octet-stream",
-                    data=part.data, content_id=_cid(by_attachment.get(part.name)))
+        _Attachment(
+            filename=part.filename or f"attachment-{number}",
+            content_type=part.content_type or "application/octet-stream",
+            data=part.data,
+            content_id=_cid(by_attachment.get(part.name)),
+        )
         for number, part in _numbered_files(form, "mailgun")
     ]
     html_parts = [form_part.data.decode("utf-8", "replace") for form_part in form.all("body-html")]
-    raw_bytes = _build_message(headers, text=form.text("body-plain"), html="\n".join(html_parts) or None,
-                              attachments=attachments)
+    raw_bytes = _build_message(
+        headers, text=form.text("body-plain"), html="\n".join(html_parts) or None, attachments=attachments
+    )
     return ProviderMail(raw_bytes, token, recipients)
 
 
@@ -584,20 +617,33 @@ def from_postmark(payload: Mapping[str, Any]) -> ProviderMail:
 
     sender = _postmark_address(payload.get("FromFull"), "FromFull") or _string(payload, "From")
     if not (sender and sender.strip()):
-        raise ProviderPayloadError("FromFull", "neither the raw message (`RawEmail`, Postmark's \"Include raw email "
-                                               "content\") nor a sender (`FromFull` or `From`) was posted")
+        raise ProviderPayloadError(
+            "FromFull",
+            "neither the raw message (`RawEmail`, Postmark's \"Include raw email "
+            'content") nor a sender (`FromFull` or `From`) was posted',
+        )
     listed = payload.get("Headers") or []
     if not isinstance(listed, list):
         raise ProviderPayloadError("Headers", "expected a list of {Name, Value}")
     original = []
     for index, entry in enumerate(listed):
-        if not (isinstance(entry, dict) and isinstance(entry.get("Name"), str) and isinstance(entry.get("Value", ""), str)):
+        if not (
+            isinstance(entry, dict) and isinstance(entry.get("Name"), str) and isinstance(entry.get("Value", ""), str)
+        ):
             raise ProviderPayloadError(f"Headers[{index}]", "expected {Name, Value} strings")
         original.append((entry["Name"], entry.get("Value", "")))
-    headers = _merge_headers(original, [
-        ("From", sender), ("To", _postmark_list(payload, "ToFull", "To")), ("Cc", _postmark_list(payload, "CcFull", "Cc")),
-        ("Reply-To", _string(payload, "ReplyTo")), ("Subject", _string(payload, "Subject")), ("Date", _string(payload, "Date")),
-    ], override=True)
+    headers = _merge_headers(
+        original,
+        [
+            ("From", sender),
+            ("To", _postmark_list(payload, "ToFull", "To")),
+            ("Cc", _postmark_list(payload, "CcFull", "Cc")),
+            ("Reply-To", _string(payload, "ReplyTo")),
+            ("Subject", _string(payload, "Subject")),
+            ("Date", _string(payload, "Date")),
+        ],
+        override=True,
+    )
 
     entries = payload.get("Attachments") or []
     if not isinstance(entries, list):
@@ -614,12 +660,15 @@ def from_postmark(payload: Mapping[str, Any]) -> ProviderMail:
             data = base64.b64decode("".join(content.split()).encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
             raise ProviderPayloadError(f"{field}.Content", "not base64") from None
-        attachments.append(_Attachment(
-            filename=str(entry.get("Name") or f"attachment-{index + 1}"),
-            content_type=str(entry.get("ContentType") or "application/octet-stream"),
-            data=data,
-            content_id=_cid(entry.get("ContentID")),
-        ))
-    raw_bytes = _build_message(headers, text=_string(payload, "TextBody"), html=_string(payload, "HtmlBody"),
-                              attachments=attachments)
+        attachments.append(
+            _Attachment(
+                filename=str(entry.get("Name") or f"attachment-{index + 1}"),
+                content_type=str(entry.get("ContentType") or "application/octet-stream"),
+                data=data,
+                content_id=_cid(entry.get("ContentID")),
+            )
+        )
+    raw_bytes = _build_message(
+        headers, text=_string(payload, "TextBody"), html=_string(payload, "HtmlBody"), attachments=attachments
+    )
     return ProviderMail(raw_bytes, delivery_id, recipients)

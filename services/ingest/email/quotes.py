@@ -28,6 +28,7 @@ Rules, applied to the plain-text body in this order:
 If trimming would leave nothing (a mail that is only a quote or only a signature),
 the untrimmed text is returned: losing the whole message is worse than showing history.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,7 +57,7 @@ def _anchored(parts: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _LANGUAGE_ATTRIBUTION = _anchored(_LANGUAGES)
-_ATTRIBUTION = _anchored(_LANGUAGES + (_BARE,))
+_ATTRIBUTION = _anchored((*_LANGUAGES, _BARE))
 
 _ORIGINAL_MESSAGE = re.compile(
     r"^\s*-{2,}\s*(?:Original\s+Message|Original-Nachricht|Ursprüngliche\s+Nachricht|"
@@ -75,11 +76,15 @@ _FORWARD = re.compile(
 _HDR = r"^\s*\*?(?:{})\s?:\*?(?:\s|$)"
 _HDR_FROM = re.compile(_HDR.format("From|Von|De|Van|Da|Från|Fra|Od|Remitente"), re.IGNORECASE)
 _HDR_SENT = re.compile(
-    _HDR.format("Sent|Date|Gesendet|Datum|Envoyé|Date d'envoi|Verzonden|Enviado|Fecha|Inviato|Data|Skickat|Sendt|Wysłano"),
+    _HDR.format(
+        "Sent|Date|Gesendet|Datum|Envoyé|Date d'envoi|Verzonden|Enviado|Fecha|Inviato|Data|Skickat|Sendt|Wysłano"
+    ),
     re.IGNORECASE,
 )
 _HDR_TO = re.compile(
-    _HDR.format("To|An|À|A|Aan|Para|Till|Til|Do|Subject|Betreff|Objet|Onderwerp|Asunto|Oggetto|Assunto|Ämne|Emne|Temat"),
+    _HDR.format(
+        "To|An|À|A|Aan|Para|Till|Til|Do|Subject|Betreff|Objet|Onderwerp|Asunto|Oggetto|Assunto|Ämne|Emne|Temat"
+    ),
     re.IGNORECASE,
 )
 # Outlook's "_____" rule, or a Lotus Notes "Jane Doe --- Subject ---" line, above the block.
@@ -140,7 +145,7 @@ def _drop_quoted_blocks(lines: list[str]) -> list[str]:
             if first is not None:
                 for k in range(first, start):
                     keep[k] = False
-    return [line for line, kept in zip(lines, keep) if kept]
+    return [line for line, kept in zip(lines, keep, strict=False) if kept]
 
 
 def _previous_content(lines: list[str], index: int, reach: int = 3) -> str:

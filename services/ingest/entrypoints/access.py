@@ -1,4 +1,5 @@
 """Issuing and revoking API keys. Ingest owns the keys; every service learns them from events."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,6 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
+from services.ingest.adapters.tables import api_keys
+from services.ingest.entrypoints.deps import clock_of
 from shared.auth import Principal, generate_secret, hash_key
 from shared.auth.store import apply_issued, apply_revoked
 from shared.auth.web import require
@@ -15,8 +18,6 @@ from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
-from services.ingest.adapters.tables import api_keys
-from services.ingest.entrypoints.deps import clock_of
 
 router = APIRouter(prefix="/v1/api-keys", tags=["access"])
 
@@ -30,7 +31,7 @@ class KeyCreate(BaseModel):
     source: str | None = Field(None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
-    def _scope(self) -> "KeyCreate":
+    def _scope(self) -> KeyCreate:
         if self.role == "agent" and not self.agent_id:
             raise ValueError("an agent key needs agent_id")
         if self.role == "platform" and not self.source:
@@ -48,27 +49,44 @@ class KeyOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=KeyOut)
-async def issue_key(body: KeyCreate, request: Request, uow: UnitOfWork = Depends(get_uow),
-                    _: Principal = Depends(require("admin"))) -> KeyOut:
+async def issue_key(
+    body: KeyCreate, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
+) -> KeyOut:
     secret = generate_secret(body.role)
-    event = ApiKeyIssued(key_id=str(uuid.uuid4()), key_hash=hash_key(secret), role=body.role, name=body.name,
-                         agent_id=body.agent_id, source=body.source, issued_at=clock_of(request).now())
+    event = ApiKeyIssued(
+        key_id=str(uuid.uuid4()),
+        key_hash=hash_key(secret),
+        role=body.role,
+        name=body.name,
+        agent_id=body.agent_id,
+        source=body.source,
+        issued_at=clock_of(request).now(),
+    )
     await apply_issued(uow.session, api_keys, event)  # usable here at once; other services follow the event
     uow.publish(event)
     await uow.commit()
-    return KeyOut(key_id=event.key_id, role=body.role, name=body.name, agent_id=body.agent_id, source=body.source, key=secret)
+    return KeyOut(
+        key_id=event.key_id, role=body.role, name=body.name, agent_id=body.agent_id, source=body.source, key=secret
+    )
 
 
 @router.get("", response_model=list[KeyOut])
 async def list_keys(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> list[KeyOut]:
-    rows = (await uow.session.execute(select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.issued_at))).mappings()
+    rows = (
+        await uow.session.execute(
+            select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.issued_at)
+        )
+    ).mappings()
     return [KeyOut(**{k: r[k] for k in ("key_id", "role", "name", "agent_id", "source")}) for r in rows]
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                     _: Principal = Depends(require("admin"))) -> None:
-    exists = await uow.session.scalar(select(api_keys.c.key_id).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)))
+async def revoke_key(
+    key_id: str, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
+) -> None:
+    exists = await uow.session.scalar(
+        select(api_keys.c.key_id).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+    )
     if not exists:
         raise Problem(404, f"no active API key {key_id!r}")
     event = ApiKeyRevoked(key_id=key_id, revoked_at=clock_of(request).now())

@@ -1,11 +1,7 @@
 """Ingest's app: REST routes, webhook and email intake, the SMTP listener, the assignment consumer."""
+
 from __future__ import annotations
 
-from shared.clock import Clock
-from shared.events import topics
-from shared.messaging.consumer import Subscription
-from shared.runtime import ServiceDefinition
-from shared.web.app import create_service_app
 from services.ingest.adapters.tables import api_keys, messaging
 from services.ingest.entrypoints import access, chat, email, providers, tickets, webhooks
 from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
@@ -13,22 +9,33 @@ from services.ingest.entrypoints.smtp import run_smtp_listener
 from services.ingest.handlers.notifications import run_mail_sender
 from services.ingest.handlers.routing import EVENT_HANDLERS as ROUTING_HANDLERS
 from services.ingest.settings import IngestSettings
+from shared.clock import Clock
+from shared.events import topics
+from shared.messaging.consumer import Subscription
+from shared.runtime import ServiceDefinition
+from shared.web.app import create_service_app
 
 DEFINITION = ServiceDefinition(
     name="ingest",
     tables=messaging,
     api_keys=api_keys,
     subscriptions=(Subscription("ingest-assignments", (topics.ROUTING,), ROUTING_HANDLERS),),
-    workers=(("smtp", run_smtp_listener), ("mail-sender", run_mail_sender), ("chat-sweeper", run_chat_sweeper),
-             ("chat-watcher", run_chat_watcher)),
+    workers=(
+        ("smtp", run_smtp_listener),
+        ("mail-sender", run_mail_sender),
+        ("chat-sweeper", run_chat_sweeper),
+        ("chat-watcher", run_chat_watcher),
+    ),
 )
 
 
 def create_app(settings: IngestSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]
     settings = settings or IngestSettings()
     return create_service_app(
-        DEFINITION, settings,
+        DEFINITION,
+        settings,
         # raw mail may be large; the email routes check their own (smaller) limits as they read
         body_limits={"/v1/inbound/email": settings.max_email_bytes + 1024 * 1024},
-        routers=[tickets.router, webhooks.router, email.router, providers.router, access.router, chat.router], clock=clock,
+        routers=[tickets.router, webhooks.router, email.router, providers.router, access.router, chat.router],
+        clock=clock,
     )

@@ -9,27 +9,22 @@ both follow the conversation over a WebSocket; idle chats are ended by a sweeper
 Sockets poll the database for what is new, so a message posted through any replica reaches
 every socket on every replica; a post through this replica also wakes this replica's sockets.
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, Iterator, Literal, cast
+from typing import Any, Literal, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from shared.auth import Principal
-from shared.auth.web import authenticate, presented_key, require
-from shared.events.tickets import ExternalRef, Requester
-from shared.messaging.uow import UnitOfWork
-from shared.runtime import Runtime
-from shared.web.app import get_uow
-from shared.web.problems import Problem
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.model import Message
@@ -38,6 +33,13 @@ from services.ingest.entrypoints.schemas import MessageOut, TicketOut
 from services.ingest.handlers import chat
 from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket
 from services.ingest.settings import IngestSettings
+from shared.auth import Principal
+from shared.auth.web import authenticate, presented_key, require
+from shared.events.tickets import ExternalRef, Requester
+from shared.messaging.uow import UnitOfWork
+from shared.runtime import Runtime
+from shared.web.app import get_uow
+from shared.web.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +64,16 @@ class ChatCreate(BaseModel):
 
     requester: Requester
     message: str = Field(min_length=1, max_length=MAX_BODY, description="the customer's first message")
-    subject: str | None = Field(None, max_length=998, description="default: the message's first line, at most 120 characters")
+    subject: str | None = Field(
+        None, max_length=998, description="default: the message's first line, at most 120 characters"
+    )
     brand: str = Field("default", min_length=1, max_length=100)
     language: str | None = Field(None, max_length=35)
     tags: list[str] = Field(default_factory=list, max_length=100)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
-    external_id: str | None = Field(None, min_length=1, max_length=200,
-                                    description="the chat's id in the widget; unique per source")
+    external_id: str | None = Field(
+        None, min_length=1, max_length=200, description="the chat's id in the widget; unique per source"
+    )
 
     _text = field_validator("message", "subject")(_not_blank)
 
@@ -81,9 +86,17 @@ class ChatCreate(BaseModel):
         source = principal.source if principal.role == "platform" else None
         ref = ExternalRef(source=source or "chat", external_id=self.external_id) if self.external_id else None
         return decide.OpenTicket(
-            channel="chat", subject=self.subject or chat.default_subject(self.message), body=self.message,
-            requester=requester, brand=self.brand, language=self.language, tags=tuple(self.tags),
-            custom_fields=self.custom_fields, external_ref=ref, inbox=source, via="chat",
+            channel="chat",
+            subject=self.subject or chat.default_subject(self.message),
+            body=self.message,
+            requester=requester,
+            brand=self.brand,
+            language=self.language,
+            tags=tuple(self.tags),
+            custom_fields=self.custom_fields,
+            external_ref=ref,
+            inbox=source,
+            via="chat",
         )
 
 
@@ -92,7 +105,8 @@ class ChatMessageCreate(BaseModel):
 
     body: str = Field(min_length=1, max_length=MAX_BODY)
     author: Literal["customer", "agent"] | None = Field(
-        None, description="platform keys post as the customer, agent keys as the agent; an admin key chooses")
+        None, description="platform keys post as the customer, agent keys as the agent; an admin key chooses"
+    )
     public: bool = Field(True, description="false = internal note for agents (customers' messages are always public)")
 
     _text = field_validator("body")(_not_blank)
@@ -125,9 +139,13 @@ async def run_chat_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 @router.post("", status_code=201, response_model=TicketOut)
-async def open_chat(body: ChatCreate, request: Request, uow: UnitOfWork = Depends(get_uow),
-                    principal: Principal = Depends(require("platform", "agent")),
-                    idempotency_key: str | None = Header(None, max_length=200)):  # type: ignore[no-untyped-def]
+async def open_chat(
+    body: ChatCreate,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("platform", "agent")),
+    idempotency_key: str | None = Header(None, max_length=200),
+):  # type: ignore[no-untyped-def]
     """Open a chat; 201 with the ticket once it and its TicketReceived are committed. `Idempotency-Key` makes retries safe."""
     scope = f"chat:{principal.key_id}"
 
@@ -136,27 +154,39 @@ async def open_chat(body: ChatCreate, request: Request, uow: UnitOfWork = Depend
         ref = cmd.external_ref
         if ref and await TicketRepository(uow.session).ticket_id_for_ref(ref.source, ref.external_id):
             raise Problem(409, f"{ref.source} chat {ref.external_id} already exists")
-        ticket, first = await handle_open_ticket(cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix)
+        ticket, first = await handle_open_ticket(
+            cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix
+        )
         return 201, TicketOut.of(ticket, [first]).model_dump(mode="json")
 
     return await once(uow, clock_of(request), scope, idempotency_key, work)
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
-async def post_chat_message(ticket_id: str, body: ChatMessageCreate, request: Request, uow: UnitOfWork = Depends(get_uow),
-                            principal: Principal = Depends(require("platform", "agent"))) -> MessageOut:
+async def post_chat_message(
+    ticket_id: str,
+    body: ChatMessageCreate,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("platform", "agent")),
+) -> MessageOut:
     """201 once stored; 409 if the chat has ended or the ticket is not a chat; an agent must be the assignee."""
     with _as_problem(ticket_id):
-        message = await chat.post_message(uow, ticket_id, principal, body.body, clock=clock_of(request),
-                                          author=body.author, public=body.public)
+        message = await chat.post_message(
+            uow, ticket_id, principal, body.body, clock=clock_of(request), author=body.author, public=body.public
+        )
     await uow.commit()
     hub_of(request.app).wake(ticket_id)
     return MessageOut.of(message)
 
 
 @router.post("/{ticket_id}/end", response_model=TicketOut)
-async def end_chat(ticket_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                   principal: Principal = Depends(require("platform", "agent"))) -> TicketOut:
+async def end_chat(
+    ticket_id: str,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("platform", "agent")),
+) -> TicketOut:
     """The customer (through a platform key) or the agent ends the chat; ending it again changes nothing."""
     with _as_problem(ticket_id):
         ticket = await chat.end_chat(uow, ticket_id, principal, clock=clock_of(request))
@@ -166,6 +196,7 @@ async def end_chat(ticket_id: str, request: Request, uow: UnitOfWork = Depends(g
 
 
 # --- the WebSocket ----------------------------------------------------------------------------
+
 
 async def _socket_principal(websocket: WebSocket) -> Principal | None:
     """`?api_key=` (browsers cannot set headers on a WebSocket) or the usual headers."""
@@ -212,8 +243,16 @@ async def stream(websocket: WebSocket, ticket_id: str) -> None:
 class ChatSocket:
     """One connected participant: a feeder sends what is new, a reader posts what they send."""
 
-    def __init__(self, websocket: WebSocket, runtime: Runtime, hub: chat.ChatHub, principal: Principal, ticket_id: str) -> None:
-        self.websocket, self.runtime, self.hub, self.principal, self.ticket_id = websocket, runtime, hub, principal, ticket_id
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, hub: chat.ChatHub, principal: Principal, ticket_id: str
+    ) -> None:
+        self.websocket, self.runtime, self.hub, self.principal, self.ticket_id = (
+            websocket,
+            runtime,
+            hub,
+            principal,
+            ticket_id,
+        )
         self.cursor = chat.FeedCursor()
         self._send_lock = asyncio.Lock()
 
@@ -260,7 +299,9 @@ class ChatSocket:
         ticket = state.ticket
         if ticket is None or ticket.chat_ended_at is None:
             return False
-        await self._send(EndedFrame(reason=ticket.chat_end_reason, ended_at=ticket.chat_ended_at).model_dump(mode="json"))
+        await self._send(
+            EndedFrame(reason=ticket.chat_end_reason, ended_at=ticket.chat_ended_at).model_dump(mode="json")
+        )
         await self._close_quietly(1000, "chat ended")
         return True
 
@@ -285,7 +326,9 @@ class ChatSocket:
             return await self._error(422, "public: must be true or false")
         try:
             async with self.runtime.uow() as uow:
-                await chat.post_message(uow, self.ticket_id, self.principal, body, clock=self.runtime.clock, public=public)
+                await chat.post_message(
+                    uow, self.ticket_id, self.principal, body, clock=self.runtime.clock, public=public
+                )
                 await uow.commit()
         except TicketNotFound:
             return await self._error(404, f"no chat with id {self.ticket_id!r}")
@@ -320,6 +363,7 @@ def _message_frame(message: Message) -> dict[str, Any]:
 
 
 # --- the idle sweeper (a worker: register it in the service definition) ----------------------
+
 
 async def run_chat_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
     """Every `chat_sweep_interval_s`, end the chats idle for `chat_idle_minutes` (ChatEnded, reason idle)."""

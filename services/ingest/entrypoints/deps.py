@@ -1,17 +1,19 @@
 """Small request helpers the ingest routes share."""
+
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from services.ingest.adapters.repository import DeliveryLog
+from services.ingest.settings import IngestSettings
 from shared.clock import Clock
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_runtime
 from shared.web.problems import Problem
-from services.ingest.adapters.repository import DeliveryLog
-from services.ingest.settings import IngestSettings
 
 
 def settings_of(request: Request) -> IngestSettings:
@@ -37,7 +39,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def once(
-    uow: UnitOfWork, clock: Clock, scope: str, delivery_id: str | None,
+    uow: UnitOfWork,
+    clock: Clock,
+    scope: str,
+    delivery_id: str | None,
     work: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
 ) -> JSONResponse:
     """Run `work` and commit, unless this delivery id was answered before: then replay that answer.
@@ -48,7 +53,11 @@ async def once(
 
     async def replay() -> JSONResponse | None:
         earlier = await log.find(scope, delivery_id) if delivery_id else None
-        return JSONResponse(earlier[1], status_code=earlier[0], headers={"Idempotent-Replayed": "true"}) if earlier else None
+        return (
+            JSONResponse(earlier[1], status_code=earlier[0], headers={"Idempotent-Replayed": "true"})
+            if earlier
+            else None
+        )
 
     if (answered := await replay()) is not None:
         return answered

@@ -21,6 +21,7 @@ cannot be made of it) and handed to `accept_raw_email` with route = the provider
 the answer is the same 202 as for any inbound mail. Mailgun only posts the raw MIME
 (`body-mime`) to URLs ending in ``mime``, hence the `/{source}/mime` alias.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,6 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from shared.auth.web import authenticate, presented_key
-from shared.messaging.uow import UnitOfWork
-from shared.web.app import get_uow
-from shared.web.problems import Problem
 from services.ingest.adapters.repository import ConfigRepository
 from services.ingest.email.providers import (
     ProviderMail,
@@ -45,27 +42,45 @@ from services.ingest.email.providers import (
 from services.ingest.entrypoints.deps import clock_of, read_body, settings_of
 from services.ingest.entrypoints.email import accept_raw_email
 from services.ingest.webhooks.signatures import SignatureError, verify_mailgun
+from shared.auth.web import authenticate, presented_key
+from shared.messaging.uow import UnitOfWork
+from shared.web.app import get_uow
+from shared.web.problems import Problem
 
 router = APIRouter(prefix="/v1/inbound/email", tags=["email"])
 
 KINDS = ("sendgrid", "mailgun", "postmark")
-_BODY = {"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "description": "SendGrid Inbound Parse or a Mailgun route"}},
-    "application/x-www-form-urlencoded": {"schema": {"type": "object", "description": "a Mailgun route without attachments"}},
-    "application/json": {"schema": {"type": "object", "description": "Postmark inbound webhook"}},
-}}}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "description": "SendGrid Inbound Parse or a Mailgun route"}
+            },
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "description": "a Mailgun route without attachments"}
+            },
+            "application/json": {"schema": {"type": "object", "description": "Postmark inbound webhook"}},
+        },
+    }
+}
 
 
 def _invalid(exc: ProviderPayloadError) -> Problem:
-    return Problem(422, f"{exc.field}: {exc.detail}", title="Invalid request",
-                   errors=[{"field": exc.field, "message": exc.detail}])
+    return Problem(
+        422, f"{exc.field}: {exc.detail}", title="Invalid request", errors=[{"field": exc.field, "message": exc.detail}]
+    )
 
 
 async def _require_key(request: Request, source: dict) -> None:
     if not presented_key(request):
-        raise Problem(401, f"an API key is required: put a platform key issued for source {source['name']!r} in the "
-                           "URL (https://any:KEY@host/...), or send `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
-                      title="Unauthorized", headers={"WWW-Authenticate": 'Basic realm="switchboard"'})
+        raise Problem(
+            401,
+            f"an API key is required: put a platform key issued for source {source['name']!r} in the "
+            "URL (https://any:KEY@host/...), or send `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
+            title="Unauthorized",
+            headers={"WWW-Authenticate": 'Basic realm="switchboard"'},
+        )
     principal = await authenticate(request)
     if principal.role == "admin" or (principal.role == "platform" and principal.source == source["name"]):
         return
@@ -87,8 +102,12 @@ async def _convert(request: Request, source: dict, body: bytes) -> ProviderMail:
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise Problem(422, f"body: not valid JSON ({exc})", title="Invalid request",
-                          errors=[{"field": "body", "message": "not valid JSON"}]) from None
+            raise Problem(
+                422,
+                f"body: not valid JSON ({exc})",
+                title="Invalid request",
+                errors=[{"field": "body", "message": "not valid JSON"}],
+            ) from None
         return from_postmark(payload)
     if kind == "sendgrid":
         await _require_key(request, source)
@@ -101,16 +120,25 @@ async def _convert(request: Request, source: dict, body: bytes) -> ProviderMail:
 
 @router.post("/{source_name}", status_code=202, openapi_extra=_BODY)
 @router.post("/{source_name}/mime", status_code=202, openapi_extra=_BODY, include_in_schema=False)
-async def receive_provider_email(source_name: str, request: Request, uow: UnitOfWork = Depends(get_uow)) -> JSONResponse:
+async def receive_provider_email(
+    source_name: str, request: Request, uow: UnitOfWork = Depends(get_uow)
+) -> JSONResponse:
     """One mail from SendGrid Inbound Parse, a Mailgun route, or Postmark's inbound webhook."""
     source = await ConfigRepository(uow.session).source(source_name)
     if source is None or source["kind"] not in KINDS:
-        raise Problem(404, f"no inbound email source {source_name!r} is configured "
-                           f"(a webhook source of kind {', '.join(KINDS)})")
+        raise Problem(
+            404, f"no inbound email source {source_name!r} is configured (a webhook source of kind {', '.join(KINDS)})"
+        )
     body = await read_body(request, settings_of(request).max_email_bytes)
     try:
         mail = await _convert(request, source, body)
     except ProviderPayloadError as exc:
         raise _invalid(exc) from None
-    return await accept_raw_email(request, uow, mail.raw, route=source["kind"], delivery_id=mail.delivery_id,
-                                  envelope_recipients=mail.envelope_recipients)
+    return await accept_raw_email(
+        request,
+        uow,
+        mail.raw,
+        route=source["kind"],
+        delivery_id=mail.delivery_id,
+        envelope_recipients=mail.envelope_recipients,
+    )

@@ -1,4 +1,5 @@
 """Request and response bodies of ingest's REST API."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.tickets import Channel, ExternalRef, Priority, Requester, Status
 from services.ingest.domain.decide import OpenTicket
 from services.ingest.domain.model import Message, Ticket
+from shared.events.tickets import Channel, ExternalRef, Priority, Requester, Status
 
 
 class TicketCreate(BaseModel):
@@ -30,9 +31,17 @@ class TicketCreate(BaseModel):
         if requester.email:
             requester = requester.model_copy(update={"email": requester.email.strip().lower()})
         return OpenTicket(
-            channel=self.channel, subject=self.subject, body=self.body, requester=requester, brand=self.brand,
-            priority=self.priority, language=self.language, tags=tuple(self.tags), custom_fields=self.custom_fields,
-            external_ref=self.external_ref, inbox=self.external_ref.source if self.external_ref else None,
+            channel=self.channel,
+            subject=self.subject,
+            body=self.body,
+            requester=requester,
+            brand=self.brand,
+            priority=self.priority,
+            language=self.language,
+            tags=tuple(self.tags),
+            custom_fields=self.custom_fields,
+            external_ref=self.external_ref,
+            inbox=self.external_ref.source if self.external_ref else None,
         )
 
 
@@ -73,7 +82,7 @@ class MessageOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, message: Message) -> "MessageOut":
+    def of(cls, message: Message) -> MessageOut:
         fields = {k: getattr(message, k) for k in cls.model_fields if k != "attachments"}
         return cls(**fields, attachments=list(message.attachments))
 
@@ -103,10 +112,14 @@ class TicketOut(BaseModel):
     messages: list[MessageOut] = []
 
     @classmethod
-    def of(cls, ticket: Ticket, messages: list[Message] | tuple[Message, ...] = ()) -> "TicketOut":
+    def of(cls, ticket: Ticket, messages: list[Message] | tuple[Message, ...] = ()) -> TicketOut:
         fields = {k: getattr(ticket, k) for k in cls.model_fields if k not in ("messages", "tags", "participants")}
-        return cls(**fields, tags=list(ticket.tags), participants=list(ticket.participants),
-                   messages=[MessageOut.of(m) for m in messages])
+        return cls(
+            **fields,
+            tags=list(ticket.tags),
+            participants=list(ticket.participants),
+            messages=[MessageOut.of(m) for m in messages],
+        )
 
 
 class TicketPage(BaseModel):

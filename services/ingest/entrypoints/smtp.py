@@ -4,6 +4,7 @@ RCPT TO is refused (550) unless the address is a configured support address, so 
 mail never enters. DATA is answered 250 only after the mail, its ticket and its events are
 committed; any failure answers 451 so the sending server retries later: nothing is lost.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,10 +12,10 @@ import logging
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from shared.runtime import Runtime
 from services.ingest.domain.mailboxes import match_mailbox
 from services.ingest.handlers.email import handle_inbound_email, load_mailboxes
 from services.ingest.settings import IngestSettings
+from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ class SupportMailHandler:
         self.runtime = runtime
         self.settings = settings
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         async with self.runtime.uow() as uow:
             mailboxes = await load_mailboxes(uow)
         if match_mailbox([address], mailboxes) is None:
@@ -37,7 +40,11 @@ class SupportMailHandler:
         try:
             async with self.runtime.uow() as uow:
                 outcome = await handle_inbound_email(
-                    raw, route="smtp", uow=uow, clock=self.runtime.clock, settings=self.settings,
+                    raw,
+                    route="smtp",
+                    uow=uow,
+                    clock=self.runtime.clock,
+                    settings=self.settings,
                     envelope_recipients=tuple(a.lower() for a in envelope.rcpt_tos),
                 )
                 await uow.commit()
@@ -55,9 +62,15 @@ async def run_smtp_listener(runtime: Runtime, stop: asyncio.Event) -> None:
     handler = SupportMailHandler(runtime, settings)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=settings.max_email_bytes, hostname=settings.mail_domain,
-                     decode_data=False, enable_SMTPUTF8=True),
-        host=settings.smtp_host, port=settings.smtp_port,
+        lambda: SMTP(
+            handler,
+            data_size_limit=settings.max_email_bytes,
+            hostname=settings.mail_domain,
+            decode_data=False,
+            enable_SMTPUTF8=True,
+        ),
+        host=settings.smtp_host,
+        port=settings.smtp_port,
     )
     log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
     try:

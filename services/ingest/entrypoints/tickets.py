@@ -1,4 +1,5 @@
 """Agents' tools: read tickets, reply or note, change status/priority/tags/fields, record CSAT."""
+
 from __future__ import annotations
 
 import base64
@@ -7,12 +8,6 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from shared.auth import Principal
-from shared.auth.web import require
-from shared.events.tickets import Status
-from shared.messaging.uow import UnitOfWork
-from shared.web.app import get_uow
-from shared.web.problems import Problem
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.model import Ticket
@@ -28,14 +23,24 @@ from services.ingest.entrypoints.schemas import (
 )
 from services.ingest.handlers.notifications import queue_reply_notification
 from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket, load_for_update, save_change
+from shared.auth import Principal
+from shared.auth.web import require
+from shared.events.tickets import Status
+from shared.messaging.uow import UnitOfWork
+from shared.web.app import get_uow
+from shared.web.problems import Problem
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
 @router.post("", status_code=201, response_model=TicketOut)
-async def create_ticket(body: TicketCreate, request: Request, uow: UnitOfWork = Depends(get_uow),
-                        principal: Principal = Depends(require("agent", "platform")),
-                        idempotency_key: str | None = Header(None, max_length=200)):  # type: ignore[no-untyped-def]
+async def create_ticket(
+    body: TicketCreate,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent", "platform")),
+    idempotency_key: str | None = Header(None, max_length=200),
+):  # type: ignore[no-untyped-def]
     """Open a ticket; 201 once it and its events are committed. `Idempotency-Key` makes retries safe."""
     if principal.role == "platform":
         ref = body.external_ref
@@ -45,9 +50,13 @@ async def create_ticket(body: TicketCreate, request: Request, uow: UnitOfWork = 
 
     async def work() -> tuple[int, dict]:
         cmd = body.to_command()
-        if cmd.external_ref and await TicketRepository(uow.session).ticket_id_for_ref(cmd.external_ref.source, cmd.external_ref.external_id):
+        if cmd.external_ref and await TicketRepository(uow.session).ticket_id_for_ref(
+            cmd.external_ref.source, cmd.external_ref.external_id
+        ):
             raise Problem(409, f"{cmd.external_ref.source} ticket {cmd.external_ref.external_id} already exists")
-        ticket, first = await handle_open_ticket(cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix)
+        ticket, first = await handle_open_ticket(
+            cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix
+        )
         return 201, TicketOut.of(ticket, [first]).model_dump(mode="json")
 
     return await once(uow, clock_of(request), scope, idempotency_key, work)
@@ -69,23 +78,38 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 
 @router.get("", response_model=TicketPage)
 async def list_tickets(
-    status: Status | None = None, brand: str | None = None, requester: str | None = Query(None, description="requester email"),
-    external_source: str | None = None, external_id: str | None = None, assignee: str | None = None,
-    cursor: str | None = None, limit: int = Query(50, ge=1, le=200),
-    uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager")),
+    status: Status | None = None,
+    brand: str | None = None,
+    requester: str | None = Query(None, description="requester email"),
+    external_source: str | None = None,
+    external_id: str | None = None,
+    assignee: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("agent", "manager")),
 ) -> TicketPage:
     """Newest first, filtered; follow `next_cursor` for the next page."""
     tickets = await TicketRepository(uow.session).list(
-        status=status, brand=brand, requester_email=requester, external_source=external_source,
-        external_id=external_id, assignee=assignee, after=_after(cursor), limit=limit + 1,
+        status=status,
+        brand=brand,
+        requester_email=requester,
+        external_source=external_source,
+        external_id=external_id,
+        assignee=assignee,
+        after=_after(cursor),
+        limit=limit + 1,
     )
     page, more = tickets[:limit], len(tickets) > limit
     return TicketPage(items=[TicketOut.of(t) for t in page], next_cursor=_cursor(page[-1]) if more else None)
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
-async def get_ticket(ticket_id: str, uow: UnitOfWork = Depends(get_uow),
-                     principal: Principal = Depends(require("agent", "manager", "platform"))) -> TicketOut:
+async def get_ticket(
+    ticket_id: str,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent", "manager", "platform")),
+) -> TicketOut:
     """A platform key sees only its own source's tickets, and never internal notes (it speaks for customers)."""
     repo = TicketRepository(uow.session)
     ticket = await repo.get(ticket_id)
@@ -100,7 +124,9 @@ async def get_ticket(ticket_id: str, uow: UnitOfWork = Depends(get_uow),
 
 
 def _belongs_to_source(ticket: Ticket, source: str | None) -> bool:
-    return source is not None and ((ticket.external_ref is not None and ticket.external_ref.source == source) or ticket.inbox == source)
+    return source is not None and (
+        (ticket.external_ref is not None and ticket.external_ref.source == source) or ticket.inbox == source
+    )
 
 
 async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> Ticket:
@@ -123,20 +149,37 @@ def _apply(change_fn, *args, **kwargs) -> decide.Change:  # type: ignore[no-unty
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
-async def add_message(ticket_id: str, body: MessageCreate, request: Request, uow: UnitOfWork = Depends(get_uow),
-                      principal: Principal = Depends(require("agent", "platform"))) -> MessageOut:
+async def add_message(
+    ticket_id: str,
+    body: MessageCreate,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent", "platform")),
+) -> MessageOut:
     """An agent's public reply or internal note (a platform key posts as the customer)."""
     ticket = await _ticket_for(uow, ticket_id, principal)
     author = "customer" if principal.role == "platform" else "agent"
-    change = _apply(decide.add_message, ticket, decide.AddMessage(
-        body=body.body, author_kind=author, public=body.public or author == "customer", author_name=principal.name,
-        author_agent_id=principal.agent_id, via="api",
-        email_message_id=_our_message_id(request) if ticket.channel == "email" and body.public else None,
-    ), message_id=str(uuid.uuid4()), now=clock_of(request).now())
+    change = _apply(
+        decide.add_message,
+        ticket,
+        decide.AddMessage(
+            body=body.body,
+            author_kind=author,
+            public=body.public or author == "customer",
+            author_name=principal.name,
+            author_agent_id=principal.agent_id,
+            via="api",
+            email_message_id=_our_message_id(request) if ticket.channel == "email" and body.public else None,
+        ),
+        message_id=str(uuid.uuid4()),
+        now=clock_of(request).now(),
+    )
     await save_change(uow, change)
     assert change.message is not None
     if change.message.email_message_id and author == "agent":
-        await queue_reply_notification(uow, change.ticket, change.message, settings_of(request), clock_of(request).now())
+        await queue_reply_notification(
+            uow, change.ticket, change.message, settings_of(request), clock_of(request).now()
+        )
     await uow.commit()
     return MessageOut.of(change.message)
 
@@ -147,13 +190,26 @@ def _our_message_id(request: Request) -> str:
 
 
 @router.patch("/{ticket_id}", response_model=TicketOut)
-async def patch_ticket(ticket_id: str, body: TicketPatch, request: Request, uow: UnitOfWork = Depends(get_uow),
-                       principal: Principal = Depends(require("agent", "manager"))) -> TicketOut:
+async def patch_ticket(
+    ticket_id: str,
+    body: TicketPatch,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent", "manager")),
+) -> TicketOut:
     ticket = await _ticket_for(uow, ticket_id, principal)
     now = clock_of(request).now()
     if body.tags is not None or body.custom_fields is not None:
-        ticket = await save_change(uow, _apply(decide.change_fields, ticket, tags=tuple(body.tags) if body.tags is not None else None,
-                                               custom_fields=body.custom_fields, now=now))
+        ticket = await save_change(
+            uow,
+            _apply(
+                decide.change_fields,
+                ticket,
+                tags=tuple(body.tags) if body.tags is not None else None,
+                custom_fields=body.custom_fields,
+                now=now,
+            ),
+        )
     if body.priority is not None:
         ticket = await save_change(uow, _apply(decide.change_priority, ticket, body.priority, now=now))
     if body.status is not None:
@@ -163,10 +219,17 @@ async def patch_ticket(ticket_id: str, body: TicketPatch, request: Request, uow:
 
 
 @router.post("/{ticket_id}/satisfaction", response_model=TicketOut)
-async def rate(ticket_id: str, body: SatisfactionCreate, request: Request, uow: UnitOfWork = Depends(get_uow),
-               principal: Principal = Depends(require("platform"))) -> TicketOut:
+async def rate(
+    ticket_id: str,
+    body: SatisfactionCreate,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("platform")),
+) -> TicketOut:
     """CSAT good/bad with an optional comment, as the customer gave it (through their platform)."""
     ticket = await _ticket_for(uow, ticket_id, principal)
-    ticket = await save_change(uow, _apply(decide.rate_satisfaction, ticket, body.rating, body.comment, now=clock_of(request).now()))
+    ticket = await save_change(
+        uow, _apply(decide.rate_satisfaction, ticket, body.rating, body.comment, now=clock_of(request).now())
+    )
     await uow.commit()
     return TicketOut.of(ticket)

@@ -9,6 +9,7 @@ can be rotated with two valid at once.
 Delivery id for idempotency: `webhook-id`, else `Idempotency-Key`, else the platform's own
 delivery header, else a hash of the body (a byte-identical repost is a retry).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import Principal
-from shared.auth.web import authenticate, presented_key, require
-from shared.messaging.uow import UnitOfWork
-from shared.web.app import get_uow
-from shared.web.problems import Problem
 from services.ingest.adapters.repository import ConfigRepository
 from services.ingest.domain.inbound import PayloadError
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
@@ -32,10 +28,16 @@ from services.ingest.handlers.inbound import apply_commands
 from services.ingest.metrics import WEBHOOK_COMMANDS
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS, SignatureError
 from services.ingest.webhooks import signatures as sig
+from shared.auth import Principal
+from shared.auth.web import authenticate, presented_key, require
+from shared.messaging.uow import UnitOfWork
+from shared.web.app import get_uow
+from shared.web.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
-Kind = Literal["generic", "zendesk", "freshdesk", "intercom", "chatwoot", "groove", "front",
-               "sendgrid", "mailgun", "postmark"]
+Kind = Literal[
+    "generic", "zendesk", "freshdesk", "intercom", "chatwoot", "groove", "front", "sendgrid", "mailgun", "postmark"
+]
 #: inbound-email sources: they post to `/v1/inbound/email/{source}` (entrypoints/providers.py), not here
 EMAIL_KINDS = ("sendgrid", "mailgun", "postmark")
 
@@ -67,8 +69,12 @@ async def _authenticate(request: Request, source: dict, body: bytes) -> str:
         if principal.role == "admin" or (principal.role == "platform" and principal.source == source["name"]):
             return f"api key {principal.key_id}"
         raise Problem(403, f"this key may not post to source {source['name']!r}", title="Forbidden")
-    raise Problem(401, "missing signature: send Standard Webhooks headers (webhook-id, webhook-timestamp, "
-                       "webhook-signature), the platform's own signature, or a platform API key", title="Unauthorized")
+    raise Problem(
+        401,
+        "missing signature: send Standard Webhooks headers (webhook-id, webhook-timestamp, "
+        "webhook-signature), the platform's own signature, or a platform API key",
+        title="Unauthorized",
+    )
 
 
 def _delivery_id(request: Request, body: bytes) -> str:
@@ -85,7 +91,9 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
     if source is None:
         raise Problem(404, f"no webhook source {source_name!r} is configured")
     if source["kind"] in EMAIL_KINDS:
-        raise Problem(404, f"source {source_name!r} is an inbound email source: post to /v1/inbound/email/{source_name}")
+        raise Problem(
+            404, f"source {source_name!r} is an inbound email source: post to /v1/inbound/email/{source_name}"
+        )
     body = await read_body(request, settings.max_webhook_bytes)
     await _authenticate(request, source, body)
     try:
@@ -95,13 +103,26 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
     adapter = ADAPTERS[source["kind"]]
     event_header = EVENT_HEADERS.get(source["kind"])
     try:
-        commands = adapter(payload, source=source_name, event=request.headers.get(event_header) if event_header else None)
+        commands = adapter(
+            payload, source=source_name, event=request.headers.get(event_header) if event_header else None
+        )
     except PayloadError as exc:
-        raise Problem(422, f"{exc.field}: {exc.detail}", title="Invalid request", errors=[{"field": exc.field, "message": exc.detail}]) from None
+        raise Problem(
+            422,
+            f"{exc.field}: {exc.detail}",
+            title="Invalid request",
+            errors=[{"field": exc.field, "message": exc.detail}],
+        ) from None
 
     async def work() -> tuple[int, dict]:
-        applied = await apply_commands(commands, uow=uow, clock=clock_of(request), reference_prefix=settings.reference_prefix,
-                                       brand=source["brand"], via=f"webhook:{source_name}")
+        applied = await apply_commands(
+            commands,
+            uow=uow,
+            clock=clock_of(request),
+            reference_prefix=settings.reference_prefix,
+            brand=source["brand"],
+            via=f"webhook:{source_name}",
+        )
         for result in applied:
             WEBHOOK_COMMANDS.labels(source["kind"], result.action).inc()
         return 202, {"source": source_name, "results": [a.as_dict() for a in applied]}
@@ -113,9 +134,14 @@ class SourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind
-    secrets: list[str] = Field(min_length=1, max_length=2, description=(
-        "one, or two while rotating. mailgun: the HTTP webhook signing key. sendgrid, postmark: not used "
-        "(they authenticate with a platform API key for this source) but required: put any placeholder"))
+    secrets: list[str] = Field(
+        min_length=1,
+        max_length=2,
+        description=(
+            "one, or two while rotating. mailgun: the HTTP webhook signing key. sendgrid, postmark: not used "
+            "(they authenticate with a platform API key for this source) but required: put any placeholder"
+        ),
+    )
     brand: str = Field("default", min_length=1, max_length=100)
 
 
@@ -127,8 +153,13 @@ class SourceOut(BaseModel):
 
 
 @router.put("/admin/webhook-sources/{name}", response_model=SourceOut, tags=["admin"])
-async def put_source(name: str, body: SourceIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                     _: Principal = Depends(require("admin"))) -> SourceOut:
+async def put_source(
+    name: str,
+    body: SourceIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("admin")),
+) -> SourceOut:
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 100:
         raise Problem(422, "name: letters, digits, - and _ only, at most 100", title="Invalid request")
     for secret in body.secrets:
@@ -143,12 +174,16 @@ async def put_source(name: str, body: SourceIn, request: Request, uow: UnitOfWor
 
 @router.get("/admin/webhook-sources", response_model=list[SourceOut], tags=["admin"])
 async def list_sources(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> list[SourceOut]:
-    return [SourceOut(name=s["name"], kind=s["kind"], brand=s["brand"], secrets=len(s["secrets"]))
-            for s in await ConfigRepository(uow.session).sources()]
+    return [
+        SourceOut(name=s["name"], kind=s["kind"], brand=s["brand"], secrets=len(s["secrets"]))
+        for s in await ConfigRepository(uow.session).sources()
+    ]
 
 
 @router.delete("/admin/webhook-sources/{name}", status_code=204, tags=["admin"])
-async def delete_source(name: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> None:
+async def delete_source(
+    name: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
+) -> None:
     if not await ConfigRepository(uow.session).delete_source(name):
         raise Problem(404, f"no webhook source {name!r}")
     await uow.commit()

@@ -5,27 +5,29 @@ participant ends it, or it sits idle past `chat_idle_minutes`), after which noth
 may be posted to it; and its participants follow it live over a WebSocket, which reads
 new messages from the database (so any replica can serve any socket).
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Principal
-from shared.clock import Clock
-from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.adapters.tables import messages, tickets
 from services.ingest.domain import decide
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.handlers.tickets import TicketNotFound, load_for_update, save_change
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.messaging.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class NotAllowed(PermissionError):
 
 
 # --- pure rules ------------------------------------------------------------------------------
+
 
 def default_subject(message: str) -> str:
     """The first non-blank line of the customer's first message, at most 120 characters."""
@@ -115,6 +118,7 @@ class FeedCursor:
 
 # --- use cases (the edge opens and commits the unit of work) ----------------------------------
 
+
 async def chat_for_update(uow: UnitOfWork, ticket_id: str, principal: Principal) -> Ticket:
     """Row-locked; TicketNotFound / NotAllowed / InvalidChange say why not."""
     ticket = await load_for_update(uow, ticket_id)
@@ -122,15 +126,32 @@ async def chat_for_update(uow: UnitOfWork, ticket_id: str, principal: Principal)
     return ticket
 
 
-async def post_message(uow: UnitOfWork, ticket_id: str, principal: Principal, body: str, *, clock: Clock,
-                       author: Participant | None = None, public: bool = True) -> Message:
+async def post_message(
+    uow: UnitOfWork,
+    ticket_id: str,
+    principal: Principal,
+    body: str,
+    *,
+    clock: Clock,
+    author: Participant | None = None,
+    public: bool = True,
+) -> Message:
     kind = author_for(principal, author)
     ticket = await chat_for_update(uow, ticket_id, principal)
     check_open_chat(ticket)
-    change = decide.add_message(ticket, decide.AddMessage(
-        body=body, author_kind=kind, public=public or kind == "customer", author_name=principal.name,
-        author_agent_id=principal.agent_id if kind == "agent" else None, via="chat",
-    ), message_id=str(uuid.uuid4()), now=clock.now())
+    change = decide.add_message(
+        ticket,
+        decide.AddMessage(
+            body=body,
+            author_kind=kind,
+            public=public or kind == "customer",
+            author_name=principal.name,
+            author_agent_id=principal.agent_id if kind == "agent" else None,
+            via="chat",
+        ),
+        message_id=str(uuid.uuid4()),
+        now=clock.now(),
+    )
     await save_change(uow, change)
     assert change.message is not None
     return change.message
@@ -144,6 +165,7 @@ async def end_chat(uow: UnitOfWork, ticket_id: str, principal: Principal, *, clo
 
 
 # --- the feed a socket follows ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ChatState:
@@ -218,17 +240,25 @@ class ChatHub:
 
 async def _chat_signatures(session: AsyncSession, ticket_ids: list[str]) -> dict[str, tuple]:
     """Per chat: message count, newest message time, and when it ended: any change means "read again"."""
-    counts = (await session.execute(
-        select(messages.c.ticket_id, func.count(), func.max(messages.c.created_at))
-        .where(messages.c.ticket_id.in_(ticket_ids)).group_by(messages.c.ticket_id)
-    )).all()
-    ended = dict((await session.execute(select(tickets.c.id, tickets.c.chat_ended_at).where(tickets.c.id.in_(ticket_ids)))).all())
+    counts = (
+        await session.execute(
+            select(messages.c.ticket_id, func.count(), func.max(messages.c.created_at))
+            .where(messages.c.ticket_id.in_(ticket_ids))
+            .group_by(messages.c.ticket_id)
+        )
+    ).all()
+    ended = dict(
+        (await session.execute(select(tickets.c.id, tickets.c.chat_ended_at).where(tickets.c.id.in_(ticket_ids)))).all()
+    )
     return {ticket_id: (count, newest, ended.get(ticket_id)) for ticket_id, count, newest in counts}
 
 
 # --- the idle sweeper -------------------------------------------------------------------------
 
-async def sweep_idle_chats(new_uow: Callable[[], UnitOfWork], clock: Clock, idle: timedelta, *, batch: int = SWEEP_BATCH) -> list[str]:
+
+async def sweep_idle_chats(
+    new_uow: Callable[[], UnitOfWork], clock: Clock, idle: timedelta, *, batch: int = SWEEP_BATCH
+) -> list[str]:
     """End the chats idle for `idle` or longer, one transaction each; returns the ids it ended.
 
     A chat another replica (or a request) holds locked is skipped, not waited for: if it is

@@ -5,15 +5,13 @@ parse (else quarantined with the raw bytes) -> support address (else not_for_us)
 machine-generated or loop (automated, raw kept) -> duplicate of an accepted copy within the
 dedupe window (duplicate) -> threading decision (message_added or ticket_opened).
 """
+
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.clock import Clock
-from shared.events.tickets import Requester
-from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
@@ -27,9 +25,12 @@ from services.ingest.domain.threading import (
     references_in_subject,
 )
 from services.ingest.email import EmailParseError, ParsedEmail, automated_reason, parse_email
-from services.ingest.metrics import INBOUND_EMAILS
 from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
+from services.ingest.metrics import INBOUND_EMAILS
 from services.ingest.settings import IngestSettings
+from shared.clock import Clock
+from shared.events.tickets import Requester
+from shared.messaging.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -55,21 +56,44 @@ async def load_mailboxes(uow: UnitOfWork) -> list[Mailbox]:
 
 
 async def handle_inbound_email(
-    raw: bytes, *, route: str, uow: UnitOfWork, clock: Clock, settings: IngestSettings,
-    envelope_recipients: tuple[str, ...] = (), delivery_id: str | None = None,
+    raw: bytes,
+    *,
+    route: str,
+    uow: UnitOfWork,
+    clock: Clock,
+    settings: IngestSettings,
+    envelope_recipients: tuple[str, ...] = (),
+    delivery_id: str | None = None,
 ) -> EmailOutcome:
     now = clock.now()
     log = InboundEmailLog(uow.session)
     inbound_id = str(uuid.uuid4())
 
-    async def record(outcome: str, reason: str, mail: ParsedEmail | None, *, keep_raw: bool = False,
-                     ticket_id: str | None = None, reference: str | None = None, message_id: str | None = None) -> EmailOutcome:
+    async def record(
+        outcome: str,
+        reason: str,
+        mail: ParsedEmail | None,
+        *,
+        keep_raw: bool = False,
+        ticket_id: str | None = None,
+        reference: str | None = None,
+        message_id: str | None = None,
+    ) -> EmailOutcome:
         await log.record(
-            id=inbound_id, route=route, delivery_id=delivery_id, received_at=now, size=len(raw),
-            outcome=outcome, reason=reason, ticket_id=ticket_id, ticket_message_id=message_id,
+            id=inbound_id,
+            route=route,
+            delivery_id=delivery_id,
+            received_at=now,
+            size=len(raw),
+            outcome=outcome,
+            reason=reason,
+            ticket_id=ticket_id,
+            ticket_message_id=message_id,
             raw=raw if keep_raw else None,
-            message_id=mail.message_id if mail else None, content_hash=mail.content_hash if mail else None,
-            from_address=mail.from_address if mail else None, subject=mail.subject if mail else None,
+            message_id=mail.message_id if mail else None,
+            content_hash=mail.content_hash if mail else None,
+            from_address=mail.from_address if mail else None,
+            subject=mail.subject if mail else None,
             recipients=list(_recipients(mail, envelope_recipients)) if mail else list(envelope_recipients),
         )
         # counted when recorded, before the caller commits: a rolled-back mail (then retried) counts twice
@@ -95,41 +119,84 @@ async def handle_inbound_email(
 
     earlier = await log.accepted_with_hash(mail.content_hash, now - timedelta(hours=settings.email_dedupe_hours))
     if earlier:
-        return await record("duplicate", f"same content as inbound email {earlier['id']}", mail,
-                            ticket_id=earlier["ticket_id"], message_id=earlier["ticket_message_id"])
+        return await record(
+            "duplicate",
+            f"same content as inbound email {earlier['id']}",
+            mail,
+            ticket_id=earlier["ticket_id"],
+            message_id=earlier["ticket_message_id"],
+        )
 
     repo = TicketRepository(uow.session)
     found = await _candidates(repo, mail, envelope_recipients, settings.reference_prefix)
     decision = decide_thread(mail.from_address, found)
     body = mail.reply_text or mail.text
-    attachments = tuple({"filename": a.filename, "content_type": a.content_type, "size": a.size,
-                         "inline": a.inline, "oversized": a.filename in mail.oversized} for a in mail.attachments)
+    attachments = tuple(
+        {
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+            "inline": a.inline,
+            "oversized": a.filename in mail.oversized,
+        }
+        for a in mail.attachments
+    )
     others = tuple(a for a in (*mail.to, *mail.cc) if not is_own_address(a, mailboxes))
 
     if decision.action == "append" and decision.ticket_id:
         ticket = await load_for_update(uow, decision.ticket_id)
         try:
-            change = decide.add_message(ticket, decide.AddMessage(
-                body=body, author_kind="customer", author_name=mail.from_name, author_email=mail.from_address,
-                via="email", email_message_id=mail.message_id, attachments=attachments, new_participants=others,
-            ), message_id=str(uuid.uuid4()), now=now)
+            change = decide.add_message(
+                ticket,
+                decide.AddMessage(
+                    body=body,
+                    author_kind="customer",
+                    author_name=mail.from_name,
+                    author_email=mail.from_address,
+                    via="email",
+                    email_message_id=mail.message_id,
+                    attachments=attachments,
+                    new_participants=others,
+                ),
+                message_id=str(uuid.uuid4()),
+                now=now,
+            )
         except decide.InvalidChange as exc:  # closed between lookup and lock: open a follow-up instead
             decision = ThreadDecision("open", f"{decision.reason}; {exc}", linked_ticket_id=ticket.id)
         else:
             await save_change(uow, change)
             assert change.message is not None
-            return await record("message_added", decision.reason, mail, ticket_id=ticket.id,
-                                reference=ticket.reference, message_id=change.message.id)
+            return await record(
+                "message_added",
+                decision.reason,
+                mail,
+                ticket_id=ticket.id,
+                reference=ticket.reference,
+                message_id=change.message.id,
+            )
 
-    ticket, first = await handle_open_ticket(decide.OpenTicket(
-        channel="email", subject=mail.subject or "(no subject)", body=body,
-        requester=Requester(email=mail.from_address, name=mail.from_name),
-        brand=mailbox.brand, tags=mailbox.tags, inbox=address, participants=others,
-        linked_ticket_id=decision.linked_ticket_id, via="email", email_message_id=mail.message_id,
-        attachments=attachments,
-    ), uow=uow, clock=clock, reference_prefix=settings.reference_prefix)
-    return await record("ticket_opened", decision.reason, mail, ticket_id=ticket.id, reference=ticket.reference,
-                        message_id=first.id)
+    ticket, first = await handle_open_ticket(
+        decide.OpenTicket(
+            channel="email",
+            subject=mail.subject or "(no subject)",
+            body=body,
+            requester=Requester(email=mail.from_address, name=mail.from_name),
+            brand=mailbox.brand,
+            tags=mailbox.tags,
+            inbox=address,
+            participants=others,
+            linked_ticket_id=decision.linked_ticket_id,
+            via="email",
+            email_message_id=mail.message_id,
+            attachments=attachments,
+        ),
+        uow=uow,
+        clock=clock,
+        reference_prefix=settings.reference_prefix,
+    )
+    return await record(
+        "ticket_opened", decision.reason, mail, ticket_id=ticket.id, reference=ticket.reference, message_id=first.id
+    )
 
 
 def _recipients(mail: ParsedEmail, envelope: tuple[str, ...]) -> tuple[str, ...]:

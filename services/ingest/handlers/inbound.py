@@ -1,13 +1,11 @@
 """Applying the commands a webhook adapter produced: find the ticket by its external id, decide, save."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from shared.clock import Clock
-from shared.events.tickets import ExternalRef, Requester
-from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.inbound import (
@@ -21,6 +19,9 @@ from services.ingest.domain.inbound import (
     InboundTicket,
 )
 from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
+from shared.clock import Clock
+from shared.events.tickets import ExternalRef, Requester
+from shared.messaging.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
         known = await repo.ticket_id_for_ref(cmd.source, cmd.external_id) if cmd.external_id else None
         if known:
             return Applied("unchanged", known, reason=f"{cmd.source} ticket {cmd.external_id} is already known")
-        ticket, _ = await handle_open_ticket(_open_command(cmd, brand, via), uow=uow, clock=clock, reference_prefix=prefix)
+        ticket, _ = await handle_open_ticket(
+            _open_command(cmd, brand, via), uow=uow, clock=clock, reference_prefix=prefix
+        )
         if cmd.status not in ("new", "open"):
             ticket = await save_change(uow, decide.change_status(ticket, cmd.status, now=clock.now()))
         return Applied("ticket_opened", ticket.id, ticket.reference)
@@ -67,10 +70,21 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
         if isinstance(cmd, InboundMessage) and cmd.author_kind == "customer":
             # a conversation that began before this webhook existed: its first message we see opens it
             first_line = cmd.body.strip().splitlines()[0][:120] if cmd.body.strip() else ""
-            opened = InboundTicket(cmd.source, cmd.external_id, "webhook", first_line, cmd.body, _requester(cmd),
-                                   attachments=cmd.attachments)
-            ticket, _ = await handle_open_ticket(_open_command(opened, brand, via), uow=uow, clock=clock, reference_prefix=prefix)
-            return Applied("ticket_opened", ticket.id, ticket.reference, reason="first message seen of an unknown ticket")
+            opened = InboundTicket(
+                cmd.source,
+                cmd.external_id,
+                "webhook",
+                first_line,
+                cmd.body,
+                _requester(cmd),
+                attachments=cmd.attachments,
+            )
+            ticket, _ = await handle_open_ticket(
+                _open_command(opened, brand, via), uow=uow, clock=clock, reference_prefix=prefix
+            )
+            return Applied(
+                "ticket_opened", ticket.id, ticket.reference, reason="first message seen of an unknown ticket"
+            )
         return Applied("ignored", reason=f"{cmd.source} ticket {cmd.external_id} is unknown here")
 
     ticket = await load_for_update(uow, ticket_id)
@@ -79,10 +93,21 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
         if isinstance(cmd, InboundMessage):
             if cmd.external_message_id and await _seen_message(uow, ticket.id, cmd.external_message_id):
                 return Applied("unchanged", ticket.id, ticket.reference, reason="message already recorded")
-            change = decide.add_message(ticket, decide.AddMessage(
-                body=cmd.body, author_kind=cmd.author_kind, public=cmd.public, author_name=cmd.author_name,
-                author_email=cmd.author_email, via=via, external_message_id=cmd.external_message_id,
-                attachments=_attachments(cmd.attachments)), message_id=str(uuid.uuid4()), now=now)
+            change = decide.add_message(
+                ticket,
+                decide.AddMessage(
+                    body=cmd.body,
+                    author_kind=cmd.author_kind,
+                    public=cmd.public,
+                    author_name=cmd.author_name,
+                    author_email=cmd.author_email,
+                    via=via,
+                    external_message_id=cmd.external_message_id,
+                    attachments=_attachments(cmd.attachments),
+                ),
+                message_id=str(uuid.uuid4()),
+                now=now,
+            )
             action = "message_added"
         elif isinstance(cmd, InboundStatusChange):
             if cmd.status == "closed" and ticket.status not in ("solved", "closed"):
@@ -92,7 +117,10 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
         elif isinstance(cmd, InboundPriorityChange):
             change, action = decide.change_priority(ticket, cmd.priority, now=now), "priority_changed"
         elif isinstance(cmd, InboundFieldsChange):
-            change, action = decide.change_fields(ticket, tags=cmd.tags, custom_fields=cmd.custom_fields, now=now), "fields_changed"
+            change, action = (
+                decide.change_fields(ticket, tags=cmd.tags, custom_fields=cmd.custom_fields, now=now),
+                "fields_changed",
+            )
         elif isinstance(cmd, InboundRating):
             change, action = decide.rate_satisfaction(ticket, cmd.rating, cmd.comment, now=now), "satisfaction_rated"
         else:  # pragma: no cover - the union is exhaustive

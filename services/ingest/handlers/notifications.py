@@ -1,36 +1,51 @@
 """Queueing and sending the emails of agents' public replies (a transactional outbox for mail)."""
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import smtplib
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
-from shared.runtime import Runtime
-from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.adapters.tables import outgoing_emails
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.domain.notifications import compose_reply
 from services.ingest.settings import IngestSettings
+from shared.messaging.uow import UnitOfWork
+from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 
 
-async def queue_reply_notification(uow: UnitOfWork, ticket: Ticket, reply: Message, settings: IngestSettings, now: datetime) -> None:
+async def queue_reply_notification(
+    uow: UnitOfWork, ticket: Ticket, reply: Message, settings: IngestSettings, now: datetime
+) -> None:
     """In the same transaction as the reply: the mail is sent if and only if the reply exists."""
     thread = await TicketRepository(uow.session).messages_of(ticket.id)
     support = ticket.inbox if ticket.inbox and "@" in ticket.inbox else settings.default_from_address
-    mail, recipients = compose_reply(ticket, reply, [*thread, reply], support_address=support, brand_name=ticket.brand, now=now)
+    mail, recipients = compose_reply(
+        ticket, reply, [*thread, reply], support_address=support, brand_name=ticket.brand, now=now
+    )
     if not recipients:
         return
-    await uow.session.execute(insert(outgoing_emails).values(
-        id=reply.id, ticket_id=ticket.id, message_id=reply.email_message_id, recipients=recipients, raw=bytes(mail),
-        status="queued", attempts=0, next_attempt_at=now, created_at=now,
-    ))
+    await uow.session.execute(
+        insert(outgoing_emails).values(
+            id=reply.id,
+            ticket_id=ticket.id,
+            message_id=reply.email_message_id,
+            recipients=recipients,
+            raw=bytes(mail),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
 
 
 def _send(settings: IngestSettings, sender: str, recipients: list[str], raw: bytes) -> None:
@@ -49,10 +64,19 @@ async def send_due(runtime: Runtime, settings: IngestSettings, limit: int = 20) 
     for _ in range(limit):
         async with runtime.uow() as uow:
             now = runtime.clock.now()
-            row = (await uow.session.execute(
-                select(outgoing_emails).where(outgoing_emails.c.status == "queued", outgoing_emails.c.next_attempt_at <= now)
-                .order_by(outgoing_emails.c.next_attempt_at).limit(1).with_for_update(skip_locked=True)
-            )).mappings().first()
+            row = (
+                (
+                    await uow.session.execute(
+                        select(outgoing_emails)
+                        .where(outgoing_emails.c.status == "queued", outgoing_emails.c.next_attempt_at <= now)
+                        .order_by(outgoing_emails.c.next_attempt_at)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .mappings()
+                .first()
+            )
             if row is None:
                 return sent
             sender = settings.default_from_address
@@ -62,8 +86,12 @@ async def send_due(runtime: Runtime, settings: IngestSettings, limit: int = 20) 
                 attempts = row["attempts"] + 1
                 status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
                 log.warning("notification %s not sent (attempt %d): %s", row["id"], attempts, exc)
-                values = dict(attempts=attempts, last_error=str(exc)[:500], status=status,
-                              next_attempt_at=now + timedelta(seconds=min(3600, 15 * 2 ** attempts)))
+                values = dict(
+                    attempts=attempts,
+                    last_error=str(exc)[:500],
+                    status=status,
+                    next_attempt_at=now + timedelta(seconds=min(3600, 15 * 2**attempts)),
+                )
             else:
                 values = dict(attempts=row["attempts"] + 1, status="sent", sent_at=now, last_error=None)
                 sent += 1
@@ -79,7 +107,5 @@ async def run_mail_sender(runtime: Runtime, stop: asyncio.Event) -> None:
         return
     while not stop.is_set():
         await send_due(runtime, settings)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.mail_send_interval_s)
-        except asyncio.TimeoutError:
-            pass

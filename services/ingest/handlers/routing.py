@@ -1,9 +1,10 @@
 """Ingest follows the router's assignments, so an agent can act on exactly their own tickets."""
+
 from __future__ import annotations
 
+from services.ingest.adapters.repository import TicketRepository
 from shared.events.routing import TicketAssigned, TicketUnassigned
 from shared.messaging.uow import UnitOfWork
-from services.ingest.adapters.repository import TicketRepository
 
 
 async def on_ticket_assigned(event: TicketAssigned, *, uow: UnitOfWork) -> None:

@@ -1,30 +1,37 @@
 """Opening tickets and applying changes to them, whatever the channel."""
+
 from __future__ import annotations
 
 import secrets
 import uuid
 from dataclasses import replace
 
-from shared.clock import Clock
-from shared.messaging.uow import UnitOfWork
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain.decide import Change, OpenTicket, format_reference, open_ticket
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.language import detect_language
+from shared.clock import Clock
+from shared.messaging.uow import UnitOfWork
 
 
 class TicketNotFound(LookupError):
     pass
 
 
-async def handle_open_ticket(cmd: OpenTicket, *, uow: UnitOfWork, clock: Clock, reference_prefix: str) -> tuple[Ticket, Message]:
+async def handle_open_ticket(
+    cmd: OpenTicket, *, uow: UnitOfWork, clock: Clock, reference_prefix: str
+) -> tuple[Ticket, Message]:
     if cmd.language is None:
         # every channel gets the same detection, so rules and agents' languages can route on it
         cmd = replace(cmd, language=detect_language(cmd.subject, cmd.body))
     repo = TicketRepository(uow.session)
     reference = format_reference(reference_prefix, await repo.next_reference_number())
     opened = open_ticket(
-        cmd, ticket_id=str(uuid.uuid4()), message_id=str(uuid.uuid4()), reference=reference, now=clock.now(),
+        cmd,
+        ticket_id=str(uuid.uuid4()),
+        message_id=str(uuid.uuid4()),
+        reference=reference,
+        now=clock.now(),
         # the plus-address token: replies to support+<token>@ thread here, and it cannot be guessed
         email_token=secrets.token_hex(8),
     )

@@ -4,6 +4,7 @@ Tags are dropped, block elements and <br> become line breaks, entities are decod
 <script>/<style> contents vanish. It never raises: on anything the stdlib parser
 chokes on, tags are stripped with a regular expression instead.
 """
+
 from __future__ import annotations
 
 import html
@@ -12,9 +13,37 @@ from html.parser import HTMLParser
 
 _BLOCKS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "div", "dl", "dt", "dd", "fieldset",
-        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-        "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "div",
+        "dl",
+        "dt",
+        "dd",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tr",
+        "ul",
     }
 )
 _LINES = frozenset({"li", "tr", "dt", "dd"})  # start a line, no blank line after

@@ -26,13 +26,15 @@ Schemes:
   timestamp + token). Reuse of a token within the window is a replay: the caller keeps
   the tokens it has seen (this module has no state).
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 WHSEC_PREFIX = "whsec_"
@@ -92,7 +94,7 @@ def _unix_seconds(value: str, header: str) -> datetime:
     if not text.isdigit() or not text.isascii():
         raise SignatureError(f"{header} is not a unix timestamp in seconds")
     try:
-        return datetime.fromtimestamp(int(text), tz=timezone.utc)
+        return datetime.fromtimestamp(int(text), tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise SignatureError(f"{header} is out of range") from None
 
@@ -134,7 +136,7 @@ def _unb64(value: str) -> bytes | None:
 def standard_key(secret: str) -> bytes:
     """The HMAC key for a Standard Webhooks secret (see the module docstring for the rule)."""
     if secret.startswith(WHSEC_PREFIX):
-        encoded = secret[len(WHSEC_PREFIX):]
+        encoded = secret[len(WHSEC_PREFIX) :]
         try:
             return base64.b64decode(encoded.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
@@ -200,7 +202,7 @@ def _iso_or_unix(value: str, header: str) -> datetime:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
         raise SignatureError(f"{header} is not an ISO-8601 timestamp") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def sign_zendesk(secret: str, timestamp: str, body: bytes) -> str:
@@ -234,7 +236,7 @@ def verify_zendesk(
 
 def sign_chatwoot(secret: str, timestamp: int | str, body: bytes) -> str:
     """The `X-Chatwoot-Signature` value (`sha256=<hex>`)."""
-    message = f"{timestamp}.".encode("utf-8") + body
+    message = f"{timestamp}.".encode() + body
     return "sha256=" + _hmac(secret.encode("utf-8"), message, "sha256").hex()
 
 
@@ -255,7 +257,7 @@ def verify_chatwoot(
     provided = _unhex(value) if sep and scheme.strip().lower() == "sha256" else None
     if provided is None:
         raise SignatureError(f"{CHATWOOT_SIGNATURE} must look like sha256=<hex>")
-    message = f"{timestamp}.".encode("utf-8") + body
+    message = f"{timestamp}.".encode() + body
     expected = [_hmac(s.encode("utf-8"), message, "sha256") for s in secrets]
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
@@ -297,7 +299,7 @@ def verify_intercom(
 
 def sign_mailgun(signing_key: str, timestamp: int | str, token: str) -> str:
     """The hex `signature` Mailgun computes for a timestamp and token."""
-    return _hmac(signing_key.encode("utf-8"), f"{timestamp}{token}".encode("utf-8"), "sha256").hex()
+    return _hmac(signing_key.encode("utf-8"), f"{timestamp}{token}".encode(), "sha256").hex()
 
 
 def verify_mailgun(

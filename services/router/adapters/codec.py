@@ -1,4 +1,5 @@
 """Domain dataclasses <-> the JSON the router stores (queue configs, rule sets, ticket facts)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, fields
@@ -48,7 +49,9 @@ def actions_from_json(data: dict[str, Any]) -> RuleActions:
 
 def rule_from_json(data: dict[str, Any]) -> Rule:
     return Rule(
-        id=data["id"], name=data.get("name", ""), enabled=data.get("enabled", True),
+        id=data["id"],
+        name=data.get("name", ""),
+        enabled=data.get("enabled", True),
         conditions=RuleConditions(**_tuples(RuleConditions, data.get("conditions", {}))),
         actions=actions_from_json(data["actions"]),
     )

@@ -1,4 +1,5 @@
 """All of the router's queries. Capacity is reserved with conditional UPDATEs (see tables.py)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -35,9 +36,16 @@ def _ticket(row: Any) -> RoutedTicket:
 
 def _agent(row: Any) -> Agent:
     return Agent(
-        id=row["id"], name=row["name"], team=row["team"], skills=dict(row["skills"]), languages=tuple(row["languages"]),
-        capacity=dict(row["capacity"]), total_capacity=row["total_capacity"], status=row["status"],
-        status_changed_at=row["status_changed_at"], last_assigned_at=row["last_assigned_at"],
+        id=row["id"],
+        name=row["name"],
+        team=row["team"],
+        skills=dict(row["skills"]),
+        languages=tuple(row["languages"]),
+        capacity=dict(row["capacity"]),
+        total_capacity=row["total_capacity"],
+        status=row["status"],
+        status_changed_at=row["status_changed_at"],
+        last_assigned_at=row["last_assigned_at"],
     )
 
 
@@ -51,8 +59,15 @@ class RoutingRepository:
 
     # tickets
     async def add(self, ticket: RoutedTicket, facts: TicketFacts) -> bool:
-        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by), "facts": to_json(facts)}
-        result = await self._session.execute(pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id))
+        row = {
+            **asdict(ticket),
+            "tags": list(ticket.tags),
+            "declined_by": list(ticket.declined_by),
+            "facts": to_json(facts),
+        }
+        result = await self._session.execute(
+            pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id)
+        )
         return result.first() is not None
 
     async def save(self, ticket: RoutedTicket) -> None:
@@ -61,7 +76,9 @@ class RoutingRepository:
         await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row))
 
     async def save_facts(self, ticket_id: str, facts: TicketFacts) -> None:
-        await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket_id).values(facts=to_json(facts)))
+        await self._session.execute(
+            update(tickets).where(tickets.c.ticket_id == ticket_id).values(facts=to_json(facts))
+        )
 
     async def get(self, ticket_id: str, *, for_update: bool = False) -> RoutedTicket | None:
         query = select(tickets).where(tickets.c.ticket_id == ticket_id)
@@ -73,24 +90,35 @@ class RoutingRepository:
         return facts_from_json(data) if data else None
 
     async def waiting_in(self, queue: str) -> list[RoutedTicket]:
-        rows = await self._session.execute(select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting"))
+        rows = await self._session.execute(
+            select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
+        )
         return [_ticket(r) for r in rows.mappings()]
 
-    async def waiting_batch(self, queue: str, *, after: tuple[int, datetime, str] | None, limit: int) -> list[RoutedTicket]:
+    async def waiting_batch(
+        self, queue: str, *, after: tuple[int, datetime, str] | None, limit: int
+    ) -> list[RoutedTicket]:
         """Waiting tickets in service order (priority, then age), a page at a time (keyset on the order)."""
         rank = case(*((tickets.c.priority == p, r) for p, r in PRIORITY_RANK.items()), else_=len(PRIORITY_RANK))
         query = select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
         if after is not None:
             query = query.where(tuple_(rank, tickets.c.received_at, tickets.c.ticket_id) > tuple_(*after))
-        rows = await self._session.execute(query.order_by(rank, tickets.c.received_at, tickets.c.ticket_id).limit(limit))
+        rows = await self._session.execute(
+            query.order_by(rank, tickets.c.received_at, tickets.c.ticket_id).limit(limit)
+        )
         return [_ticket(r) for r in rows.mappings()]
 
     async def queues_with_waiting(self) -> list[str]:
-        return list((await self._session.execute(select(tickets.c.queue).where(tickets.c.status == "waiting").distinct())).scalars())
+        return list(
+            (
+                await self._session.execute(select(tickets.c.queue).where(tickets.c.status == "waiting").distinct())
+            ).scalars()
+        )
 
     async def held_by(self, agent_id: str) -> list[RoutedTicket]:
         rows = await self._session.execute(
-            select(tickets).where(tickets.c.agent_id == agent_id, tickets.c.status.in_(("assigned", "offered")))
+            select(tickets)
+            .where(tickets.c.agent_id == agent_id, tickets.c.status.in_(("assigned", "offered")))
             .order_by(tickets.c.received_at)
         )
         return [_ticket(r) for r in rows.mappings()]
@@ -111,11 +139,16 @@ class RoutingRepository:
         return bool(await self._session.scalar(select(func.count()).select_from(queues).where(queues.c.name == name)))
 
     async def all_queues(self) -> list[Queue]:
-        return [queue_from_json(c) for c in (await self._session.execute(select(queues.c.config).order_by(queues.c.name))).scalars()]
+        return [
+            queue_from_json(c)
+            for c in (await self._session.execute(select(queues.c.config).order_by(queues.c.name))).scalars()
+        ]
 
     async def put_queue(self, queue: Queue, now: datetime) -> None:
         stmt = pg_insert(queues).values(name=queue.name, config=to_json(queue), updated_at=now)
-        await self._session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"config": to_json(queue), "updated_at": now}))
+        await self._session.execute(
+            stmt.on_conflict_do_update(index_elements=["name"], set_={"config": to_json(queue), "updated_at": now})
+        )
 
     async def delete_queue(self, name: str) -> bool:
         return (await self._session.execute(delete(queues).where(queues.c.name == name))).rowcount > 0
@@ -124,7 +157,9 @@ class RoutingRepository:
         return await self._session.scalar(select(queues.c.last_round_robin_agent).where(queues.c.name == queue))
 
     async def set_last_round_robin(self, queue: str, agent_id: str) -> None:
-        await self._session.execute(update(queues).where(queues.c.name == queue).values(last_round_robin_agent=agent_id))
+        await self._session.execute(
+            update(queues).where(queues.c.name == queue).values(last_round_robin_agent=agent_id)
+        )
 
     # agents
     async def agent(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
@@ -137,16 +172,29 @@ class RoutingRepository:
 
     async def put_agent(self, agent: Agent) -> None:
         """Create or update an agent's profile (status is kept on update); capacities are copied to agent_loads."""
-        values = dict(id=agent.id, name=agent.name, team=agent.team, skills=dict(agent.skills), languages=list(agent.languages),
-                      capacity=dict(agent.capacity), total_capacity=agent.total_capacity, status=agent.status,
-                      status_changed_at=agent.status_changed_at)
+        values = dict(
+            id=agent.id,
+            name=agent.name,
+            team=agent.team,
+            skills=dict(agent.skills),
+            languages=list(agent.languages),
+            capacity=dict(agent.capacity),
+            total_capacity=agent.total_capacity,
+            status=agent.status,
+            status_changed_at=agent.status_changed_at,
+        )
         profile = {k: v for k, v in values.items() if k not in ("id", "status", "status_changed_at")}
-        await self._session.execute(pg_insert(agents).values(**values).on_conflict_do_update(index_elements=["id"], set_=profile))
+        await self._session.execute(
+            pg_insert(agents).values(**values).on_conflict_do_update(index_elements=["id"], set_=profile)
+        )
         for channel, capacity in agent.capacity.items():
             stmt = pg_insert(agent_loads).values(agent_id=agent.id, channel=channel, load=0, capacity=capacity)
-            await self._session.execute(stmt.on_conflict_do_update(index_elements=["agent_id", "channel"], set_={"capacity": capacity}))
+            await self._session.execute(
+                stmt.on_conflict_do_update(index_elements=["agent_id", "channel"], set_={"capacity": capacity})
+            )
         await self._session.execute(
-            update(agent_loads).where(agent_loads.c.agent_id == agent.id, agent_loads.c.channel.not_in(list(agent.capacity) or [""]))
+            update(agent_loads)
+            .where(agent_loads.c.agent_id == agent.id, agent_loads.c.channel.not_in(list(agent.capacity) or [""]))
             .values(capacity=0)
         )
 
@@ -154,67 +202,115 @@ class RoutingRepository:
         return (await self._session.execute(delete(agents).where(agents.c.id == agent_id))).rowcount > 0
 
     async def set_status(self, agent_id: str, status: str, now: datetime) -> None:
-        await self._session.execute(update(agents).where(agents.c.id == agent_id).values(status=status, status_changed_at=now))
+        await self._session.execute(
+            update(agents).where(agents.c.id == agent_id).values(status=status, status_changed_at=now)
+        )
 
     async def loads(self, queue: str | None = None, since: datetime | None = None) -> dict[str, AgentLoad]:
         by_channel: dict[str, dict[str, int]] = {}
-        for agent_id, channel, load in (await self._session.execute(select(agent_loads.c.agent_id, agent_loads.c.channel, agent_loads.c.load))).all():
+        for agent_id, channel, load in (
+            await self._session.execute(select(agent_loads.c.agent_id, agent_loads.c.channel, agent_loads.c.load))
+        ).all():
             by_channel.setdefault(agent_id, {})[channel] = load
         recent = await self.assignment_counts(queue, since) if queue is not None and since is not None else {}
         totals = dict((await self._session.execute(select(agents.c.id, agents.c.total_load))).all())
-        return {a: AgentLoad(by_channel=by_channel.get(a, {}), total=t, recent_from_queue=recent.get(a, 0)) for a, t in totals.items()}
+        return {
+            a: AgentLoad(by_channel=by_channel.get(a, {}), total=t, recent_from_queue=recent.get(a, 0))
+            for a, t in totals.items()
+        }
 
     # capacity and assignments
     async def reserve(self, ticket: RoutedTicket, agent_id: str, kind: str, now: datetime) -> bool:
         """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all."""
         async with self._session.begin_nested() as savepoint:
             channel = await self._session.execute(
-                update(agent_loads).where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == ticket.channel,
-                                          agent_loads.c.load < agent_loads.c.capacity)
-                .values(load=agent_loads.c.load + 1).returning(agent_loads.c.load)
+                update(agent_loads)
+                .where(
+                    agent_loads.c.agent_id == agent_id,
+                    agent_loads.c.channel == ticket.channel,
+                    agent_loads.c.load < agent_loads.c.capacity,
+                )
+                .values(load=agent_loads.c.load + 1)
+                .returning(agent_loads.c.load)
             )
             total = None
             if channel.first() is not None:
-                total = (await self._session.execute(
-                    update(agents).where(agents.c.id == agent_id, agents.c.total_load < agents.c.total_capacity, agents.c.status == "online")
-                    .values(total_load=agents.c.total_load + 1, last_assigned_at=now).returning(agents.c.total_load)
-                )).first()
+                total = (
+                    await self._session.execute(
+                        update(agents)
+                        .where(
+                            agents.c.id == agent_id,
+                            agents.c.total_load < agents.c.total_capacity,
+                            agents.c.status == "online",
+                        )
+                        .values(total_load=agents.c.total_load + 1, last_assigned_at=now)
+                        .returning(agents.c.total_load)
+                    )
+                ).first()
             if total is None:
                 await savepoint.rollback()
                 return False
-            await self._session.execute(insert(assignments).values(
-                ticket_id=ticket.ticket_id, agent_id=agent_id, queue=ticket.queue, channel=ticket.channel, kind=kind, since=now))
+            await self._session.execute(
+                insert(assignments).values(
+                    ticket_id=ticket.ticket_id,
+                    agent_id=agent_id,
+                    queue=ticket.queue,
+                    channel=ticket.channel,
+                    kind=kind,
+                    since=now,
+                )
+            )
         return True
 
     async def confirm(self, ticket_id: str) -> None:
-        await self._session.execute(update(assignments).where(assignments.c.ticket_id == ticket_id).values(kind="assigned"))
+        await self._session.execute(
+            update(assignments).where(assignments.c.ticket_id == ticket_id).values(kind="assigned")
+        )
 
     async def release(self, ticket_id: str) -> str | None:
         """Give the capacity a ticket held back to its agent; returns that agent (None if it held none)."""
-        held = (await self._session.execute(delete(assignments).where(assignments.c.ticket_id == ticket_id)
-                                            .returning(assignments.c.agent_id, assignments.c.channel))).first()
+        held = (
+            await self._session.execute(
+                delete(assignments)
+                .where(assignments.c.ticket_id == ticket_id)
+                .returning(assignments.c.agent_id, assignments.c.channel)
+            )
+        ).first()
         if held is None:
             return None
         agent_id, channel = held
-        await self._session.execute(update(agent_loads).where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == channel,
-                                                              agent_loads.c.load > 0).values(load=agent_loads.c.load - 1))
-        await self._session.execute(update(agents).where(agents.c.id == agent_id, agents.c.total_load > 0)
-                                    .values(total_load=agents.c.total_load - 1))
+        await self._session.execute(
+            update(agent_loads)
+            .where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == channel, agent_loads.c.load > 0)
+            .values(load=agent_loads.c.load - 1)
+        )
+        await self._session.execute(
+            update(agents)
+            .where(agents.c.id == agent_id, agents.c.total_load > 0)
+            .values(total_load=agents.c.total_load - 1)
+        )
         return agent_id
 
     async def log_assignment(self, ticket_id: str, agent_id: str, queue: str, now: datetime) -> None:
-        await self._session.execute(insert(assignment_log).values(ticket_id=ticket_id, agent_id=agent_id, queue=queue, assigned_at=now))
+        await self._session.execute(
+            insert(assignment_log).values(ticket_id=ticket_id, agent_id=agent_id, queue=queue, assigned_at=now)
+        )
 
     async def assignment_counts(self, queue: str, since: datetime) -> dict[str, int]:
         rows = await self._session.execute(
-            select(assignment_log.c.agent_id, func.count()).where(assignment_log.c.queue == queue, assignment_log.c.assigned_at >= since)
+            select(assignment_log.c.agent_id, func.count())
+            .where(assignment_log.c.queue == queue, assignment_log.c.assigned_at >= since)
             .group_by(assignment_log.c.agent_id)
         )
         return dict(rows.all())
 
     # rules
     async def ruleset(self) -> RuleSet | None:
-        row = (await self._session.execute(select(rule_sets).order_by(rule_sets.c.version.desc()).limit(1))).mappings().first()
+        row = (
+            (await self._session.execute(select(rule_sets).order_by(rule_sets.c.version.desc()).limit(1)))
+            .mappings()
+            .first()
+        )
         return ruleset_from_json(row["version"], row["rules"], row["default_actions"]) if row else None
 
     async def ruleset_version(self, version: int) -> dict[str, Any] | None:
@@ -222,21 +318,34 @@ class RoutingRepository:
         return dict(row) if row else None
 
     async def ruleset_history(self) -> list[dict[str, Any]]:
-        rows = await self._session.execute(select(rule_sets.c.version, rule_sets.c.created_at, rule_sets.c.created_by)
-                                           .order_by(rule_sets.c.version.desc()))
+        rows = await self._session.execute(
+            select(rule_sets.c.version, rule_sets.c.created_at, rule_sets.c.created_by).order_by(
+                rule_sets.c.version.desc()
+            )
+        )
         return [dict(r) for r in rows.mappings()]
 
     async def save_ruleset(self, ruleset: RuleSet, created_by: str, now: datetime) -> int:
         version = int(await self._session.scalar(select(func.coalesce(func.max(rule_sets.c.version), 0))) or 0) + 1
-        await self._session.execute(insert(rule_sets).values(
-            version=version, rules=to_json(list(ruleset.rules)), default_actions=to_json(ruleset.default),
-            created_at=now, created_by=created_by))
+        await self._session.execute(
+            insert(rule_sets).values(
+                version=version,
+                rules=to_json(list(ruleset.rules)),
+                default_actions=to_json(ruleset.default),
+                created_at=now,
+                created_by=created_by,
+            )
+        )
         return version
 
     # decisions
     async def record_decision(self, ticket_id: str, kind: str, record: dict[str, Any], now: datetime) -> None:
-        await self._session.execute(insert(decisions).values(ticket_id=ticket_id, kind=kind, record=record, decided_at=now))
+        await self._session.execute(
+            insert(decisions).values(ticket_id=ticket_id, kind=kind, record=record, decided_at=now)
+        )
 
     async def decisions_of(self, ticket_id: str) -> list[dict[str, Any]]:
-        rows = await self._session.execute(select(decisions).where(decisions.c.ticket_id == ticket_id).order_by(decisions.c.id))
+        rows = await self._session.execute(
+            select(decisions).where(decisions.c.ticket_id == ticket_id).order_by(decisions.c.id)
+        )
         return [dict(r) for r in rows.mappings()]

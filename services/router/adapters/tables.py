@@ -5,6 +5,7 @@ with conditional UPDATEs (`... WHERE load < capacity`) and the CHECK constraints
 in range, so no interleaving of replicas can overfill an agent; `assignments` has one row per
 ticket, so no ticket can be held twice.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import (

@@ -8,13 +8,15 @@
 * ``waiting_order``: the sort key for serving waiting tickets.
 * ``distribution_skew``: how unevenly a queue spread its work (coefficient of variation).
 """
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal
 
 from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket
 
@@ -47,6 +49,7 @@ class AssignmentDecision:
 
 
 # --- requirements -----------------------------------------------------------------------------
+
 
 def merge_skills(*requirements: Mapping[str, int]) -> dict[str, int]:
     """Union of skill requirements, keeping the highest level asked for each skill."""
@@ -100,8 +103,9 @@ def requirements(queue: Queue, ticket: RoutedTicket, now: datetime, online: Sequ
 
     if not queue.workflow:
         skills = skills_with(queue.required_skills)
-        return Requirements(skills, None, language, None,
-                            f"queue {queue.name}: {_describe(None, skills, language)}{widened_note}")
+        return Requirements(
+            skills, None, language, None, f"queue {queue.name}: {_describe(None, skills, language)}{widened_note}"
+        )
 
     notes: list[str] = []
     deadline = 0
@@ -129,6 +133,7 @@ def requirements(queue: Queue, ticket: RoutedTicket, now: datetime, online: Sequ
 
 # --- eligibility ------------------------------------------------------------------------------
 
+
 def _primary(tag: str) -> str:
     return tag.strip().replace("_", "-").split("-")[0].casefold()
 
@@ -139,7 +144,9 @@ def speaks(agent: Agent, language: str) -> bool:
     return any(_primary(spoken) == wanted for spoken in agent.languages)
 
 
-def eligibility(agent: Agent, load: AgentLoad, req: Requirements, ticket: RoutedTicket, queue: Queue) -> tuple[str, ...]:
+def eligibility(
+    agent: Agent, load: AgentLoad, req: Requirements, ticket: RoutedTicket, queue: Queue
+) -> tuple[str, ...]:
     """Every reason this agent cannot take the ticket now, in a fixed order; empty means eligible."""
     reasons: list[str] = []
     if agent.status != "online":
@@ -170,6 +177,7 @@ def eligibility(agent: Agent, load: AgentLoad, req: Requirements, ticket: Routed
 
 
 # --- choosing ---------------------------------------------------------------------------------
+
 
 def idle_since(agent: Agent) -> datetime | None:
     """The later of the last assignment and the last status change; None when neither is known."""
@@ -221,14 +229,20 @@ def _least_loaded(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tup
     keyed = sorted([((_ratio(a, ld), _idle_key(a), a.id), a, ld) for a, ld in eligible], key=lambda entry: entry[0])
     (key, agent, load), rest = keyed[0], keyed[1:]
     note = _tie_note(key, (k for k, _, _ in rest), "longest idle")
-    return agent, f"least_loaded: {agent.id} has the lowest load ({_score(agent, load, now)}), {_among(len(keyed))}{note}"
+    return (
+        agent,
+        f"least_loaded: {agent.id} has the lowest load ({_score(agent, load, now)}), {_among(len(keyed))}{note}",
+    )
 
 
 def _longest_idle(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tuple[Agent, str]:
     keyed = sorted([((_idle_key(a), _ratio(a, ld), a.id), a, ld) for a, ld in eligible], key=lambda entry: entry[0])
     (key, agent, load), rest = keyed[0], keyed[1:]
     note = _tie_note(key, (k for k, _, _ in rest), "lowest load")
-    return agent, f"longest_idle: {agent.id} has been idle longest ({_score(agent, load, now)}), {_among(len(keyed))}{note}"
+    return (
+        agent,
+        f"longest_idle: {agent.id} has been idle longest ({_score(agent, load, now)}), {_among(len(keyed))}{note}",
+    )
 
 
 def _round_robin(eligible: list[tuple[Agent, AgentLoad]], last: str | None) -> tuple[Agent, str]:
@@ -273,8 +287,9 @@ def choose_agent(
         listed = "; ".join(f"{agent.id}: {', '.join(reasons)}" for agent, reasons in online_rows[:_LISTED_AT_MOST])
         more = f"; and {len(online_rows) - _LISTED_AT_MOST} more" if len(online_rows) > _LISTED_AT_MOST else ""
         count = len(online_rows)
-        return AssignmentDecision(None, req, candidates,
-                                  f"{count} online agent{'s' if count != 1 else ''}, none eligible: {listed}{more}")
+        return AssignmentDecision(
+            None, req, candidates, f"{count} online agent{'s' if count != 1 else ''}, none eligible: {listed}{more}"
+        )
 
     previous = ticket.previous_agent_id
     affinity_note = ""
@@ -282,8 +297,11 @@ def choose_agent(
         if any(agent.id == previous for agent, _ in eligible):
             return AssignmentDecision(previous, req, candidates, f"affinity: previous agent {previous}")
         why_not = next((reasons for agent, _, reasons in excluded if agent.id == previous), None)
-        affinity_note = (f"; previous agent {previous} not eligible ({', '.join(why_not)})" if why_not
-                         else f"; previous agent {previous} not available")
+        affinity_note = (
+            f"; previous agent {previous} not eligible ({', '.join(why_not)})"
+            if why_not
+            else f"; previous agent {previous} not available"
+        )
 
     if queue.strategy == "round_robin":
         chosen, reason = _round_robin(eligible, last_round_robin_agent)
@@ -295,6 +313,7 @@ def choose_agent(
 
 
 # --- time-based transitions and ordering ------------------------------------------------------
+
 
 def overflow_action(ticket: RoutedTicket, queue: Queue, now: datetime) -> Literal["move", "widen"] | None:
     """Past the queue's wait limit a waiting ticket moves to the overflow queue, else has its skills widened once."""

@@ -3,25 +3,42 @@
 Agent choice lives in assignment.py and rule matching in rules.py; this module turns their
 answers into the router's state changes and the events that announce them.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
-from shared.events.routing import RoutingDecisionRecorded, TicketAssigned, TicketOffered, TicketQueueChanged, TicketRouted
-from shared.events.tickets import TicketReceived
 from services.router.domain.assignment import AssignmentDecision
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
+from shared.events.routing import (
+    RoutingDecisionRecorded,
+    TicketAssigned,
+    TicketOffered,
+    TicketQueueChanged,
+    TicketRouted,
+)
+from shared.events.tickets import TicketReceived
 
 
 def facts_of(event: TicketReceived) -> TicketFacts:
     requester = event.requester
     return TicketFacts(
-        ticket_id=event.ticket_id, channel=event.channel, brand=event.brand, priority=event.priority,
-        language=event.language, tags=tuple(event.tags), subject=event.subject, body_preview=event.body_preview,
-        requester_email=requester.email, requester_tier=requester.tier, vip=requester.vip,
-        organization=requester.organization, custom_fields=dict(event.custom_fields), inbox=event.inbox,
+        ticket_id=event.ticket_id,
+        channel=event.channel,
+        brand=event.brand,
+        priority=event.priority,
+        language=event.language,
+        tags=tuple(event.tags),
+        subject=event.subject,
+        body_preview=event.body_preview,
+        requester_email=requester.email,
+        requester_tier=requester.tier,
+        vip=requester.vip,
+        organization=requester.organization,
+        custom_fields=dict(event.custom_fields),
+        inbox=event.inbox,
     )
 
 
@@ -29,59 +46,103 @@ def higher(a: Priority, b: Priority) -> Priority:
     return a if PRIORITY_RANK[a] <= PRIORITY_RANK[b] else b
 
 
-def route(facts: TicketFacts, *, reference: str, received_at: datetime, match: RuleMatch, queue: Queue,
-          now: datetime) -> tuple[RoutedTicket, TicketRouted, RoutingDecisionRecorded]:
+def route(
+    facts: TicketFacts, *, reference: str, received_at: datetime, match: RuleMatch, queue: Queue, now: datetime
+) -> tuple[RoutedTicket, TicketRouted, RoutingDecisionRecorded]:
     """The ticket waits in the matched queue, at the rule's priority (never below the queue's floor)."""
     priority = higher(match.actions.priority or facts.priority, queue.default_priority)
     ticket = RoutedTicket(
-        ticket_id=facts.ticket_id, reference=reference, channel=facts.channel, brand=facts.brand, priority=priority,
-        language=facts.language, status="waiting", queue=queue.name, received_at=received_at, routed_at=now,
-        waiting_since=now, required_skills=dict(match.actions.required_skills),
-        tags=tuple(dict.fromkeys((*facts.tags, *match.actions.add_tags))), rule_id=match.rule_id,
+        ticket_id=facts.ticket_id,
+        reference=reference,
+        channel=facts.channel,
+        brand=facts.brand,
+        priority=priority,
+        language=facts.language,
+        status="waiting",
+        queue=queue.name,
+        received_at=received_at,
+        routed_at=now,
+        waiting_since=now,
+        required_skills=dict(match.actions.required_skills),
+        tags=tuple(dict.fromkeys((*facts.tags, *match.actions.add_tags))),
+        rule_id=match.rule_id,
     )
-    event = TicketRouted(ticket_id=ticket.ticket_id, queue=queue.name, priority=priority, rule=match.rule_id,
-                         reason=match.explanation, routed_at=now)
+    event = TicketRouted(
+        ticket_id=ticket.ticket_id,
+        queue=queue.name,
+        priority=priority,
+        rule=match.rule_id,
+        reason=match.explanation,
+        routed_at=now,
+    )
     return ticket, event, record("route", ticket, reason=match.explanation, match=match, now=now)
 
 
-def requeue(ticket: RoutedTicket, *, now: datetime, queue: str | None = None, keep_declines: bool = False) -> RoutedTicket:
+def requeue(
+    ticket: RoutedTicket, *, now: datetime, queue: str | None = None, keep_declines: bool = False
+) -> RoutedTicket:
     """Back to waiting (optionally in another queue); the last agent is remembered for affinity."""
     return replace(
-        ticket, status="waiting", queue=queue or ticket.queue, agent_id=None,
-        previous_agent_id=ticket.agent_id or ticket.previous_agent_id, offer_expires_at=None, waiting_since=now,
-        declined_by=ticket.declined_by if keep_declines else (), skills_widened=False if queue else ticket.skills_widened,
+        ticket,
+        status="waiting",
+        queue=queue or ticket.queue,
+        agent_id=None,
+        previous_agent_id=ticket.agent_id or ticket.previous_agent_id,
+        offer_expires_at=None,
+        waiting_since=now,
+        declined_by=ticket.declined_by if keep_declines else (),
+        skills_widened=False if queue else ticket.skills_widened,
     )
 
 
 def move(ticket: RoutedTicket, to_queue: str, reason: str, *, now: datetime) -> tuple[RoutedTicket, TicketQueueChanged]:
-    event = TicketQueueChanged(ticket_id=ticket.ticket_id, from_queue=ticket.queue, to_queue=to_queue, reason=reason, changed_at=now)
+    event = TicketQueueChanged(
+        ticket_id=ticket.ticket_id, from_queue=ticket.queue, to_queue=to_queue, reason=reason, changed_at=now
+    )
     return requeue(ticket, now=now, queue=to_queue), event
 
 
-def assign(ticket: RoutedTicket, queue: Queue, decision: AssignmentDecision, *, now: datetime
-           ) -> tuple[RoutedTicket, TicketAssigned | TicketOffered, RoutingDecisionRecorded]:
+def assign(
+    ticket: RoutedTicket, queue: Queue, decision: AssignmentDecision, *, now: datetime
+) -> tuple[RoutedTicket, TicketAssigned | TicketOffered, RoutingDecisionRecorded]:
     """Offer mode reserves the ticket for the agent until they accept; otherwise it is theirs at once."""
     agent_id = decision.agent_id
     assert agent_id is not None
     if queue.offer_mode:
         expires = now + timedelta(seconds=queue.offer_timeout_s)
         offered = replace(ticket, status="offered", agent_id=agent_id, offer_expires_at=expires)
-        event: TicketAssigned | TicketOffered = TicketOffered(ticket_id=ticket.ticket_id, agent_id=agent_id, queue=queue.name,
-                                                              expires_at=expires, offered_at=now)
+        event: TicketAssigned | TicketOffered = TicketOffered(
+            ticket_id=ticket.ticket_id, agent_id=agent_id, queue=queue.name, expires_at=expires, offered_at=now
+        )
         return offered, event, record("offer", offered, reason=decision.reason, decision=decision, now=now)
     assigned = replace(ticket, status="assigned", agent_id=agent_id, offer_expires_at=None)
-    event = TicketAssigned(ticket_id=ticket.ticket_id, agent_id=agent_id, queue=queue.name, reason=decision.reason, assigned_at=now)
+    event = TicketAssigned(
+        ticket_id=ticket.ticket_id, agent_id=agent_id, queue=queue.name, reason=decision.reason, assigned_at=now
+    )
     return assigned, event, record("assign", assigned, reason=decision.reason, decision=decision, now=now)
 
 
-def record(kind: str, ticket: RoutedTicket, *, reason: str, now: datetime, match: RuleMatch | None = None,
-           decision: AssignmentDecision | None = None) -> RoutingDecisionRecorded:
+def record(
+    kind: str,
+    ticket: RoutedTicket,
+    *,
+    reason: str,
+    now: datetime,
+    match: RuleMatch | None = None,
+    decision: AssignmentDecision | None = None,
+) -> RoutingDecisionRecorded:
     """The audit record: published as an event and kept for GET /v1/tickets/{id}/routing."""
     return RoutingDecisionRecorded(
-        ticket_id=ticket.ticket_id, kind=kind, queue=ticket.queue, rule_id=match.rule_id if match else ticket.rule_id,  # type: ignore[arg-type]
-        agent_id=decision.agent_id if decision else ticket.agent_id, reason=reason,
-        requirements=_requirements(decision), candidates=[asdict(c) for c in decision.candidates] if decision else [],
-        rule_trace=[asdict(e) for e in match.trace] if match else [], decided_at=now,
+        ticket_id=ticket.ticket_id,
+        kind=kind,
+        queue=ticket.queue,
+        rule_id=match.rule_id if match else ticket.rule_id,  # type: ignore[arg-type]
+        agent_id=decision.agent_id if decision else ticket.agent_id,
+        reason=reason,
+        requirements=_requirements(decision),
+        candidates=[asdict(c) for c in decision.candidates] if decision else [],
+        rule_trace=[asdict(e) for e in match.trace] if match else [],
+        decided_at=now,
     )
 
 
@@ -89,4 +150,10 @@ def _requirements(decision: AssignmentDecision | None) -> dict:
     if decision is None:
         return {}
     req = decision.requirements
-    return {"skills": dict(req.skills), "team": req.team, "language": req.language, "step": req.step, "explanation": req.explanation}
+    return {
+        "skills": dict(req.skills),
+        "team": req.team,
+        "language": req.language,
+        "step": req.step,
+        "explanation": req.explanation,
+    }

@@ -1,9 +1,11 @@
 """The router's world: queues, agents, routing rules, and each ticket's routing state. Plain data."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Strategy = Literal["least_loaded", "longest_idle", "round_robin"]

@@ -25,12 +25,14 @@ tags_all, tags_none, tier, vip, organization, custom_fields, keywords. A failing
 first condition in that order that did not hold; a match explains what held, in the same order.
 Every decision carries a trace of the rules it looked at and a one-line explanation.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any, Callable, Collection, Iterable
+from typing import Any
 
 from services.router.domain.model import PRIORITY_RANK, RuleActions, RuleConditions, RuleSet, TicketFacts
 
@@ -72,6 +74,7 @@ def match_rules(ruleset: RuleSet, facts: TicketFacts) -> RuleMatch:
 
 
 # --- evaluation -------------------------------------------------------------------------------
+
 
 def _evaluate(conditions: RuleConditions, facts: TicketFacts) -> tuple[list[str], str | None]:
     """What held (for the explanation) and the first failure sentence (None: all held)."""
@@ -116,6 +119,7 @@ def _one_of(label: str, attribute: str) -> Callable[[Any, TicketFacts], tuple[bo
         if actual is not None and _fold(str(actual)) in {_fold(str(v)) for v in values}:
             return True, f"{label} {actual}"
         return False, f"{label} is {'unset' if actual is None else actual}, rule wants {_either(values)}"
+
     return check
 
 
@@ -273,13 +277,17 @@ def validate_ruleset(ruleset: RuleSet, queue_names: Collection[str]) -> list[str
 
         if rule.enabled and _has_no_conditions(rule.conditions) and index != last:
             after = last - index
-            problems.append(f"{where}: has no conditions, so it matches every ticket and shadows the "
-                            f"{after} rule{'s' if after != 1 else ''} after it; make it the last rule or use the default")
+            problems.append(
+                f"{where}: has no conditions, so it matches every ticket and shadows the "
+                f"{after} rule{'s' if after != 1 else ''} after it; make it the last rule or use the default"
+            )
         key = _conditions_key(rule.conditions)
         earlier = enabled_by_conditions.get(key)
         if earlier is not None:
-            problems.append(f"{where}: conditions are the same as rules[{earlier}] ({ruleset.rules[earlier].id}), "
-                            "so it can never match")
+            problems.append(
+                f"{where}: conditions are the same as rules[{earlier}] ({ruleset.rules[earlier].id}), "
+                "so it can never match"
+            )
         elif rule.enabled:
             enabled_by_conditions[key] = index
     problems += _actions_problems("default", "", ruleset.default, queues)

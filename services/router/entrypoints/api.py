@@ -1,19 +1,11 @@
 """Router's REST API for agents' tools and admins; its consumers and sweeper run in the same process."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shared.auth import Principal
-from shared.auth.web import require
-from shared.clock import Clock
-from shared.events import topics
-from shared.messaging.consumer import Subscription
-from shared.messaging.uow import UnitOfWork
-from shared.runtime import ServiceDefinition
-from shared.web.app import create_service_app, get_runtime, get_uow
-from shared.web.problems import Problem
 from services.router.adapters.codec import to_json
 from services.router.adapters.repository import RoutingRepository
 from services.router.adapters.tables import api_keys, messaging
@@ -35,9 +27,18 @@ from services.router.entrypoints.schemas import (
 )
 from services.router.handlers import agents as agent_actions
 from services.router.handlers.dispatch import dispatch
-from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS, current_rules
 from services.router.handlers.sweeper import ensure_default_queue, run_sweeper
+from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS, current_rules
 from services.router.settings import RouterSettings
+from shared.auth import Principal
+from shared.auth.web import require
+from shared.clock import Clock
+from shared.events import topics
+from shared.messaging.consumer import Subscription
+from shared.messaging.uow import UnitOfWork
+from shared.runtime import ServiceDefinition
+from shared.web.app import create_service_app, get_runtime, get_uow
+from shared.web.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 
@@ -61,9 +62,14 @@ async def _run(action, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 # --- tickets ------------------------------------------------------------------------------------
 
+
 @router.get("/tickets/{ticket_id}", response_model=RoutedTicketOut)
-async def get_ticket(ticket_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                     _: Principal = Depends(require("agent", "manager"))) -> RoutedTicketOut:
+async def get_ticket(
+    ticket_id: str,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("agent", "manager")),
+) -> RoutedTicketOut:
     ticket = await RoutingRepository(uow.session).get(ticket_id)
     if ticket is None:
         raise Problem(404, f"no routed ticket {ticket_id!r}")
@@ -71,8 +77,9 @@ async def get_ticket(ticket_id: str, request: Request, uow: UnitOfWork = Depends
 
 
 @router.get("/tickets/{ticket_id}/routing")
-async def routing_history(ticket_id: str, uow: UnitOfWork = Depends(get_uow),
-                          _: Principal = Depends(require("agent", "manager"))) -> list[dict]:
+async def routing_history(
+    ticket_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
+) -> list[dict]:
     """Every decision about the ticket: rule matched, candidates with scores, exclusions and why."""
     records = await RoutingRepository(uow.session).decisions_of(ticket_id)
     if not records:
@@ -81,21 +88,36 @@ async def routing_history(ticket_id: str, uow: UnitOfWork = Depends(get_uow),
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=RoutedTicketOut)
-async def transfer(ticket_id: str, body: TransferIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                   principal: Principal = Depends(require("agent", "manager"))) -> RoutedTicketOut:
+async def transfer(
+    ticket_id: str,
+    body: TransferIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent", "manager")),
+) -> RoutedTicketOut:
     if bool(body.agent_id) == bool(body.queue):
         raise Problem(422, "give exactly one of agent_id or queue", title="Invalid request")
     if principal.role == "agent":
         ticket = await RoutingRepository(uow.session).get(ticket_id)
         if ticket is None or ticket.agent_id != principal.agent_id:
-            raise Problem(403, f"only the agent holding {ticket_id!r} (or a manager) may transfer it", title="Forbidden")
-    moved = await _run(agent_actions.transfer, uow, ticket_id, to_agent=body.agent_id, to_queue=body.queue,
-                       by=principal.agent_id or principal.name, now=_now(request))
+            raise Problem(
+                403, f"only the agent holding {ticket_id!r} (or a manager) may transfer it", title="Forbidden"
+            )
+    moved = await _run(
+        agent_actions.transfer,
+        uow,
+        ticket_id,
+        to_agent=body.agent_id,
+        to_queue=body.queue,
+        by=principal.agent_id or principal.name,
+        now=_now(request),
+    )
     await uow.commit()
     return RoutedTicketOut.of(moved, now=_now(request))
 
 
 # --- offers -------------------------------------------------------------------------------------
+
 
 def _agent_of(principal: Principal) -> str:
     if not principal.agent_id:
@@ -104,22 +126,31 @@ def _agent_of(principal: Principal) -> str:
 
 
 @router.post("/offers/{ticket_id}/accept", response_model=RoutedTicketOut)
-async def accept(ticket_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                 principal: Principal = Depends(require("agent"))) -> RoutedTicketOut:
+async def accept(
+    ticket_id: str,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent")),
+) -> RoutedTicketOut:
     ticket = await _run(agent_actions.accept_offer, uow, ticket_id, _agent_of(principal), _now(request))
     await uow.commit()
     return RoutedTicketOut.of(ticket)
 
 
 @router.post("/offers/{ticket_id}/decline", response_model=RoutedTicketOut)
-async def decline(ticket_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                  principal: Principal = Depends(require("agent"))) -> RoutedTicketOut:
+async def decline(
+    ticket_id: str,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent")),
+) -> RoutedTicketOut:
     ticket = await _run(agent_actions.decline_offer, uow, ticket_id, _agent_of(principal), _now(request))
     await uow.commit()
     return RoutedTicketOut.of(ticket, now=_now(request))
 
 
 # --- agents -------------------------------------------------------------------------------------
+
 
 async def _agent_out(repo: RoutingRepository, agent_id: str) -> AgentOut:
     agent = await repo.agent(agent_id)
@@ -130,8 +161,12 @@ async def _agent_out(repo: RoutingRepository, agent_id: str) -> AgentOut:
 
 
 @router.put("/agents/me/status", response_model=AgentOut)
-async def set_my_status(body: StatusIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                        principal: Principal = Depends(require("agent"))) -> AgentOut:
+async def set_my_status(
+    body: StatusIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent")),
+) -> AgentOut:
     agent_id = _agent_of(principal)
     await _run(agent_actions.set_status, uow, agent_id, body.status, _now(request))
     await uow.commit()
@@ -139,8 +174,9 @@ async def set_my_status(body: StatusIn, request: Request, uow: UnitOfWork = Depe
 
 
 @router.get("/agents/me/tickets", response_model=list[RoutedTicketOut])
-async def my_tickets(request: Request, uow: UnitOfWork = Depends(get_uow),
-                     principal: Principal = Depends(require("agent"))) -> list[RoutedTicketOut]:
+async def my_tickets(
+    request: Request, uow: UnitOfWork = Depends(get_uow), principal: Principal = Depends(require("agent"))
+) -> list[RoutedTicketOut]:
     """Open tickets assigned (or on offer) to me, oldest first."""
     return [RoutedTicketOut.of(t) for t in await RoutingRepository(uow.session).held_by(_agent_of(principal))]
 
@@ -153,19 +189,27 @@ async def list_agents(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
-async def get_agent(agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))) -> AgentOut:
+async def get_agent(
+    agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+) -> AgentOut:
     return await _agent_out(RoutingRepository(uow.session), agent_id)
 
 
 @router.get("/agents/{agent_id}/tickets", response_model=list[RoutedTicketOut])
-async def agent_tickets(agent_id: str, uow: UnitOfWork = Depends(get_uow),
-                        _: Principal = Depends(require("manager"))) -> list[RoutedTicketOut]:
+async def agent_tickets(
+    agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+) -> list[RoutedTicketOut]:
     return [RoutedTicketOut.of(t) for t in await RoutingRepository(uow.session).held_by(agent_id)]
 
 
 @router.put("/agents/{agent_id}", response_model=AgentOut, tags=["admin"])
-async def put_agent(agent_id: str, body: AgentIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                    _: Principal = Depends(require("admin"))) -> AgentOut:
+async def put_agent(
+    agent_id: str,
+    body: AgentIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("admin")),
+) -> AgentOut:
     """Create or update an agent (a new agent starts offline); skills are levels 1..10."""
     bad = [f"skills.{s}: level {v} is not 1..10" for s, v in body.skills.items() if not 1 <= v <= 10]
     if bad:
@@ -176,8 +220,13 @@ async def put_agent(agent_id: str, body: AgentIn, request: Request, uow: UnitOfW
 
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)
-async def set_status(agent_id: str, body: StatusIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                     principal: Principal = Depends(require("agent", "manager"))) -> AgentOut:
+async def set_status(
+    agent_id: str,
+    body: StatusIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("agent", "manager")),
+) -> AgentOut:
     if principal.role == "agent" and principal.agent_id != agent_id:
         raise Problem(403, "agents set only their own status", title="Forbidden")
     await _run(agent_actions.set_status, uow, agent_id, body.status, _now(request))
@@ -186,7 +235,9 @@ async def set_status(agent_id: str, body: StatusIn, request: Request, uow: UnitO
 
 
 @router.delete("/agents/{agent_id}", status_code=204, tags=["admin"])
-async def delete_agent(agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> None:
+async def delete_agent(
+    agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
+) -> None:
     repo = RoutingRepository(uow.session)
     if await repo.held_by(agent_id):
         raise Problem(409, f"{agent_id} still holds tickets; set them offline and transfer them first")
@@ -197,17 +248,27 @@ async def delete_agent(agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Pri
 
 # --- queues -------------------------------------------------------------------------------------
 
+
 @router.get("/queues", response_model=list[QueueOut])
-async def list_queues(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))) -> list[QueueOut]:
+async def list_queues(
+    uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
+) -> list[QueueOut]:
     return [QueueOut.of(q) for q in await RoutingRepository(uow.session).all_queues()]
 
 
 @router.put("/queues/{name}", response_model=QueueOut, tags=["admin"])
-async def put_queue(name: str, body: QueueIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                    _: Principal = Depends(require("admin"))) -> QueueOut:
+async def put_queue(
+    name: str,
+    body: QueueIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("admin")),
+) -> QueueOut:
     repo = RoutingRepository(uow.session)
     if body.overflow_queue and (body.overflow_queue == name or not await repo.queue_exists(body.overflow_queue)):
-        raise Problem(422, f"overflow_queue: {body.overflow_queue!r} must be another existing queue", title="Invalid request")
+        raise Problem(
+            422, f"overflow_queue: {body.overflow_queue!r} must be another existing queue", title="Invalid request"
+        )
     queue = body.to_domain(name)
     await repo.lock_routing()
     await repo.put_queue(queue, _now(request))
@@ -217,7 +278,9 @@ async def put_queue(name: str, body: QueueIn, request: Request, uow: UnitOfWork 
 
 
 @router.get("/queues/{name}", response_model=QueueOut)
-async def get_queue(name: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))) -> QueueOut:
+async def get_queue(
+    name: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
+) -> QueueOut:
     repo = RoutingRepository(uow.session)
     if not await repo.queue_exists(name):
         raise Problem(404, f"no queue {name!r}")
@@ -238,26 +301,40 @@ async def delete_queue(name: str, uow: UnitOfWork = Depends(get_uow), _: Princip
 
 
 @router.get("/queues/{name}/waiting", response_model=list[RoutedTicketOut])
-async def waiting(name: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                  _: Principal = Depends(require("agent", "manager"))) -> list[RoutedTicketOut]:
+async def waiting(
+    name: str, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
+) -> list[RoutedTicketOut]:
     """Waiting tickets in the order they will be served (priority, then age), with wait and position."""
     tickets = sorted(await RoutingRepository(uow.session).waiting_in(name), key=waiting_order)
     return [RoutedTicketOut.of(t, now=_now(request), position=i + 1) for i, t in enumerate(tickets)]
 
 
 @router.get("/overview")
-async def overview(request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))) -> dict:
+async def overview(
+    request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+) -> dict:
     """Queue health and agent load at a glance: per queue waiting count and oldest wait, per agent status and load."""
     repo = RoutingRepository(uow.session)
     now = _now(request)
     queues = {q.name: {"waiting": 0, "oldest_wait_seconds": 0.0} for q in await repo.all_queues()}
     for name in await repo.queues_with_waiting():
         waiting_tickets = await repo.waiting_in(name)
-        queues[name] = {"waiting": len(waiting_tickets),
-                        "oldest_wait_seconds": max((now - t.waiting_since).total_seconds() for t in waiting_tickets)}
+        queues[name] = {
+            "waiting": len(waiting_tickets),
+            "oldest_wait_seconds": max((now - t.waiting_since).total_seconds() for t in waiting_tickets),
+        }
     loads = await repo.loads()
-    agents = [{"id": a.id, "name": a.name, "team": a.team, "status": a.status, "load": loads[a.id].total,
-               "capacity": a.total_capacity} for a in await repo.all_agents()]
+    agents = [
+        {
+            "id": a.id,
+            "name": a.name,
+            "team": a.team,
+            "status": a.status,
+            "load": loads[a.id].total,
+            "capacity": a.total_capacity,
+        }
+        for a in await repo.all_agents()
+    ]
     online = [a for a in agents if a["status"] == "online"]
     return {
         "queues": queues,
@@ -269,8 +346,9 @@ async def overview(request: Request, uow: UnitOfWork = Depends(get_uow), _: Prin
 
 
 @router.get("/queues/{name}/stats")
-async def queue_stats(name: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                      _: Principal = Depends(require("manager"))) -> dict:
+async def queue_stats(
+    name: str, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+) -> dict:
     """Queue health and fairness: waiting count and oldest wait, assignments per agent in the window, skew."""
     repo = RoutingRepository(uow.session)
     queue = await repo.queue(name)
@@ -289,13 +367,15 @@ async def queue_stats(name: str, request: Request, uow: UnitOfWork = Depends(get
 
 # --- rules --------------------------------------------------------------------------------------
 
+
 def _ruleset_out(ruleset: RuleSet) -> RuleSetOut:
     return RuleSetOut(version=ruleset.version, rules=to_json(list(ruleset.rules)), default=to_json(ruleset.default))
 
 
 @router.get("/rules", response_model=RuleSetOut)
-async def get_rules(request: Request, uow: UnitOfWork = Depends(get_uow),
-                    _: Principal = Depends(require("agent", "manager"))) -> RuleSetOut:
+async def get_rules(
+    request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
+) -> RuleSetOut:
     return _ruleset_out(await current_rules(RoutingRepository(uow.session), _default_queue(request)))
 
 
@@ -311,21 +391,33 @@ async def _validated(repo: RoutingRepository, ruleset: RuleSet) -> RuleSet:
 
 
 @router.put("/rules", response_model=RuleSetOut, tags=["admin"])
-async def put_rules(body: RuleSetIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                    principal: Principal = Depends(require("admin"))) -> RuleSetOut:
+async def put_rules(
+    body: RuleSetIn,
+    request: Request,
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("admin")),
+) -> RuleSetOut:
     """Replace the rule set (ordered; first match wins; then the default). Validated, and kept as a new version."""
     return await _save_rules(RoutingRepository(uow.session), _from_body(body), principal, request, uow)
 
 
-async def _save_rules(repo: RoutingRepository, ruleset: RuleSet, principal: Principal, request: Request, uow: UnitOfWork) -> RuleSetOut:
+async def _save_rules(
+    repo: RoutingRepository, ruleset: RuleSet, principal: Principal, request: Request, uow: UnitOfWork
+) -> RuleSetOut:
     version = await repo.save_ruleset(await _validated(repo, ruleset), principal.name, _now(request))
     await uow.commit()
     return _ruleset_out(RuleSet(version=version, rules=ruleset.rules, default=ruleset.default))
 
 
 @router.put("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
-async def put_rule(rule_id: str, body: RuleIn, request: Request, position: int | None = Query(None, ge=0),
-                   uow: UnitOfWork = Depends(get_uow), principal: Principal = Depends(require("admin"))) -> RuleSetOut:
+async def put_rule(
+    rule_id: str,
+    body: RuleIn,
+    request: Request,
+    position: int | None = Query(None, ge=0),
+    uow: UnitOfWork = Depends(get_uow),
+    principal: Principal = Depends(require("admin")),
+) -> RuleSetOut:
     """Add or replace one rule (in place, or at `position`, 0 = first); the whole set is validated and versioned."""
     if body.id != rule_id:
         raise Problem(422, f"id: {body.id!r} does not match the path's {rule_id!r}", title="Invalid request")
@@ -337,12 +429,15 @@ async def put_rule(rule_id: str, body: RuleIn, request: Request, position: int |
         rules.pop(at)
     index = position if position is not None else (at if at is not None else len(rules))
     rules.insert(min(index, len(rules)), body.to_domain())
-    return await _save_rules(repo, RuleSet(version=0, rules=tuple(rules), default=current.default), principal, request, uow)
+    return await _save_rules(
+        repo, RuleSet(version=0, rules=tuple(rules), default=current.default), principal, request, uow
+    )
 
 
 @router.delete("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
-async def delete_rule(rule_id: str, request: Request, uow: UnitOfWork = Depends(get_uow),
-                      principal: Principal = Depends(require("admin"))) -> RuleSetOut:
+async def delete_rule(
+    rule_id: str, request: Request, uow: UnitOfWork = Depends(get_uow), principal: Principal = Depends(require("admin"))
+) -> RuleSetOut:
     repo = RoutingRepository(uow.session)
     current = await current_rules(repo, _default_queue(request))
     rules = tuple(r for r in current.rules if r.id != rule_id)
@@ -357,7 +452,9 @@ async def rule_versions(uow: UnitOfWork = Depends(get_uow), _: Principal = Depen
 
 
 @router.get("/rules/versions/{version}", response_model=RuleSetOut)
-async def rule_version(version: int, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))) -> RuleSetOut:
+async def rule_version(
+    version: int, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+) -> RuleSetOut:
     row = await RoutingRepository(uow.session).ruleset_version(version)
     if row is None:
         raise Problem(404, f"no rule set version {version}")
@@ -365,14 +462,24 @@ async def rule_version(version: int, uow: UnitOfWork = Depends(get_uow), _: Prin
 
 
 @router.post("/rules:test")
-async def test_rules(body: RuleTestIn, request: Request, uow: UnitOfWork = Depends(get_uow),
-                     _: Principal = Depends(require("manager"))) -> dict:
+async def test_rules(
+    body: RuleTestIn, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+) -> dict:
     """Dry-run: which rule matches this sample ticket, what it does, and why each earlier rule did not match."""
     repo = RoutingRepository(uow.session)
-    ruleset = await _validated(repo, _from_body(body.ruleset)) if body.ruleset else await current_rules(repo, _default_queue(request))
+    ruleset = (
+        await _validated(repo, _from_body(body.ruleset))
+        if body.ruleset
+        else await current_rules(repo, _default_queue(request))
+    )
     match = match_rules(ruleset, body.ticket.to_facts())
-    return {"rule_id": match.rule_id, "actions": to_json(match.actions), "explanation": match.explanation,
-            "trace": to_json(list(match.trace)), "ruleset_version": ruleset.version}
+    return {
+        "rule_id": match.rule_id,
+        "actions": to_json(match.actions),
+        "explanation": match.explanation,
+        "trace": to_json(list(match.trace)),
+        "ruleset_version": ruleset.version,
+    }
 
 
 def definition(settings: RouterSettings) -> ServiceDefinition:

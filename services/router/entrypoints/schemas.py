@@ -1,4 +1,5 @@
 """Request and response bodies of the router's REST API (validated here, converted to domain objects)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -63,7 +64,7 @@ class QueueOut(QueueIn):
     name: str
 
     @classmethod
-    def of(cls, queue: Queue) -> "QueueOut":
+    def of(cls, queue: Queue) -> QueueOut:
         return cls(**to_json(queue))
 
 
@@ -74,12 +75,20 @@ class AgentIn(Strict):
     languages: list[str] = []
     capacity: dict[Channel, int] = Field(
         default_factory=lambda: {"email": 6, "webhook": 6, "api": 6, "chat": 2},
-        description="concurrent tickets per channel; a channel left out means none of it")
+        description="concurrent tickets per channel; a channel left out means none of it",
+    )
     total_capacity: int = Field(8, ge=0, le=1000)
 
     def to_domain(self, agent_id: str) -> Agent:
-        return Agent(id=agent_id, name=self.name, team=self.team, skills=self.skills, languages=tuple(l.lower() for l in self.languages),
-                     capacity=dict(self.capacity), total_capacity=self.total_capacity)
+        return Agent(
+            id=agent_id,
+            name=self.name,
+            team=self.team,
+            skills=self.skills,
+            languages=tuple(language.lower() for language in self.languages),
+            capacity=dict(self.capacity),
+            total_capacity=self.total_capacity,
+        )
 
 
 class AgentOut(BaseModel):
@@ -96,10 +105,20 @@ class AgentOut(BaseModel):
     total_load: int = 0
 
     @classmethod
-    def of(cls, agent: Agent, load_by_channel: dict[str, int] | None = None, total: int = 0) -> "AgentOut":
-        return cls(id=agent.id, name=agent.name, team=agent.team, skills=dict(agent.skills), languages=list(agent.languages),
-                   capacity=dict(agent.capacity), total_capacity=agent.total_capacity, status=agent.status,
-                   status_changed_at=agent.status_changed_at, load=load_by_channel or {}, total_load=total)
+    def of(cls, agent: Agent, load_by_channel: dict[str, int] | None = None, total: int = 0) -> AgentOut:
+        return cls(
+            id=agent.id,
+            name=agent.name,
+            team=agent.team,
+            skills=dict(agent.skills),
+            languages=list(agent.languages),
+            capacity=dict(agent.capacity),
+            total_capacity=agent.total_capacity,
+            status=agent.status,
+            status_changed_at=agent.status_changed_at,
+            load=load_by_channel or {},
+            total_load=total,
+        )
 
 
 class StatusIn(Strict):
@@ -129,8 +148,12 @@ class ActionsIn(Strict):
     add_tags: list[str] = []
 
     def to_domain(self) -> RuleActions:
-        return RuleActions(queue=self.queue, priority=self.priority, required_skills=dict(self.required_skills),
-                           add_tags=tuple(t.strip().lower() for t in self.add_tags))
+        return RuleActions(
+            queue=self.queue,
+            priority=self.priority,
+            required_skills=dict(self.required_skills),
+            add_tags=tuple(t.strip().lower() for t in self.add_tags),
+        )
 
 
 class RuleIn(Strict):
@@ -146,8 +169,13 @@ class RuleIn(Strict):
             for key in ("tags_any", "tags_all", "tags_none"):
                 if conditions.get(key):
                     conditions[key] = tuple(t.strip().lower() for t in conditions[key])
-        return Rule(id=self.id, name=self.name, enabled=self.enabled, conditions=RuleConditions(**conditions),
-                    actions=self.actions.to_domain())
+        return Rule(
+            id=self.id,
+            name=self.name,
+            enabled=self.enabled,
+            conditions=RuleConditions(**conditions),
+            actions=self.actions.to_domain(),
+        )
 
 
 class RuleSetIn(Strict):
@@ -205,7 +233,7 @@ class RoutedTicketOut(BaseModel):
     position: int | None = None
 
     @classmethod
-    def of(cls, ticket: RoutedTicket, *, now: datetime | None = None, position: int | None = None) -> "RoutedTicketOut":
+    def of(cls, ticket: RoutedTicket, *, now: datetime | None = None, position: int | None = None) -> RoutedTicketOut:
         fields = {k: getattr(ticket, k) for k in cls.model_fields if k not in ("waiting_seconds", "position")}
         waited = (now - ticket.waiting_since).total_seconds() if now and ticket.status == "waiting" else None
         return cls(**fields, waiting_seconds=waited, position=position)

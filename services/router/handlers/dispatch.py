@@ -5,17 +5,18 @@ back, an agent comes online, capacity is freed or raised, an offer is declined, 
 (workflow steps, widening). Each waiting ticket, in priority-then-age order, gets the agent
 `choose_agent` picks; the database then has the last word on capacity (`reserve`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Iterable
 
-from shared.messaging.uow import UnitOfWork
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
 from services.router.domain.assignment import choose_agent, waiting_order
 from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket
+from shared.messaging.uow import UnitOfWork
 
 
 def _has_room(agent: Agent, load: AgentLoad) -> bool:

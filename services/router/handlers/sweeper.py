@@ -3,21 +3,23 @@
 One pass per `ROUTER_SWEEP_INTERVAL_S`, in one transaction under the routing lock, so replicas
 never act on the same ticket twice; the clock is the runtime's (a FakeClock in tests).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 from datetime import datetime
 
-from shared.messaging.uow import UnitOfWork
-from shared.runtime import Runtime
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
 from services.router.domain.assignment import overflow_action, requirements
 from services.router.domain.model import Queue
 from services.router.handlers.agents import expire_offers
 from services.router.handlers.dispatch import dispatch, keep_record
+from shared.messaging.uow import UnitOfWork
+from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +38,31 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
         for ticket in await repo.waiting_in(name):
             action = overflow_action(ticket, queue, now)
             if action == "move" and queue.overflow_queue:
-                moved, event = decide.move(ticket, queue.overflow_queue, f"waited {queue.wait_limit_s} s in {name}; overflow", now=now)
+                moved, event = decide.move(
+                    ticket, queue.overflow_queue, f"waited {queue.wait_limit_s} s in {name}; overflow", now=now
+                )
                 await repo.save(moved)
                 uow.publish(event)
                 await keep_record(uow, repo, decide.record("overflow", moved, reason=event.reason, now=now))
             elif action == "widen":
                 widened = replace(ticket, skills_widened=True)
                 await repo.save(widened)
-                await keep_record(uow, repo, decide.record(
-                    "overflow", widened, reason=f"waited {queue.wait_limit_s} s in {name}; skill requirement widened", now=now))
+                await keep_record(
+                    uow,
+                    repo,
+                    decide.record(
+                        "overflow",
+                        widened,
+                        reason=f"waited {queue.wait_limit_s} s in {name}; skill requirement widened",
+                        now=now,
+                    ),
+                )
     await dispatch(uow, now)
 
 
-async def _raise_to_step_priority(uow: UnitOfWork, repo: RoutingRepository, queue: Queue, online: list, now: datetime) -> None:
+async def _raise_to_step_priority(
+    uow: UnitOfWork, repo: RoutingRepository, queue: Queue, online: list, now: datetime
+) -> None:
     """A workflow step may carry a priority: a ticket that reaches it is raised to at least that."""
     steps = {target.name: target for target in queue.workflow}
     for ticket in await repo.waiting_in(queue.name):
@@ -58,8 +72,16 @@ async def _raise_to_step_priority(uow: UnitOfWork, repo: RoutingRepository, queu
         raised = decide.higher(step.priority, ticket.priority)
         if raised != ticket.priority:
             await repo.save(replace(ticket, priority=raised))
-            await keep_record(uow, repo, decide.record(
-                "route", replace(ticket, priority=raised), reason=f"workflow step {step.name}: priority {ticket.priority} -> {raised}", now=now))
+            await keep_record(
+                uow,
+                repo,
+                decide.record(
+                    "route",
+                    replace(ticket, priority=raised),
+                    reason=f"workflow step {step.name}: priority {ticket.priority} -> {raised}",
+                    now=now,
+                ),
+            )
 
 
 async def ensure_default_queue(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -81,7 +103,5 @@ async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
                 await uow.commit()
         except Exception:
             log.exception("routing sweep failed; next pass in %s s", interval)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except asyncio.TimeoutError:
-            pass

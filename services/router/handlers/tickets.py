@@ -1,19 +1,20 @@
 """Consumed ticket events: route new tickets, free capacity on solve, re-route on reopen,
 priority change and escalation."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 
-from shared.clock import Clock
-from shared.events.escalation import EscalationRequested
-from shared.events.routing import TicketRouted, TicketUnassigned
-from shared.events.tickets import TicketFieldsChanged, TicketPriorityChanged, TicketReceived, TicketStatusChanged
-from shared.messaging.uow import UnitOfWork
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
 from services.router.domain.model import RoutedTicket, RuleActions, RuleSet
 from services.router.domain.rules import match_rules
 from services.router.handlers.dispatch import dispatch, keep_record
+from shared.clock import Clock
+from shared.events.escalation import EscalationRequested
+from shared.events.routing import TicketRouted, TicketUnassigned
+from shared.events.tickets import TicketFieldsChanged, TicketPriorityChanged, TicketReceived, TicketStatusChanged
+from shared.messaging.uow import UnitOfWork
 
 
 async def current_rules(repo: RoutingRepository, default_queue: str) -> RuleSet:
@@ -27,8 +28,9 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
     facts = decide.facts_of(event)
     match = match_rules(await current_rules(repo, default_queue), facts)
     queue = await repo.queue(match.actions.queue)
-    ticket, routed, record = decide.route(facts, reference=event.reference, received_at=event.received_at,
-                                          match=match, queue=queue, now=now)
+    ticket, routed, record = decide.route(
+        facts, reference=event.reference, received_at=event.received_at, match=match, queue=queue, now=now
+    )
     if not await repo.add(ticket, facts):
         return  # already routed (a replay of an event the inbox did not know, e.g. after a restore)
     uow.publish(routed)
@@ -36,7 +38,9 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
     await dispatch(uow, now, [ticket.queue])
 
 
-async def release_and_unassign(uow: UnitOfWork, repo: RoutingRepository, ticket: RoutedTicket, reason: str, now) -> None:  # type: ignore[no-untyped-def]
+async def release_and_unassign(
+    uow: UnitOfWork, repo: RoutingRepository, ticket: RoutedTicket, reason: str, now
+) -> None:  # type: ignore[no-untyped-def]
     """Give back the capacity the ticket held and say so when an agent loses it."""
     agent_id = await repo.release(ticket.ticket_id)
     if agent_id and ticket.status == "assigned":
@@ -55,19 +59,38 @@ async def on_status_changed(event: TicketStatusChanged, *, uow: UnitOfWork, cloc
             return
         # solved tickets free the agent's capacity; the agent stays "previous" for affinity on reopen
         await repo.release(ticket.ticket_id)
-        await repo.save(replace(ticket, status="done", previous_agent_id=ticket.agent_id or ticket.previous_agent_id,
-                                agent_id=None, offer_expires_at=None))
+        await repo.save(
+            replace(
+                ticket,
+                status="done",
+                previous_agent_id=ticket.agent_id or ticket.previous_agent_id,
+                agent_id=None,
+                offer_expires_at=None,
+            )
+        )
         await dispatch(uow, now)
     elif ticket.status == "done":
         reopened = decide.requeue(ticket, now=now)
         await repo.save(reopened)
-        uow.publish(TicketRouted(ticket_id=ticket.ticket_id, queue=reopened.queue, priority=reopened.priority,
-                                 rule=ticket.rule_id, reason=f"reopened ({event.old_status} -> {event.new_status})", routed_at=now))
-        await keep_record(uow, repo, decide.record("requeue", reopened, reason="reopened; previous agent preferred", now=now))
+        uow.publish(
+            TicketRouted(
+                ticket_id=ticket.ticket_id,
+                queue=reopened.queue,
+                priority=reopened.priority,
+                rule=ticket.rule_id,
+                reason=f"reopened ({event.old_status} -> {event.new_status})",
+                routed_at=now,
+            )
+        )
+        await keep_record(
+            uow, repo, decide.record("requeue", reopened, reason="reopened; previous agent preferred", now=now)
+        )
         await dispatch(uow, now, [reopened.queue])
 
 
-async def on_priority_changed(event: TicketPriorityChanged, *, uow: UnitOfWork, clock: Clock, default_queue: str) -> None:
+async def on_priority_changed(
+    event: TicketPriorityChanged, *, uow: UnitOfWork, clock: Clock, default_queue: str
+) -> None:
     """A waiting ticket is re-matched against the rules, which may send it to another queue."""
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
@@ -82,9 +105,13 @@ async def on_priority_changed(event: TicketPriorityChanged, *, uow: UnitOfWork, 
     if ticket.status == "waiting":
         match = match_rules(await current_rules(repo, default_queue), facts)
         queue = await repo.queue(match.actions.queue)
-        ticket = replace(ticket, priority=decide.higher(match.actions.priority or event.new_priority, queue.default_priority))
+        ticket = replace(
+            ticket, priority=decide.higher(match.actions.priority or event.new_priority, queue.default_priority)
+        )
         if queue.name != ticket.queue:
-            ticket, moved = decide.move(ticket, queue.name, f"priority now {event.new_priority}: {match.explanation}", now=now)
+            ticket, moved = decide.move(
+                ticket, queue.name, f"priority now {event.new_priority}: {match.explanation}", now=now
+            )
             uow.publish(moved)
             await keep_record(uow, repo, decide.record("route", ticket, reason=match.explanation, match=match, now=now))
     await repo.save(ticket)
@@ -96,7 +123,9 @@ async def on_fields_changed(event: TicketFieldsChanged, *, uow: UnitOfWork) -> N
     repo = RoutingRepository(uow.session)
     facts = await repo.facts(event.ticket_id)
     if facts is not None:
-        await repo.save_facts(event.ticket_id, replace(facts, tags=tuple(event.tags), custom_fields=dict(event.custom_fields)))
+        await repo.save_facts(
+            event.ticket_id, replace(facts, tags=tuple(event.tags), custom_fields=dict(event.custom_fields))
+        )
 
 
 async def on_escalation_requested(event: EscalationRequested, *, uow: UnitOfWork, clock: Clock) -> None:

@@ -1,4 +1,5 @@
 """Import rules that keep the services independent and the domain free of I/O."""
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """Bodies over the limit are refused with a 413 problem, whether declared or streamed."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,4 +1,5 @@
 """docker-compose.yml stays in step with the code: every service, its module, ports and schema role."""
+
 from __future__ import annotations
 
 import shutil
@@ -47,5 +48,7 @@ def test_docker_compose_accepts_the_file_when_it_is_installed() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         return
-    result = subprocess.run([binary, "-f", str(REPO / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run(
+        [binary, "-f", str(REPO / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr

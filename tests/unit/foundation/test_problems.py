@@ -1,4 +1,5 @@
 """Every HTTP error is RFC 9457 problem+json, whatever raised it."""
+
 from __future__ import annotations
 
 import httpx
@@ -53,7 +54,9 @@ async def test_validation_errors_name_the_field() -> None:
 
 
 async def test_malformed_json_is_a_422_problem() -> None:
-    _assert_problem(await _call("POST", "/things", content=b"{not json", headers={"content-type": "application/json"}), 422)
+    _assert_problem(
+        await _call("POST", "/things", content=b"{not json", headers={"content-type": "application/json"}), 422
+    )
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere", 404), ("DELETE", "/things", 405)])

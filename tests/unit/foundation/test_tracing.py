@@ -6,7 +6,11 @@ VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 def test_a_valid_traceparent_is_parsed() -> None:
     trace = parse_traceparent(VALID)
     assert trace is not None
-    assert (trace.trace_id, trace.span_id, trace.flags) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01")
+    assert (trace.trace_id, trace.span_id, trace.flags) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+        "01",
+    )
     assert trace.traceparent() == VALID
 
 

@@ -1,11 +1,10 @@
 """The chat channel's pure rules: subjects, who speaks as whom, who may follow a chat, the socket feed."""
+
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.auth import Principal
-from shared.events.tickets import ExternalRef, Requester
 from services.ingest.domain.decide import InvalidChange
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.handlers.chat import (
@@ -17,8 +16,10 @@ from services.ingest.handlers.chat import (
     default_subject,
     visible_to,
 )
+from shared.auth import Principal
+from shared.events.tickets import ExternalRef, Requester
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 WIDGET = Principal(key_id="k1", role="platform", name="widget backend", source="widget")
 AGENT = Principal(key_id="k2", role="agent", name="Ada", agent_id="agent-7")
 ADMIN = Principal(key_id="k3", role="admin", name="root")
@@ -26,9 +27,21 @@ MANAGER = Principal(key_id="k4", role="manager", name="Max")
 
 
 def _chat(**overrides) -> Ticket:  # type: ignore[no-untyped-def]
-    fields = dict(id="t-1", reference="SB-1", channel="chat", brand="default", subject="Hi", requester=Requester(name="Ann"),
-                  priority="normal", status="new", language=None, created_at=NOW, updated_at=NOW, inbox="widget",
-                  assignee_agent_id="agent-7")
+    fields = dict(
+        id="t-1",
+        reference="SB-1",
+        channel="chat",
+        brand="default",
+        subject="Hi",
+        requester=Requester(name="Ann"),
+        priority="normal",
+        status="new",
+        language=None,
+        created_at=NOW,
+        updated_at=NOW,
+        inbox="widget",
+        assignee_agent_id="agent-7",
+    )
     return Ticket(**{**fields, **overrides})
 
 
@@ -36,13 +49,16 @@ def _message(message_id: str, at: datetime, *, public: bool = True) -> Message:
     return Message(message_id, "t-1", "customer", public, f"text {message_id}", at)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("My order never arrived", "My order never arrived"),
-    ("\n\n   \nFirst real line\nsecond line", "First real line"),
-    ("tabs\tand   runs  of spaces", "tabs and runs of spaces"),
-    ("x" * 300, "x" * 120),
-    ("   ", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My order never arrived", "My order never arrived"),
+        ("\n\n   \nFirst real line\nsecond line", "First real line"),
+        ("tabs\tand   runs  of spaces", "tabs and runs of spaces"),
+        ("x" * 300, "x" * 120),
+        ("   ", ""),
+    ],
+)
 def test_the_default_subject_is_the_first_non_blank_line_at_most_120_characters(text: str, expected: str) -> None:
     assert default_subject(text) == expected
 

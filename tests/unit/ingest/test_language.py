@@ -1,4 +1,5 @@
 """Language detection on labelled tickets nobody on the team wrote (../shared/data/tickets)."""
+
 from __future__ import annotations
 
 import csv
@@ -34,5 +35,14 @@ def test_short_or_empty_text_stays_unknown() -> None:
 
 
 def test_subject_and_body_together() -> None:
-    assert detect_language("Rechnung doppelt abgebucht", "Guten Tag, meine Rechnung wurde zweimal abgebucht. Bitte erstatten Sie den Betrag.") == "de"
-    assert detect_language("Refund", "Hello, I was charged twice for my last invoice and would like a refund please.") == "en"
+    assert (
+        detect_language(
+            "Rechnung doppelt abgebucht",
+            "Guten Tag, meine Rechnung wurde zweimal abgebucht. Bitte erstatten Sie den Betrag.",
+        )
+        == "de"
+    )
+    assert (
+        detect_language("Refund", "Hello, I was charged twice for my last invoice and would like a refund please.")
+        == "en"
+    )

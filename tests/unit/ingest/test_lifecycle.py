@@ -1,36 +1,49 @@
 """Status rules of a ticket's life, table-driven (pure functions, no I/O)."""
+
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.events.tickets import Requester
 from services.ingest.domain import decide
+from shared.events.tickets import Requester
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
 
 
 def ticket(status: str = "new", channel: str = "email", **overrides):  # type: ignore[no-untyped-def]
-    opened = decide.open_ticket(decide.OpenTicket(channel=channel, subject="s", body="b", requester=Requester(email="a@x.example")),
-                                ticket_id="t-1", message_id="m-1", reference="SB-1", now=NOW)
+    opened = decide.open_ticket(
+        decide.OpenTicket(channel=channel, subject="s", body="b", requester=Requester(email="a@x.example")),
+        ticket_id="t-1",
+        message_id="m-1",
+        reference="SB-1",
+        now=NOW,
+    )
     return replace(opened.ticket, status=status, **overrides)
 
 
-@pytest.mark.parametrize(("status", "author", "public", "expected"), [
-    ("new", "customer", True, "new"),
-    ("new", "agent", True, "open"),
-    ("new", "agent", False, "new"),
-    ("open", "customer", True, "open"),
-    ("pending", "customer", True, "open"),
-    ("on_hold", "customer", True, "open"),
-    ("solved", "customer", True, "open"),
-    ("pending", "agent", True, "pending"),
-    ("solved", "agent", False, "solved"),
-])
+@pytest.mark.parametrize(
+    ("status", "author", "public", "expected"),
+    [
+        ("new", "customer", True, "new"),
+        ("new", "agent", True, "open"),
+        ("new", "agent", False, "new"),
+        ("open", "customer", True, "open"),
+        ("pending", "customer", True, "open"),
+        ("on_hold", "customer", True, "open"),
+        ("solved", "customer", True, "open"),
+        ("pending", "agent", True, "pending"),
+        ("solved", "agent", False, "solved"),
+    ],
+)
 def test_who_writes_decides_the_status(status: str, author: str, public: bool, expected: str) -> None:
-    change = decide.add_message(ticket(status), decide.AddMessage(body="hi", author_kind=author, public=public),  # type: ignore[arg-type]
-                                message_id="m-2", now=LATER)
+    change = decide.add_message(
+        ticket(status),
+        decide.AddMessage(body="hi", author_kind=author, public=public),  # type: ignore[arg-type]
+        message_id="m-2",
+        now=LATER,
+    )
     assert change.ticket.status == expected
     types = [type(e).__name__ for e in change.events]
     assert types == ["MessageAdded"] + (["TicketStatusChanged"] if expected != status else [])
@@ -39,14 +52,25 @@ def test_who_writes_decides_the_status(status: str, author: str, public: bool, e
 
 def test_a_closed_ticket_takes_no_more_messages() -> None:
     with pytest.raises(decide.InvalidChange, match="follow-up"):
-        decide.add_message(ticket("closed"), decide.AddMessage(body="hi", author_kind="customer"), message_id="m", now=LATER)
+        decide.add_message(
+            ticket("closed"), decide.AddMessage(body="hi", author_kind="customer"), message_id="m", now=LATER
+        )
 
 
-@pytest.mark.parametrize(("current", "new", "allowed"), [
-    ("new", "open", True), ("open", "pending", True), ("pending", "on_hold", True), ("open", "solved", True),
-    ("solved", "closed", True), ("solved", "open", True),
-    ("open", "closed", False), ("closed", "open", False), ("open", "new", False),
-])
+@pytest.mark.parametrize(
+    ("current", "new", "allowed"),
+    [
+        ("new", "open", True),
+        ("open", "pending", True),
+        ("pending", "on_hold", True),
+        ("open", "solved", True),
+        ("solved", "closed", True),
+        ("solved", "open", True),
+        ("open", "closed", False),
+        ("closed", "open", False),
+        ("open", "new", False),
+    ],
+)
 def test_status_transitions(current: str, new: str, allowed: bool) -> None:
     if allowed:
         change = decide.change_status(ticket(current), new, now=LATER)  # type: ignore[arg-type]
@@ -64,8 +88,12 @@ def test_unchanged_values_emit_nothing() -> None:
 
 
 def test_fields_replace_tags_and_merge_custom_fields() -> None:
-    change = decide.change_fields(ticket(custom_fields={"keep": 1, "drop": 2}), tags=("VIP", " billing "),
-                                  custom_fields={"drop": None, "new": "x"}, now=LATER)
+    change = decide.change_fields(
+        ticket(custom_fields={"keep": 1, "drop": 2}),
+        tags=("VIP", " billing "),
+        custom_fields={"drop": None, "new": "x"},
+        now=LATER,
+    )
     assert change.ticket.tags == ("vip", "billing")
     assert change.ticket.custom_fields == {"keep": 1, "new": "x"}
 
@@ -85,6 +113,10 @@ def test_ratings_and_chat_ending() -> None:
 
 
 def test_participants_grow_with_cc_and_stay_unique() -> None:
-    change = decide.add_message(ticket(), decide.AddMessage(body="hi", author_kind="customer",
-                                new_participants=("CFO@x.example", "a@x.example")), message_id="m", now=LATER)
+    change = decide.add_message(
+        ticket(),
+        decide.AddMessage(body="hi", author_kind="customer", new_participants=("CFO@x.example", "a@x.example")),
+        message_id="m",
+        now=LATER,
+    )
     assert change.ticket.participants == ("a@x.example", "cfo@x.example")

@@ -1,4 +1,5 @@
 """Which ticket an inbound email belongs to, and why (pure)."""
+
 import pytest
 
 from services.ingest.domain.mailboxes import Mailbox, base_address, is_own_address, match_mailbox
@@ -8,16 +9,19 @@ OPEN = KnownTicket("t-1", "SB-1042", "open", ("ann@x.example", "cfo@x.example"))
 CLOSED = KnownTicket("t-2", "SB-7", "closed", ("ann@x.example",))
 
 
-@pytest.mark.parametrize(("sender", "found", "action", "ticket_id", "linked", "why"), [
-    ("ann@x.example", Candidates(), "open", None, None, "no known"),
-    ("stranger@y.example", Candidates(by_message_id=OPEN), "append", "t-1", None, "In-Reply-To"),
-    ("stranger@y.example", Candidates(by_token=OPEN), "append", "t-1", None, "reply address"),
-    ("CFO@x.example", Candidates(by_reference=OPEN), "append", "t-1", None, "is on it"),
-    ("stranger@y.example", Candidates(by_reference=OPEN), "open", None, "t-1", "not on it"),
-    ("ann@x.example", Candidates(by_message_id=CLOSED), "open", None, "t-2", "closed"),
-    ("ann@x.example", Candidates(by_reference=CLOSED), "open", None, "t-2", "closed"),
-    ("ann@x.example", Candidates(by_message_id=OPEN, by_reference=CLOSED), "append", "t-1", None, "In-Reply-To"),
-])
+@pytest.mark.parametrize(
+    ("sender", "found", "action", "ticket_id", "linked", "why"),
+    [
+        ("ann@x.example", Candidates(), "open", None, None, "no known"),
+        ("stranger@y.example", Candidates(by_message_id=OPEN), "append", "t-1", None, "In-Reply-To"),
+        ("stranger@y.example", Candidates(by_token=OPEN), "append", "t-1", None, "reply address"),
+        ("CFO@x.example", Candidates(by_reference=OPEN), "append", "t-1", None, "is on it"),
+        ("stranger@y.example", Candidates(by_reference=OPEN), "open", None, "t-1", "not on it"),
+        ("ann@x.example", Candidates(by_message_id=CLOSED), "open", None, "t-2", "closed"),
+        ("ann@x.example", Candidates(by_reference=CLOSED), "open", None, "t-2", "closed"),
+        ("ann@x.example", Candidates(by_message_id=OPEN, by_reference=CLOSED), "append", "t-1", None, "In-Reply-To"),
+    ],
+)
 def test_thread_decisions(sender, found, action, ticket_id, linked, why) -> None:  # type: ignore[no-untyped-def]
     decision = decide_thread(sender, found)
     assert (decision.action, decision.ticket_id, decision.linked_ticket_id) == (action, ticket_id, linked)
@@ -31,7 +35,11 @@ def test_references_and_tokens_are_found() -> None:
 
 
 def test_mailboxes_match_most_specific_first() -> None:
-    boxes = [Mailbox("*", "fallback"), Mailbox("*@acme.example", "acme"), Mailbox("billing@acme.example", "billing", ("billing",))]
+    boxes = [
+        Mailbox("*", "fallback"),
+        Mailbox("*@acme.example", "acme"),
+        Mailbox("billing@acme.example", "billing", ("billing",)),
+    ]
     assert match_mailbox(["Billing+tok123@ACME.example"], boxes) == (boxes[2], "billing@acme.example")
     assert match_mailbox(["other@acme.example", "billing@acme.example"], boxes)[0].brand == "billing"  # type: ignore[index]
     assert match_mailbox(["x@elsewhere.example"], boxes)[0].brand == "fallback"  # type: ignore[index]

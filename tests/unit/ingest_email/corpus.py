@@ -4,6 +4,7 @@ The corpus is /work/shared/data/emails (next to the repository): mails written b
 other projects, read-only for us; see shared/data/SOURCES.md for where each folder
 comes from.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,5 +46,5 @@ def zammad_expectation(yml: Path) -> dict[str, Any]:
         return loader.construct_scalar(node)
 
     RubyTolerantLoader.add_multi_constructor("!", plain)
-    loaded = yaml.load(yml.read_bytes(), Loader=RubyTolerantLoader)  # noqa: S506 - a SafeLoader subclass
+    loaded = yaml.load(yml.read_bytes(), Loader=RubyTolerantLoader)
     return loaded if isinstance(loaded, dict) else {}

@@ -1,4 +1,5 @@
 """automated_reason: machine mail is recognised, people's mail is not."""
+
 from __future__ import annotations
 
 import pytest
@@ -102,7 +103,10 @@ def test_customer_mail_is_not_automated(name: str) -> None:
             'MIME-Version: 1.0\nContent-Type: multipart/report; report-type="delivery-status"; boundary=b\n',
             "bounce:delivery-status",
         ),
-        ("MIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; boundary=b\n", "complaint:feedback-report"),
+        (
+            "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; boundary=b\n",
+            "complaint:feedback-report",
+        ),
     ],
 )
 def test_header_signals(headers: str, reason: str) -> None:
@@ -124,7 +128,9 @@ def test_header_signals_that_do_not_count(headers: str) -> None:
     assert automated_reason(parse_email(_mail(headers))) is None
 
 
-@pytest.mark.parametrize("sender", ["MAILER-DAEMON@mx.example.net", "postmaster@example.net", "Mailer-Daemon <MAILER-DAEMON>"])
+@pytest.mark.parametrize(
+    "sender", ["MAILER-DAEMON@mx.example.net", "postmaster@example.net", "Mailer-Daemon <MAILER-DAEMON>"]
+)
 def test_daemon_senders(sender: str) -> None:
     raw = f"From: {sender}\nSubject: Undelivered Mail\n\nThe mail could not be delivered.\n".encode()
     assert automated_reason(parse_email(raw)) in ("bounce:mailer-daemon", "bounce:postmaster")

@@ -1,4 +1,5 @@
 """content_hash: the same mail by two routes hashes the same; a different mail does not."""
+
 from __future__ import annotations
 
 import base64
@@ -26,7 +27,9 @@ def test_same_mail_two_routes_same_hash() -> None:
 
 
 def test_transfer_encoding_does_not_change_the_hash() -> None:
-    head = b"From: Jane <jane@example.com>\nSubject: Printer\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+    head = (
+        b"From: Jane <jane@example.com>\nSubject: Printer\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+    )
     text = "Grüße,\nthe printer is broken.\n".encode()
     eight_bit = parse_email(head + b"Content-Transfer-Encoding: 8bit\n\n" + text)
     b64 = parse_email(head + b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(text))

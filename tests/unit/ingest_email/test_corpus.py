@@ -5,6 +5,7 @@ or EmailParseError with a reason - never any other exception. Zammad's .yml
 expectation files are in the walk too: they are not mail, and must be handled the
 same way (most of them start with "from: ..." lines and so read as a header block).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ EmailParseError - no other exception, no unstorable text.
 Inputs: arbitrary bytes, header-shaped junk, and real corpus mails that were truncated,
 byte-flipped, spliced or had bytes inserted (what a broken relay or a bad webhook does).
 """
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +28,15 @@ def _check(raw: bytes) -> None:
         return
     assert isinstance(mail, ParsedEmail)
     assert mail.from_address or mail.subject or mail.text
-    for value in (mail.subject, mail.text, mail.reply_text, mail.html or "", mail.from_name or "", *mail.to, *mail.references):
+    for value in (
+        mail.subject,
+        mail.text,
+        mail.reply_text,
+        mail.html or "",
+        mail.from_name or "",
+        *mail.to,
+        *mail.references,
+    ):
         assert "\x00" not in value
         value.encode("utf-8")  # no lone surrogates: storable in PostgreSQL, serialisable to JSON
     for attachment in mail.attachments:
@@ -44,20 +53,48 @@ def test_arbitrary_bytes(raw: bytes) -> None:
 
 
 _NAMES = st.sampled_from(
-    ["From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Content-Type",
-     "Content-Disposition", "Content-Transfer-Encoding", "MIME-Version", "Auto-Submitted", "Return-Path", "X-Any"]
+    [
+        "From",
+        "To",
+        "Cc",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Content-Type",
+        "Content-Disposition",
+        "Content-Transfer-Encoding",
+        "MIME-Version",
+        "Auto-Submitted",
+        "Return-Path",
+        "X-Any",
+    ]
 )
 _VALUES = st.one_of(
     st.text(max_size=80),
     st.sampled_from(
-        ['multipart/mixed; boundary="b"', "text/html; charset=x-bogus", "=?utf-8?B?w6Q=?=", "=?gb2312?q?=FF=FE?=",
-         "attachment; filename*=iso-2022-jp''%1B%24B-%21", "<a@b> <c@d>", '"Jane" <>', "base64", "quoted-printable",
-         "message/rfc822", "multipart/report; report-type=delivery-status; boundary=b", "Tue, 31 Feb 99999 25:61:00 +9999"]
+        [
+            'multipart/mixed; boundary="b"',
+            "text/html; charset=x-bogus",
+            "=?utf-8?B?w6Q=?=",
+            "=?gb2312?q?=FF=FE?=",
+            "attachment; filename*=iso-2022-jp''%1B%24B-%21",
+            "<a@b> <c@d>",
+            '"Jane" <>',
+            "base64",
+            "quoted-printable",
+            "message/rfc822",
+            "multipart/report; report-type=delivery-status; boundary=b",
+            "Tue, 31 Feb 99999 25:61:00 +9999",
+        ]
     ),
 )
 _BODIES = st.one_of(
     st.binary(max_size=400),
-    st.sampled_from([b"--b\nContent-Type: text/plain\n\nhi\n--b--\n", b"--b\n\n--b\nContent-Type: message/rfc822\n\n", b"=E4=\n=XX"]),
+    st.sampled_from(
+        [b"--b\nContent-Type: text/plain\n\nhi\n--b--\n", b"--b\n\n--b\nContent-Type: message/rfc822\n\n", b"=E4=\n=XX"]
+    ),
 )
 
 

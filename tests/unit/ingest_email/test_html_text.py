@@ -1,4 +1,5 @@
 """html_to_text on markup the way mail clients and tools write it."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,13 +24,22 @@ CASES = {
         "Hi",
     ),
     "unordered list": ("<ul><li>one</li><li>two</li></ul>", "- one\n- two"),
-    "ordered and nested lists": ("<ol><li>first<ul><li>sub</li></ul></li><li>second</li></ol>", "1. first\n  - sub\n2. second"),
-    "link with different text keeps the url": ('<a href="https://example.com/reset">Reset password</a>', "Reset password (https://example.com/reset)"),
+    "ordered and nested lists": (
+        "<ol><li>first<ul><li>sub</li></ul></li><li>second</li></ol>",
+        "1. first\n  - sub\n2. second",
+    ),
+    "link with different text keeps the url": (
+        '<a href="https://example.com/reset">Reset password</a>',
+        "Reset password (https://example.com/reset)",
+    ),
     "link whose text is the url": ('<a href="https://example.com/">https://example.com</a>', "https://example.com"),
     "mailto link": ('<a href="mailto:jane@example.com">jane@example.com</a>', "jane@example.com"),
     "mailto link with name": ('<a href="mailto:jane@example.com">Jane</a>', "Jane (jane@example.com)"),
     "anchor and image links": ('<a href="#top">Top</a> <a href="https://t.example/px"><img src="x.png"></a>', "Top"),
-    "table rows and cells": ("<table><tr><td>Name</td><td>Jane</td></tr><tr><td>Seat</td><td>2B</td></tr></table>", "Name Jane\nSeat 2B"),
+    "table rows and cells": (
+        "<table><tr><td>Name</td><td>Jane</td></tr><tr><td>Seat</td><td>2B</td></tr></table>",
+        "Name Jane\nSeat 2B",
+    ),
     "pre keeps its layout": ("<p>log:</p><pre>  line 1\n    line 2</pre>", "log:\n\n  line 1\n    line 2"),
     "gmail quote becomes > lines": (
         '<div>Thanks!</div><div class="gmail_quote">On Mon, Jane wrote:<blockquote class="gmail_quote">'
@@ -53,7 +63,11 @@ def test_html_to_text(markup: str, expected: str | None) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("<>/=\"'&;#!-[] abcdiv p br li ul a href x\n")) | st.characters(), max_size=300))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("<>/=\"'&;#!-[] abcdiv p br li ul a href x\n")) | st.characters(), max_size=300
+    )
+)
 def test_never_raises_and_returns_clean_text(markup: str) -> None:
     text = html_to_text(markup)
     assert isinstance(text, str)

@@ -1,8 +1,9 @@
 """parse_email on small hand-written mails (one behaviour each) and chosen corpus mails."""
+
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_plain_mail_fields() -> None:
     assert mail.reply_to == ("jane.private@example.net",)
     assert mail.delivered_to == ("inbox@example.org", "support@example.org")
     assert mail.x_original_to == ("support@example.org",)
-    assert mail.date == datetime(2024, 5, 7, 6, 45, 46, tzinfo=timezone.utc)
+    assert mail.date == datetime(2024, 5, 7, 6, 45, 46, tzinfo=UTC)
     assert mail.text == "Hello,\n\nthe printer is broken.\n\nJane"
     assert mail.reply_text == mail.text
     assert mail.html is None
@@ -159,7 +160,9 @@ def test_raw_8bit_headers_use_utf8_then_the_body_charset() -> None:
     assert parse_email(utf8).from_name == "Jürgen"
     latin = "Subject: Grüße\nFrom: j@example.com\nContent-Type: text/plain; charset=iso-8859-1\n\nx".encode("latin-1")
     assert parse_email(latin).subject == "Grüße"
-    shift_jis = "Subject: ツール\nFrom: j@example.com\nContent-Type: text/plain; charset=iso-2022-jp\n\nx".encode("cp932")
+    shift_jis = "Subject: ツール\nFrom: j@example.com\nContent-Type: text/plain; charset=iso-2022-jp\n\nx".encode(
+        "cp932"
+    )
     assert parse_email(shift_jis).subject == "ツール"
 
 
@@ -199,8 +202,11 @@ def test_message_ids() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("Tue, 07 May 2024 08:45:46 -0000", datetime(2024, 5, 7, 8, 45, 46, tzinfo=timezone.utc)),
-        ("Tue, 07 May 2024 08:45:46 +0530", datetime(2024, 5, 7, 8, 45, 46, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
+        ("Tue, 07 May 2024 08:45:46 -0000", datetime(2024, 5, 7, 8, 45, 46, tzinfo=UTC)),
+        (
+            "Tue, 07 May 2024 08:45:46 +0530",
+            datetime(2024, 5, 7, 8, 45, 46, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        ),
         ("yesterday", None),
         ("Tue, 07 May 99999 08:45:46 +0000", None),
         ("", None),
@@ -230,7 +236,9 @@ Content-Type: text/html; charset=utf-8
 
 
 def test_plain_part_is_preferred_and_html_is_kept() -> None:
-    mail = parse_email(_mime(ALTERNATIVE.split("\n\n", 1)[0] + "\n", ALTERNATIVE.split("\n\n", 1)[1].format(plain="Hello plain")))
+    mail = parse_email(
+        _mime(ALTERNATIVE.split("\n\n", 1)[0] + "\n", ALTERNATIVE.split("\n\n", 1)[1].format(plain="Hello plain"))
+    )
     assert mail.text == "Hello plain"
     assert mail.html is not None and "<b>HTML</b>" in mail.html
     assert mail.attachments == ()
@@ -251,7 +259,7 @@ def test_html_only() -> None:
 @pytest.mark.parametrize(
     ("charset", "payload", "text"),
     [
-        ("x-unknown-charset", "Grüße".encode("utf-8"), "Grüße"),
+        ("x-unknown-charset", "Grüße".encode(), "Grüße"),
         ("x-unknown-charset", "Grüße".encode("latin-1"), "Grüße"),  # windows-1252 as last resort
         ("utf-8", b"caf\xe9 \xff", "caf\ufffd \ufffd"),  # declared charset wins, with replacement
         ("us-ascii", "naïve".encode(), "naïve"),  # 8-bit UTF-8 mislabelled as ASCII
@@ -364,7 +372,11 @@ def test_inline_images_from_the_corpus_keep_their_content_id() -> None:
 @pytest.mark.parametrize(
     ("name", "in_reply_to", "references"),
     [
-        ("chatwoot/reply.eml", ("4e6e35f5a38b4_479f13bb90078178@small-app-01.mail",), ("4e6e35f5a38b4_479f13bb90078178@small-app-01.mail",)),
+        (
+            "chatwoot/reply.eml",
+            ("4e6e35f5a38b4_479f13bb90078178@small-app-01.mail",),
+            ("4e6e35f5a38b4_479f13bb90078178@small-app-01.mail",),
+        ),
         (
             "chatwoot/multiple_in_reply_to.eml",
             ("4e6e35f5a38b4_479f13bb90078171@small-app-01.mail", "4e6e35f5a38b4_479f13bb90078131@small-app-01.mail"),

@@ -1,4 +1,5 @@
 """trim_reply on replies as the common clients write them."""
+
 from __future__ import annotations
 
 import pytest
@@ -63,7 +64,7 @@ CASES = {
         "Anbei die Datei.",
     ),
     "gmx sent-first block": (
-        "Hier die Daten.\n\nGesendet: Mittwoch, 03. Februar 2016 um 12:43 Uhr\nVon: \"Martin\" <m@example.com>\n"
+        'Hier die Daten.\n\nGesendet: Mittwoch, 03. Februar 2016 um 12:43 Uhr\nVon: "Martin" <m@example.com>\n'
         "An: support@example.org\nBetreff: Zugangsdaten\nalte Nachricht\n",
         "Hier die Daten.",
     ),

@@ -14,6 +14,7 @@ the mail's <title> is not looked for.
 
 Every other difference is listed in ALLOWED with the reason. Keep that list short.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,20 +32,56 @@ YMLS = sorted((EMAILS / "zammad").glob("*.yml"))
 
 # (file, field) -> why our parse legitimately differs from Zammad's.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("mail016", "from"): "no From header at all; Zammad falls back to Reply-To, our from_address is the From header only (reply_to holds the address)",
-    ("mail019", "from"): 'From is \'"我" <>\' (empty address); same Reply-To fallback as mail016',
-    ("mail018", "subject"): "UTF-7 subject: Zammad leaves it encoded ('+ANw-bermittlungsstatus'), we decode it ('Übermittlungsstatus')",
+    (
+        "mail016",
+        "from",
+    ): "no From header at all; Zammad falls back to Reply-To, our from_address is the From header only (reply_to holds the address)",
+    ("mail019", "from"): "From is '\"我\" <>' (empty address); same Reply-To fallback as mail016",
+    (
+        "mail018",
+        "subject",
+    ): "UTF-7 subject: Zammad leaves it encoded ('+ANw-bermittlungsstatus'), we decode it ('Übermittlungsstatus')",
     ("mail018", "body"): "UTF-7 body: Zammad leaves it encoded ('+APw-ber'), we decode it ('über')",
-    ("mail020", "body"): "spam using &lang;: Python's HTML5 entity table gives U+27E8, Zammad's HTML4 table U+2329/U+3008",
-    ("mail023", "body"): "8-bit GB2312 body with no charset declared: Zammad guesses the charset, we never guess (windows-1252 with replacement)",
-    ("mail046", "subject"): "raw 8-bit GB2312 subject while the only declared charset is iso-8859-1: Zammad guesses, we use the declared one",
-    ("mail054", "body"): "Zammad finds no body because the Content-Type boundary parameter lost its indentation; we repair that header and read 'some text'",
-    ("mail073", "attachments"): "Zammad shows a replacement character in 'Forex Platte ohne W�lbung.jpg'; we decode the RFC 2231 name to 'Wölbung'",
-    ("mail076", "from"): "broken From '\"Millions Lottery Spain transfer\"@example.com>': Zammad keeps the stray '>', we drop it",
-    ("mail087", "from"): "From 'Test test@example.com' without angle brackets: Zammad keeps the whole string, we keep the address",
-    ("mail087", "body"): "the text part after the PDF: Zammad files it as an attachment ('no visible content'), we take it as the body as RFC 2046 get_body does",
-    ("mail102", "attachments"): "the same image twice: Zammad renames the second ('... at 091.00.38.png'), we keep names as sent",
-    ("mail105", "body"): "multipart/mixed whose boundary never occurs: Zammad shows nothing, we show the (quoted-printable decoded) text",
+    (
+        "mail020",
+        "body",
+    ): "spam using &lang;: Python's HTML5 entity table gives U+27E8, Zammad's HTML4 table U+2329/U+3008",
+    (
+        "mail023",
+        "body",
+    ): "8-bit GB2312 body with no charset declared: Zammad guesses the charset, we never guess (windows-1252 with replacement)",
+    (
+        "mail046",
+        "subject",
+    ): "raw 8-bit GB2312 subject while the only declared charset is iso-8859-1: Zammad guesses, we use the declared one",
+    (
+        "mail054",
+        "body",
+    ): "Zammad finds no body because the Content-Type boundary parameter lost its indentation; we repair that header and read 'some text'",
+    (
+        "mail073",
+        "attachments",
+    ): "Zammad shows a replacement character in 'Forex Platte ohne W�lbung.jpg'; we decode the RFC 2231 name to 'Wölbung'",
+    (
+        "mail076",
+        "from",
+    ): "broken From '\"Millions Lottery Spain transfer\"@example.com>': Zammad keeps the stray '>', we drop it",
+    (
+        "mail087",
+        "from",
+    ): "From 'Test test@example.com' without angle brackets: Zammad keeps the whole string, we keep the address",
+    (
+        "mail087",
+        "body",
+    ): "the text part after the PDF: Zammad files it as an attachment ('no visible content'), we take it as the body as RFC 2046 get_body does",
+    (
+        "mail102",
+        "attachments",
+    ): "the same image twice: Zammad renames the second ('... at 091.00.38.png'), we keep names as sent",
+    (
+        "mail105",
+        "body",
+    ): "multipart/mixed whose boundary never occurs: Zammad shows nothing, we show the (quoted-printable decoded) text",
 }
 
 BODY_LINES = 8  # how many of the expected body's first non-empty lines must appear

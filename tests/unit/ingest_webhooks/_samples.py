@@ -1,4 +1,5 @@
 """Where the real webhook samples live (shared/data/webhooks, beside the repo) and how to read them."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Built from the shapes the platforms publish: developer.zendesk.com "Ticket events"
 (event webhooks) and Chatwoot's "Webhook events" samples. Trimmed to what matters.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,8 +56,14 @@ CW_CONVERSATION = {
     "inbox_id": 1,
     "contact_inbox": {"id": 12, "contact_id": 12, "inbox_id": 1, "source_id": "405f1d30"},
     "messages": [
-        {"id": 120, "content": "Get notified by email", "message_type": 3, "private": False,
-         "content_type": "input_email", "conversation_id": 10},
+        {
+            "id": 120,
+            "content": "Get notified by email",
+            "message_type": 3,
+            "private": False,
+            "content_type": "input_email",
+            "conversation_id": 10,
+        },
         {"id": 121, "content": "My order never arrived", "message_type": 0, "private": False, "conversation_id": 10},
     ],
     "meta": {

@@ -4,15 +4,15 @@ Two sources of input: arbitrary JSON-like values (biased towards the keys and wo
 adapters look for, so the search gets past the first checks) and real samples with a few
 random mutations (a value replaced, a key deleted, deep inside).
 """
+
 from __future__ import annotations
 
 import copy
 from typing import Any, get_args
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from services.ingest.domain.inbound import Ignored, InboundCommand, PayloadError
 from services.ingest.webhooks import ADAPTERS
@@ -27,28 +27,135 @@ COMMAND_TYPES = get_args(InboundCommand)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = [
-    "event", "type", "topic", "data", "item", "id", "ticket_id", "ticket_number", "number", "title", "subject",
-    "body", "content", "text", "status", "state", "priority", "tags", "labels", "detail", "current", "comment",
-    "conversation", "conversation_parts", "conversation_message", "source", "target", "_meta", "_links", "related",
-    "message_replied_to", "author", "sender", "user", "requester", "email", "name", "is_public", "is_staff",
-    "private", "incoming", "note", "agent_response", "message_type", "messages", "meta", "freshdesk_webhook",
-    "triggered_event", "ticket_subject", "ticket_status", "ticket_priority", "ticket_title", "links", "href",
-    "ticket_state", "category", "ticket_attributes", "custom_field", "custom_fields", "custom_attributes",
-    "changed_attributes", "recipients", "role", "handle", "channel", "via", "conversation_rating", "rating",
-    "external_id", "author_kind", "public", "requester", "vip", "occurred_at", "created_at", "time",
+    "event",
+    "type",
+    "topic",
+    "data",
+    "item",
+    "id",
+    "ticket_id",
+    "ticket_number",
+    "number",
+    "title",
+    "subject",
+    "body",
+    "content",
+    "text",
+    "status",
+    "state",
+    "priority",
+    "tags",
+    "labels",
+    "detail",
+    "current",
+    "comment",
+    "conversation",
+    "conversation_parts",
+    "conversation_message",
+    "source",
+    "target",
+    "_meta",
+    "_links",
+    "related",
+    "message_replied_to",
+    "author",
+    "sender",
+    "user",
+    "requester",
+    "email",
+    "name",
+    "is_public",
+    "is_staff",
+    "private",
+    "incoming",
+    "note",
+    "agent_response",
+    "message_type",
+    "messages",
+    "meta",
+    "freshdesk_webhook",
+    "triggered_event",
+    "ticket_subject",
+    "ticket_status",
+    "ticket_priority",
+    "ticket_title",
+    "links",
+    "href",
+    "ticket_state",
+    "category",
+    "ticket_attributes",
+    "custom_field",
+    "custom_fields",
+    "custom_attributes",
+    "changed_attributes",
+    "recipients",
+    "role",
+    "handle",
+    "channel",
+    "via",
+    "conversation_rating",
+    "rating",
+    "external_id",
+    "author_kind",
+    "public",
+    "requester",
+    "vip",
+    "occurred_at",
+    "created_at",
+    "time",
 ]
 WORDS = [
-    "ticket.created", "message.created", "ticket.status_changed", "ticket.priority_changed", "ticket.fields_changed",
-    "satisfaction.rated", "zen:event-type:ticket.created", "zen:event-type:ticket.status_changed",
-    "zen:event-type:ticket.comment_added", "zen:event-type:ticket.tags_changed",
-    "zen:event-type:ticket.custom_field_changed", "zen:event-type:ticket.priority_changed",
-    "conversation.user.created", "conversation.user.replied", "conversation.admin.noted",
-    "conversation.admin.single.created", "conversation.rating.added", "ticket.state.updated", "ping",
-    "conversation_created", "message_created", "conversation_updated", "conversation_status_changed",
-    "inbound", "outbound", "comment", "tag", "archive", "incoming", "outgoing", "open", "OPEN", "HOLD", "pending",
-    "resolved", "closed", "urgent", "Medium", "{ticket_action:created}", "{status:{from:2,to:4}}",
-    "{note_type:private}", "{priority:{from:1,to:9}}", "message", "comment", "email", "Channel::Email",
-    "http://api.groovehq.com/v1/tickets/7", "http://[::1", "<p>x</p>", "2025-01-08T10:12:07Z", "",
+    "ticket.created",
+    "message.created",
+    "ticket.status_changed",
+    "ticket.priority_changed",
+    "ticket.fields_changed",
+    "satisfaction.rated",
+    "zen:event-type:ticket.created",
+    "zen:event-type:ticket.status_changed",
+    "zen:event-type:ticket.comment_added",
+    "zen:event-type:ticket.tags_changed",
+    "zen:event-type:ticket.custom_field_changed",
+    "zen:event-type:ticket.priority_changed",
+    "conversation.user.created",
+    "conversation.user.replied",
+    "conversation.admin.noted",
+    "conversation.admin.single.created",
+    "conversation.rating.added",
+    "ticket.state.updated",
+    "ping",
+    "conversation_created",
+    "message_created",
+    "conversation_updated",
+    "conversation_status_changed",
+    "inbound",
+    "outbound",
+    "comment",
+    "tag",
+    "archive",
+    "incoming",
+    "outgoing",
+    "open",
+    "OPEN",
+    "HOLD",
+    "pending",
+    "resolved",
+    "closed",
+    "urgent",
+    "Medium",
+    "{ticket_action:created}",
+    "{status:{from:2,to:4}}",
+    "{note_type:private}",
+    "{priority:{from:1,to:9}}",
+    "message",
+    "comment",
+    "email",
+    "Channel::Email",
+    "http://api.groovehq.com/v1/tickets/7",
+    "http://[::1",
+    "<p>x</p>",
+    "2025-01-08T10:12:07Z",
+    "",
 ]
 
 scalars = st.one_of(
@@ -67,8 +174,12 @@ json_values = st.recursive(
     ),
     max_leaves=25,
 )
-events = st.one_of(st.none(), st.sampled_from(["ticket_started", "agent_replied", "note_added",
-                                               "ticket_state_changed", "ticket_assigned", "customer_replied"]))
+events = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["ticket_started", "agent_replied", "note_added", "ticket_state_changed", "ticket_assigned", "customer_replied"]
+    ),
+)
 
 
 def check(kind: str, payload: Any, event: str | None = None) -> None:
@@ -123,17 +234,46 @@ SAMPLES: list[tuple[str, Any, str | None]] = [
 ] + [
     ("zendesk", zd_event("ticket.created"), None),
     ("zendesk", zd_event("ticket.status_changed", {"current": "SOLVED", "previous": "OPEN"}), None),
-    ("zendesk", zd_event("ticket.comment_added", {"comment": {"id": "1", "body": "b", "is_public": True,
-                                                              "author": {"id": "2", "is_staff": True, "name": "A"}}}), None),
+    (
+        "zendesk",
+        zd_event(
+            "ticket.comment_added",
+            {
+                "comment": {
+                    "id": "1",
+                    "body": "b",
+                    "is_public": True,
+                    "author": {"id": "2", "is_staff": True, "name": "A"},
+                }
+            },
+        ),
+        None,
+    ),
     ("zendesk", zd_event("ticket.tags_changed", {"tags_added": ["a"], "tags_removed": []}), None),
     ("zendesk", zd_event("ticket.custom_field_changed", {"current": {"value": 1}, "custom_field": {"id": "9"}}), None),
     ("chatwoot", CW_CONVERSATION | {"event": "conversation_created"}, None),
-    ("chatwoot", CW_CONVERSATION | {"event": "conversation_updated", "labels": ["x"], "changed_attributes": [{"priority": {}}]}, None),
+    (
+        "chatwoot",
+        CW_CONVERSATION | {"event": "conversation_updated", "labels": ["x"], "changed_attributes": [{"priority": {}}]},
+        None,
+    ),
     ("chatwoot", CW_CONVERSATION | {"event": "conversation_status_changed"}, None),
     ("chatwoot", CW_MESSAGE, None),
-    ("generic", {"event": "ticket.created", "external_id": "A", "subject": "s", "body": "b",
-                 "requester": {"email": "a@b.c", "vip": True}, "tags": ["t"], "custom_fields": {"k": 1},
-                 "attachments": [{"filename": "f", "size": 1}], "occurred_at": "2025-01-08T10:00:00Z"}, None),
+    (
+        "generic",
+        {
+            "event": "ticket.created",
+            "external_id": "A",
+            "subject": "s",
+            "body": "b",
+            "requester": {"email": "a@b.c", "vip": True},
+            "tags": ["t"],
+            "custom_fields": {"k": 1},
+            "attachments": [{"filename": "f", "size": 1}],
+            "occurred_at": "2025-01-08T10:00:00Z",
+        },
+        None,
+    ),
     ("generic", {"event": "message.created", "external_id": "A", "body": "b", "author": {"name": "n"}}, None),
     ("generic", {"event": "ticket.fields_changed", "external_id": "A", "tags": ["x"]}, None),
 ]

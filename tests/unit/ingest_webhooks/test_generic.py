@@ -1,9 +1,10 @@
 """The generic (our own) webhook shape, including every example printed in docs/webhooks.md."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def test_ticket_created_full() -> None:
         tags=("invoice", "vat"),
         custom_fields={"invoice_id": "INV-2291", "country": "FR"},
         attachments=(Attachment("invoice.pdf", "application/pdf", 48213),),
-        occurred_at=datetime(2025, 1, 8, 10, 12, 7, tzinfo=timezone.utc),
+        occurred_at=datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC),
     )
 
 
@@ -82,7 +83,14 @@ def test_ticket_created_minimal_uses_defaults() -> None:
 
 def test_integer_ids_become_strings_and_tags_are_deduplicated() -> None:
     [ticket] = parse(
-        {"event": "ticket.created", "external_id": 1042, "subject": "x", "body": "y", "requester": {}, "tags": ["a", "a", " b "]}
+        {
+            "event": "ticket.created",
+            "external_id": 1042,
+            "subject": "x",
+            "body": "y",
+            "requester": {},
+            "tags": ["a", "a", " b "],
+        }
     )
     assert ticket.external_id == "1042"
     assert ticket.tags == ("a", "b")
@@ -103,7 +111,9 @@ def test_message_created() -> None:
         attachments=(Attachment("po.png", "image/png", 1024, "po1", True),),
         occurred_at=datetime(2025, 1, 8, 10, 30, tzinfo=timezone(timedelta(hours=1))),
     )
-    [note] = parse({"event": "message.created", "external_id": 7, "body": "internal", "author_kind": "agent", "public": False})
+    [note] = parse(
+        {"event": "message.created", "external_id": 7, "body": "internal", "author_kind": "agent", "public": False}
+    )
     assert (note.external_id, note.author_kind, note.public, note.author_name) == ("7", "agent", False, None)
 
 

@@ -5,10 +5,11 @@ shared/data/SOURCES.md, note 3): the payloads below are built from the shapes th
 platforms publish (developer.zendesk.com "Ticket events"; Chatwoot's "Webhook events"
 samples), trimmed to what matters.
 """
+
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -41,7 +42,7 @@ def test_registry_covers_every_kind() -> None:
 
 # ================================================================ Zendesk event webhooks
 
-ZD_AT = datetime(2025, 1, 8, 10, 12, 7, 672717, tzinfo=timezone.utc)
+ZD_AT = datetime(2025, 1, 8, 10, 12, 7, 672717, tzinfo=UTC)
 
 
 def zd(payload: Any) -> list[Any]:
@@ -71,7 +72,14 @@ def test_zendesk_ticket_created() -> None:
 
 @pytest.mark.parametrize(
     "current, expected",
-    [("SOLVED", "solved"), ("HOLD", "on_hold"), ("PENDING", "pending"), ("NEW", "new"), ("CLOSED", "closed"), ("open", "open")],
+    [
+        ("SOLVED", "solved"),
+        ("HOLD", "on_hold"),
+        ("PENDING", "pending"),
+        ("NEW", "new"),
+        ("CLOSED", "closed"),
+        ("open", "open"),
+    ],
 )
 def test_zendesk_status_changed(current: str, expected: str) -> None:
     assert zd(zd_event("ticket.status_changed", {"current": current, "previous": "OPEN"})) == [
@@ -92,11 +100,23 @@ def test_zendesk_priority_changed() -> None:
 
 
 def test_zendesk_comment_added() -> None:
-    comment = {"id": "9876543210", "body": "We are investigating.", "is_public": True,
-               "author": {"id": "8447388090495", "is_staff": True, "name": "Support Agent"}}
+    comment = {
+        "id": "9876543210",
+        "body": "We are investigating.",
+        "is_public": True,
+        "author": {"id": "8447388090495", "is_staff": True, "name": "Support Agent"},
+    }
     assert zd(zd_event("ticket.comment_added", {"comment": comment})) == [
-        InboundMessage(SRC, "5158", "We are investigating.", "agent", public=True, author_name="Support Agent",
-                       external_message_id="9876543210", occurred_at=ZD_AT)
+        InboundMessage(
+            SRC,
+            "5158",
+            "We are investigating.",
+            "agent",
+            public=True,
+            author_name="Support Agent",
+            external_message_id="9876543210",
+            occurred_at=ZD_AT,
+        )
     ]
     private = comment | {"is_public": False}
     assert zd(zd_event("ticket.comment_added", {"comment": private}))[0].public is False
@@ -107,10 +127,16 @@ def test_zendesk_comment_added() -> None:
 def test_zendesk_tags_and_custom_fields() -> None:
     tags = zd(zd_event("ticket.tags_changed", {"tags_added": ["vip"], "tags_removed": []}, tags=["mobile", "vip"]))
     assert tags == [InboundFieldsChange(SRC, "5158", tags=("mobile", "vip"), occurred_at=ZD_AT)]
-    field = zd(zd_event("ticket.custom_field_changed", {
-        "current": {"value": "blue"}, "previous": {"value": "red"},
-        "custom_field": {"id": "360001", "title": "Colour", "type": "text"},
-    }))
+    field = zd(
+        zd_event(
+            "ticket.custom_field_changed",
+            {
+                "current": {"value": "blue"},
+                "previous": {"value": "red"},
+                "custom_field": {"id": "360001", "title": "Colour", "type": "text"},
+            },
+        )
+    )
     assert field == [InboundFieldsChange(SRC, "5158", custom_fields={"360001": "blue"}, occurred_at=ZD_AT)]
 
 
@@ -164,13 +190,26 @@ def test_zendesk_comment_and_tags_need_their_data() -> None:
 
 def test_zendesk_recommended_trigger_template() -> None:
     body = {
-        "ticket_id": 4821, "ticket_title": "Refund", "ticket_description": "Please refund order 77",
-        "ticket_status": "On-hold", "ticket_priority": "-", "requester_email": "kim@example.com",
-        "requester_full_name": "Kim", "tags": "refund billing",
+        "ticket_id": 4821,
+        "ticket_title": "Refund",
+        "ticket_description": "Please refund order 77",
+        "ticket_status": "On-hold",
+        "ticket_priority": "-",
+        "requester_email": "kim@example.com",
+        "requester_full_name": "Kim",
+        "tags": "refund billing",
     }
     assert zd(body) == [
-        InboundTicket(SRC, "4821", "webhook", "Refund", "Please refund order 77",
-                      Requester(email="kim@example.com", name="Kim"), status="on_hold", tags=("refund", "billing")),
+        InboundTicket(
+            SRC,
+            "4821",
+            "webhook",
+            "Refund",
+            "Please refund order 77",
+            Requester(email="kim@example.com", name="Kim"),
+            status="on_hold",
+            tags=("refund", "billing"),
+        ),
         InboundStatusChange(SRC, "4821", "on_hold"),
         InboundFieldsChange(SRC, "4821", tags=("refund", "billing")),
     ]
@@ -181,6 +220,7 @@ def test_zendesk_recommended_trigger_template() -> None:
 
 # ================================================================ Chatwoot (docs-shaped: no real files exist)
 
+
 def cw(payload: Any) -> list[Any]:
     return chatwoot.parse(payload, source=SRC)
 
@@ -188,20 +228,40 @@ def cw(payload: Any) -> list[Any]:
 def test_chatwoot_conversation_created() -> None:
     [ticket] = cw(CW_CONVERSATION | {"event": "conversation_created", "labels": ["billing"], "priority": "medium"})
     assert ticket == InboundTicket(
-        source=SRC, external_id="10", channel="chat", subject="My order never arrived", body="My order never arrived",
-        requester=Requester(email="jane@acme.inc", name="jane"), priority="normal", status="open", tags=("billing",),
-        occurred_at=datetime.fromtimestamp(1627063520, tz=timezone.utc),
+        source=SRC,
+        external_id="10",
+        channel="chat",
+        subject="My order never arrived",
+        body="My order never arrived",
+        requester=Requester(email="jane@acme.inc", name="jane"),
+        priority="normal",
+        status="open",
+        tags=("billing",),
+        occurred_at=datetime.fromtimestamp(1627063520, tz=UTC),
     )
-    [email] = cw(CW_CONVERSATION | {"event": "conversation_created", "channel": "Channel::Email", "messages": [],
-                                     "additional_attributes": {"mail_subject": "Broken link"}})
+    [email] = cw(
+        CW_CONVERSATION
+        | {
+            "event": "conversation_created",
+            "channel": "Channel::Email",
+            "messages": [],
+            "additional_attributes": {"mail_subject": "Broken link"},
+        }
+    )
     assert (email.channel, email.subject, email.body) == ("email", "Broken link", "")
 
 
 def test_chatwoot_message_created_by_type() -> None:
     [incoming] = cw(CW_MESSAGE)
     assert incoming == InboundMessage(
-        SRC, "10", "hi", "customer", public=True, author_name="little-haze-776", external_message_id="118",
-        occurred_at=datetime(2021, 7, 23, 18, 2, 48, tzinfo=timezone.utc),
+        SRC,
+        "10",
+        "hi",
+        "customer",
+        public=True,
+        author_name="little-haze-776",
+        external_message_id="118",
+        occurred_at=datetime(2021, 7, 23, 18, 2, 48, tzinfo=UTC),
     )
     agent = {"id": 1, "name": "John", "email": "john@acme.inc", "type": "user"}
     [outgoing] = cw(CW_MESSAGE | {"message_type": "outgoing", "sender": agent})
@@ -222,7 +282,7 @@ def test_chatwoot_message_created_by_type() -> None:
 )
 def test_chatwoot_status_changed(status: str, expected: str) -> None:
     [change] = cw(CW_CONVERSATION | {"event": "conversation_status_changed", "status": status})
-    assert change == InboundStatusChange(SRC, "10", expected, datetime.fromtimestamp(1627063520, tz=timezone.utc))
+    assert change == InboundStatusChange(SRC, "10", expected, datetime.fromtimestamp(1627063520, tz=UTC))
 
 
 def test_chatwoot_deprecated_status_events() -> None:
@@ -232,10 +292,13 @@ def test_chatwoot_deprecated_status_events() -> None:
 
 def test_chatwoot_conversation_updated() -> None:
     payload = CW_CONVERSATION | {
-        "event": "conversation_updated", "labels": ["vip"], "custom_attributes": {"plan": "pro"},
-        "priority": "urgent", "changed_attributes": [{"priority": {"previous_value": None, "current_value": "urgent"}}],
+        "event": "conversation_updated",
+        "labels": ["vip"],
+        "custom_attributes": {"plan": "pro"},
+        "priority": "urgent",
+        "changed_attributes": [{"priority": {"previous_value": None, "current_value": "urgent"}}],
     }
-    at = datetime.fromtimestamp(1627063520, tz=timezone.utc)
+    at = datetime.fromtimestamp(1627063520, tz=UTC)
     assert cw(payload) == [
         InboundFieldsChange(SRC, "10", tags=("vip",), custom_fields={"plan": "pro"}, occurred_at=at),
         InboundPriorityChange(SRC, "10", "urgent", at),
@@ -244,7 +307,9 @@ def test_chatwoot_conversation_updated() -> None:
     assert isinstance(ignored, Ignored)
 
 
-@pytest.mark.parametrize("event", ["webwidget_triggered", "contact_created", "contact_updated", "message_updated", "brand_new"])
+@pytest.mark.parametrize(
+    "event", ["webwidget_triggered", "contact_created", "contact_updated", "message_updated", "brand_new"]
+)
 def test_chatwoot_not_ticket_events(event: str) -> None:
     [ignored] = cw({"event": event, "id": 12})
     assert isinstance(ignored, Ignored)
@@ -259,7 +324,10 @@ def test_chatwoot_not_ticket_events(event: str) -> None:
         (CW_MESSAGE | {"conversation": {"id": None}}, "conversation.id"),
         (CW_MESSAGE | {"message_type": None}, "message_type"),
         (CW_MESSAGE | {"private": "yes"}, "private"),
-        (CW_CONVERSATION | {"event": "conversation_created", "messages": [{"message_type": [0]}]}, "messages.0.message_type"),
+        (
+            CW_CONVERSATION | {"event": "conversation_created", "messages": [{"message_type": [0]}]},
+            "messages.0.message_type",
+        ),
         (CW_CONVERSATION | {"event": "conversation_status_changed", "status": 1}, "status"),
     ],
 )
@@ -285,7 +353,7 @@ def test_intercom_rating_added() -> None:
     payload = copy.deepcopy(payload)
     payload["data"]["item"]["conversation_rating"] = {"rating": 5, "remark": "Great", "created_at": 1553291400}
     assert ic(payload) == [
-        InboundRating(SRC, "21322009097", "good", "Great", datetime.fromtimestamp(1553291400, tz=timezone.utc))
+        InboundRating(SRC, "21322009097", "good", "Great", datetime.fromtimestamp(1553291400, tz=UTC))
     ]
     payload["data"]["item"]["conversation_rating"] = {"rating": 1}
     assert ic(payload)[0].rating == "bad"
@@ -300,9 +368,13 @@ def test_intercom_newer_source_shape_and_bot_authors() -> None:
     payload = copy.deepcopy(intercom_sample("conversation_user_created.json"))
     item = payload["data"]["item"]
     del item["conversation_message"], item["user"]
-    item["source"] = {"type": "email", "delivered_as": "customer_initiated", "subject": "<p>Refund?</p>",
-                      "body": "<p>Hi,</p><p>where is my <b>refund</b>?</p>",
-                      "author": {"type": "user", "id": "5c95", "name": "Ann", "email": "ann@example.com"}}
+    item["source"] = {
+        "type": "email",
+        "delivered_as": "customer_initiated",
+        "subject": "<p>Refund?</p>",
+        "body": "<p>Hi,</p><p>where is my <b>refund</b>?</p>",
+        "author": {"type": "user", "id": "5c95", "name": "Ann", "email": "ann@example.com"},
+    }
     [ticket] = ic(payload)
     assert (ticket.channel, ticket.subject, ticket.body) == ("email", "Refund?", "Hi,\n\nwhere is my refund?")
     assert ticket.requester == Requester(email="ann@example.com", name="Ann")
@@ -320,8 +392,10 @@ def test_intercom_newer_source_shape_and_bot_authors() -> None:
         (lambda p: p.pop("data"), "data"),
         (lambda p: p["data"].update(item="x"), "data.item"),
         (lambda p: p["data"]["item"].update(id=None), "data.item.id"),
-        (lambda p: p["data"]["item"]["conversation_parts"].update(conversation_parts=[]),
-         "data.item.conversation_parts.conversation_parts"),
+        (
+            lambda p: p["data"]["item"]["conversation_parts"].update(conversation_parts=[]),
+            "data.item.conversation_parts.conversation_parts",
+        ),
     ],
 )
 def test_intercom_broken_payloads(mutate: Any, field: str) -> None:
@@ -354,22 +428,43 @@ def test_front_inbound_reply_is_a_customer_message() -> None:
     payload["target"]["data"]["_links"]["related"]["message_replied_to"] = "https://api2.frontapp.com/messages/msg_1"
     [message] = fr(payload)
     assert (type(message), message.author_kind, message.author_email, message.external_id) == (
-        InboundMessage, "customer", "calculon@momsbot.com", "2x9c5v")
+        InboundMessage,
+        "customer",
+        "calculon@momsbot.com",
+        "2x9c5v",
+    )
 
 
 def test_front_comment_tag_and_state_events() -> None:
     payload = front_sample("outbound_message.json")
     payload["type"] = "comment"
-    payload["target"] = {"_meta": {"type": "comment"}, "data": {
-        "id": "com_1", "body": "Ask finance first", "posted_at": 1518309000,
-        "author": {"id": "tea_1", "first_name": "Hermes", "last_name": "Conrad", "email": "hermes@planet-express.com"}}}
+    payload["target"] = {
+        "_meta": {"type": "comment"},
+        "data": {
+            "id": "com_1",
+            "body": "Ask finance first",
+            "posted_at": 1518309000,
+            "author": {
+                "id": "tea_1",
+                "first_name": "Hermes",
+                "last_name": "Conrad",
+                "email": "hermes@planet-express.com",
+            },
+        },
+    }
     [note] = fr(payload)
-    assert (note.public, note.author_kind, note.body, note.author_name) == (False, "agent", "Ask finance first", "Hermes Conrad")
+    assert (note.public, note.author_kind, note.body, note.author_name) == (
+        False,
+        "agent",
+        "Ask finance first",
+        "Hermes Conrad",
+    )
 
     tagged = front_sample("outbound_message.json") | {"type": "tag"}
     tagged["conversation"]["tags"] = [{"id": "tag_1", "name": "refund"}, {"id": "tag_2", "name": "vip"}]
-    assert fr(tagged)[0] == InboundFieldsChange(SRC, "cnv_keo696", tags=("refund", "vip"),
-                                                occurred_at=datetime.fromtimestamp(1518307909.541, tz=timezone.utc))
+    assert fr(tagged)[0] == InboundFieldsChange(
+        SRC, "cnv_keo696", tags=("refund", "vip"), occurred_at=datetime.fromtimestamp(1518307909.541, tz=UTC)
+    )
     for kind, status in (("archive", "solved"), ("reopen", "open"), ("restore", "open"), ("trash", "closed")):
         assert fr(front_sample("outbound_message.json") | {"type": kind})[0].status == status
     for kind in ("mention", "unassign", "move"):
@@ -391,7 +486,9 @@ def test_front_broken_payloads() -> None:
 
 
 def test_groove_unknown_or_unguessable_event() -> None:
-    assert groove.parse({"anything": 1}, source=SRC, event="ticket_tagged") == [Ignored("unsupported event ticket_tagged")]
+    assert groove.parse({"anything": 1}, source=SRC, event="ticket_tagged") == [
+        Ignored("unsupported event ticket_tagged")
+    ]
     with pytest.raises(PayloadError) as info:
         groove.parse({"anything": 1}, source=SRC)
     assert info.value.field == "X-Groove-Event"

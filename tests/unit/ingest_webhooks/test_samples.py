@@ -5,6 +5,7 @@ until someone decides what it should produce. Files zulip's own tests treat as m
 (`zulip-freshdesk/status_changed_fixture_with_missing_key.json`,
 `zulip-groove/malformed_payload.json`) must raise PayloadError on the named field.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,9 +64,16 @@ NOT_A_TICKET = Raises("freshdesk_webhook")  # contacts, agents, companies...: no
 EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     # ---------------------------------------------------------------- zulip-freshdesk
     "zulip-freshdesk/inline_images.json": [
-        T(external_id="12", subject="Not enough ☃ guinea pigs", status="open", priority="urgent",
-          channel="webhook", requester_email="requester-bob@example.com", requester_name="Requester ☃ Bob",
-          **{"body~": "We need more guinea pigs. Exhibit 1:"}),
+        T(
+            external_id="12",
+            subject="Not enough ☃ guinea pigs",
+            status="open",
+            priority="urgent",
+            channel="webhook",
+            requester_email="requester-bob@example.com",
+            requester_name="Requester ☃ Bob",
+            **{"body~": "We need more guinea pigs. Exhibit 1:"},
+        ),
     ],
     "zulip-freshdesk/priority_changed.json": [P("11", "low")],
     "zulip-freshdesk/private_note.json": [M(external_id="11", author_kind="agent", public=False)],
@@ -73,19 +81,36 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     "zulip-freshdesk/status_changed.json": [S("11", "pending")],  # 4 Resolved -> 6 Waiting on Customer
     "zulip-freshdesk/status_changed_fixture_with_missing_key.json": Raises("freshdesk_webhook.triggered_event"),
     "zulip-freshdesk/ticket_created.json": [
-        T(external_id="11", subject="Test ticket subject ☃", status="pending", priority="high",
-          body="Test ticket description ☃.", requester_email="requester-bob@example.com"),
+        T(
+            external_id="11",
+            subject="Test ticket subject ☃",
+            status="pending",
+            priority="high",
+            body="Test ticket description ☃.",
+            requester_email="requester-bob@example.com",
+        ),
     ],
     "zulip-freshdesk/unknown_payload.json": [I("unsupported event unknown_event")],
     # ---------------------------------------------------------------- python-freshdesk (v2 API objects)
     "python-freshdesk/ticket_1.json": [
-        T(external_id="1", subject="This is a sample ticket", status="open", priority="low", channel="webhook",
-          body="This is a sample ticket, feel free to delete it.", tags=("foo", "bar"),
-          requester_email="dummyname@example.com", requester_name="Dummyname"),
+        T(
+            external_id="1",
+            subject="This is a sample ticket",
+            status="open",
+            priority="low",
+            channel="webhook",
+            body="This is a sample ticket, feel free to delete it.",
+            tags=("foo", "bar"),
+            requester_email="dummyname@example.com",
+            requester_name="Dummyname",
+        ),
         S("1", "open"),
         P("1", "low"),
-        F(external_id="1", tags=("foo", "bar"),
-          custom_fields={"parent_or_child": None, "parent_ticket_id": None, "child_ticket_id": None}),
+        F(
+            external_id="1",
+            tags=("foo", "bar"),
+            custom_fields={"parent_or_child": None, "parent_ticket_id": None, "child_ticket_id": None},
+        ),
     ],
     "python-freshdesk/ticket_1_updated.json": [
         T(external_id="1", subject="Test subject update", status="solved", priority="high", tags=("hello", "world")),
@@ -103,8 +128,15 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
         M(external_id="1", body="This is a private note", author_kind="agent", public=False, external_message_id="1"),
     ],
     "python-freshdesk/reply_1.json": [
-        M(external_id="1", body="This is a reply", author_kind="agent", public=True, external_message_id="2",
-          author_name="Rachel", author_email="rachel@freshdesk.com"),
+        M(
+            external_id="1",
+            body="This is a reply",
+            author_kind="agent",
+            public=True,
+            external_message_id="2",
+            author_name="Rachel",
+            author_email="rachel@freshdesk.com",
+        ),
     ],
     "python-freshdesk/all_tickets.json": NOT_AN_OBJECT,
     "python-freshdesk/search_tickets.json": NOT_A_TICKET,  # {total, results}: a search response
@@ -137,19 +169,36 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     # ---------------------------------------------------------------- zulip-front
     "zulip-front/conversation_assigned.json": [I("assignment is decided by Switchboard's router")],
     "zulip-front/inbound_message.json": [
-        T(external_id="2x9c5v", subject="Cancellation Request for Subscription #SUB-67890", channel="email",
-          body="We don't have emotions, and sometimes that makes me very sad.",
-          requester_email="calculon@momsbot.com", status="new"),
+        T(
+            external_id="2x9c5v",
+            subject="Cancellation Request for Subscription #SUB-67890",
+            channel="email",
+            body="We don't have emotions, and sometimes that makes me very sad.",
+            requester_email="calculon@momsbot.com",
+            status="new",
+        ),
     ],
     "zulip-front/outbound_message.json": [
-        M(external_id="cnv_keo696", author_kind="agent", public=True, author_name="Leela Turanga",
-          author_email="leela@planet-express.com", external_message_id="msg_1176ie2",
-          body="There will be plenty of time to discuss your objections when and if you return."),
+        M(
+            external_id="cnv_keo696",
+            author_kind="agent",
+            public=True,
+            author_name="Leela Turanga",
+            author_email="leela@planet-express.com",
+            external_message_id="msg_1176ie2",
+            body="There will be plenty of time to discuss your objections when and if you return.",
+        ),
     ],
     # ---------------------------------------------------------------- zulip-groove (with X-Groove-Event)
     "zulip-groove/agent_replied.json": [
-        M(external_id="776", author_kind="agent", public=True, author_email="agent@example.com",
-          body="Hello , This is a reply from an agent to a ticket", external_message_id="5308968422"),
+        M(
+            external_id="776",
+            author_kind="agent",
+            public=True,
+            author_email="agent@example.com",
+            body="Hello , This is a reply from an agent to a ticket",
+            external_message_id="5308968422",
+        ),
     ],
     "zulip-groove/customer_replied.json": [
         M(external_id="440", author_kind="customer", public=True, author_email="rambo@example.com"),
@@ -161,9 +210,16 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     "zulip-groove/ticket_assigned_group_only.json": [I("assignment is decided by Switchboard's router")],
     "zulip-groove/ticket_assigned_no_one.json": [I("assignment is decided by Switchboard's router")],
     "zulip-groove/ticket_started.json": [
-        T(external_id="9", subject="Test Subject", status="open", priority="low", channel="chat",
-          body="The content of the body goes here.", requester_email="customer@example.lcom",
-          requester_name="Test Name"),
+        T(
+            external_id="9",
+            subject="Test Subject",
+            status="open",
+            priority="low",
+            channel="chat",
+            body="The content of the body goes here.",
+            requester_email="customer@example.lcom",
+            requester_name="Test Name",
+        ),
     ],
     "zulip-groove/ticket_state_changed.json": [S("776", "pending")],
     # ---------------------------------------------------------------- zulip-intercom
@@ -176,8 +232,14 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     "zulip-intercom/conversation_admin_assigned.json": [I("assignment is decided by Switchboard's router")],
     "zulip-intercom/conversation_admin_closed.json": [S("21322009097", "solved")],
     "zulip-intercom/conversation_admin_noted.json": [
-        M(external_id="21330067382", author_kind="agent", public=False, author_name="Eeshan Garg",
-          body="Talk to Tim about this user's query.", external_message_id="2826904904"),
+        M(
+            external_id="21330067382",
+            author_kind="agent",
+            public=False,
+            author_name="Eeshan Garg",
+            body="Talk to Tim about this user's query.",
+            external_message_id="2826904904",
+        ),
     ],
     "zulip-intercom/conversation_admin_opened.json": [S("21330229536", "open")],
     "zulip-intercom/conversation_admin_replied.json": [
@@ -190,19 +252,35 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     "zulip-intercom/conversation_admin_unsnoozed.json": [S("21330067382", "open")],
     "zulip-intercom/conversation_part_tag_created.json": [F(external_id="21330067382", tags=("developer",))],
     "zulip-intercom/conversation_user_created.json": [
-        T(external_id="21321941764", channel="chat", subject="Hello everyone!", body="Hello everyone!",
-          requester_name="Rose Poodle from St. John's", requester_email=None, status="new"),
+        T(
+            external_id="21321941764",
+            channel="chat",
+            subject="Hello everyone!",
+            body="Hello everyone!",
+            requester_name="Rose Poodle from St. John's",
+            requester_email=None,
+            status="new",
+        ),
     ],
     "zulip-intercom/conversation_user_replied.json": [
-        M(external_id="21322009097", author_kind="customer", public=True, author_email="jerryguitarist@gmail.com",
-          body="Well, I need some help getting access to a developer account."),
+        M(
+            external_id="21322009097",
+            author_kind="customer",
+            public=True,
+            author_email="jerryguitarist@gmail.com",
+            body="Well, I need some help getting access to a developer account.",
+        ),
     ],
     "zulip-intercom/event_created.json": [I("unsupported event event.created")],
     "zulip-intercom/ping.json": [I("ping")],
     "zulip-intercom/ticket_created.json": [
-        T(external_id="215472629311235", channel="chat", status="new",
-          subject="Unclear user message 'erf' with pending email response",
-          custom_fields={"Platforms": None, "Root cause": None}),
+        T(
+            external_id="215472629311235",
+            channel="chat",
+            status="new",
+            subject="Unclear user message 'erf' with pending email response",
+            custom_fields={"Platforms": None, "Root cause": None},
+        ),
     ],
     "zulip-intercom/ticket_state_updated.json": [S("215472629311235", "open")],  # category "submitted"
     "zulip-intercom/user_created.json": [I("not tickets")],
@@ -213,17 +291,29 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]] | Raises] = {
     "zulip-intercom/user_unsubscribed.json": [I("not tickets")],
     # ---------------------------------------------------------------- zulip-zendesk (trigger bodies)
     "zulip-zendesk/message_with_long_topic_name.json": [
-        T(external_id="7", status="new", priority="normal",
-          subject="SAMPLE TICKET: Problems changing address for the customer who recently changed their "
-                  "password during Christmas", **{"body~": "### Ticket #7"}),
+        T(
+            external_id="7",
+            status="new",
+            priority="normal",
+            subject="SAMPLE TICKET: Problems changing address for the customer who recently changed their "
+            "password during Christmas",
+            **{"body~": "### Ticket #7"},
+        ),
     ],
     "zulip-zendesk/message_with_ticket_id_and_title.json": [
         T(external_id="7", subject="SAMPLE TICKET: Problems changing address"),
     ],
     "zulip-zendesk/screenshot_example.json": [T(external_id="739", subject="Problems changing address")],
     "zulip-zendesk/ticket_create_update.json": [
-        T(external_id="7", subject="Hello world", status="open", priority="normal", requester_name="testerzulip",
-          tags=("change_address", "help", "order"), **{"body~": "I am writing this to create a ticket."}),
+        T(
+            external_id="7",
+            subject="Hello world",
+            status="open",
+            priority="normal",
+            requester_name="testerzulip",
+            tags=("change_address", "help", "order"),
+            **{"body~": "I am writing this to create a ticket."},
+        ),
         S("7", "open"),
         P("7", "normal"),
         F(external_id="7", tags=("change_address", "help", "order"), custom_fields=None),
@@ -273,7 +363,7 @@ def test_sample_maps_to_expected_commands(path: Any) -> None:
         return
     commands = adapter(payload, source=SOURCE, event=event_for(path))
     assert len(commands) == len(expected), commands
-    for command, (expected_type, fields) in zip(commands, expected):
+    for command, (expected_type, fields) in zip(commands, expected, strict=False):
         _check(command, expected_type, fields)
 
 

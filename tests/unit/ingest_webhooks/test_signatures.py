@@ -1,15 +1,16 @@
 """Signature schemes: valid, tampered, wrong secret, rotation, replay window, missing and malformed headers."""
+
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.ingest.webhooks import signatures as sig
 from services.ingest.webhooks.signatures import SignatureError
 
-NOW = datetime(2025, 1, 8, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 8, 12, 0, 0, tzinfo=UTC)
 TS = int(NOW.timestamp())
 BODY = b'{"event":"ticket.created","subject":"Printer on fire"}'
 OLD, NEW, OTHER = "whsec_b2xkLXNlY3JldC1rZXktZm9yLXRlc3Rz", "whsec_bmV3LXNlY3JldC1rZXktZm9yLXRlc3Rz", "whsec_b3RoZXI="
@@ -39,7 +40,7 @@ def test_standard_known_answer_from_the_spec() -> None:
         "webhook-timestamp": "1614265330",
         "webhook-signature": expected,
     }
-    now = datetime.fromtimestamp(1614265330, tz=timezone.utc)
+    now = datetime.fromtimestamp(1614265330, tz=UTC)
     assert sig.verify_standard([secret], headers, body, now) == "msg_p5jXN8AQM9LWM0D4loKWxJek"
 
 
@@ -104,9 +105,7 @@ def test_standard_missing_header_is_named(header: str) -> None:
         sig.verify_standard([NEW], headers | {header: "  "}, BODY, NOW)
 
 
-@pytest.mark.parametrize(
-    "value", ["v1", "v1,", "v2,abc", "sha256=abcdef", "v1,@@@", "", "v1a,abc"]
-)
+@pytest.mark.parametrize("value", ["v1", "v1,", "v2,abc", "sha256=abcdef", "v1,@@@", "", "v1a,abc"])
 def test_standard_malformed_signature_is_rejected(value: str) -> None:
     with pytest.raises(SignatureError):
         sig.verify_standard([NEW], std_headers() | {"webhook-signature": value}, BODY, NOW)
@@ -214,7 +213,9 @@ def test_zendesk_rejects_tampering_wrong_secret_and_accepts_rotation() -> None:
     with pytest.raises(SignatureError, match="does not match"):
         sig.verify_zendesk(["not-it"], zd_headers(), BODY, NOW)
     with pytest.raises(SignatureError, match="does not match"):  # the timestamp is signed too
-        sig.verify_zendesk([ZD_SECRET], zd_headers() | {"X-Zendesk-Webhook-Signature-Timestamp": "2025-01-08T12:00:01Z"}, BODY, NOW)
+        sig.verify_zendesk(
+            [ZD_SECRET], zd_headers() | {"X-Zendesk-Webhook-Signature-Timestamp": "2025-01-08T12:00:01Z"}, BODY, NOW
+        )
     sig.verify_zendesk([ZD_SECRET, ZD_OLD], zd_headers(ZD_OLD), BODY, NOW)
     sig.verify_zendesk([ZD_SECRET, ZD_OLD], zd_headers(ZD_SECRET), BODY, NOW)
 
@@ -360,9 +361,9 @@ def test_mailgun_rejections_and_rotation() -> None:
 
 
 def test_schemes_by_kind() -> None:
-    assert sig.SCHEMES == {
+    assert {
         "generic": sig.verify_standard,
         "zendesk": sig.verify_zendesk,
         "chatwoot": sig.verify_chatwoot,
         "intercom": sig.verify_intercom,
-    }
+    } == sig.SCHEMES

@@ -14,6 +14,7 @@ Adapters are pure. A structurally broken payload raises `PayloadError(field, det
 an event the adapter does not know, or one with nothing for routing, is returned as
 `Ignored(reason)` so the platform still gets a 2xx.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol

@@ -4,11 +4,13 @@ Adapters wrap the payload in `Obj` and ask for what they need with a type; a fie
 the wrong type raises `PayloadError(<dotted path>, <what was expected>)`. Fields that
 are merely informative (timestamps, names) are read leniently instead.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, TypeVar
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from services.ingest.domain.inbound import PayloadError
 
@@ -180,7 +182,7 @@ def when(value: Any) -> datetime | None:
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str) or not value.strip():
@@ -203,7 +205,7 @@ def when(value: Any) -> datetime | None:
                 continue
     if parsed is None:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def first_line(text: str, limit: int = 120) -> str:

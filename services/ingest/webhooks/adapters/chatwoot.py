@@ -8,6 +8,7 @@ follow Chatwoot's published "Webhook events" samples; `message_type` comes as a 
 Chatwoot's `pending` means a bot still holds the conversation; it maps to our `pending`
 (nobody in a human queue needs to act yet). `snoozed` maps to `pending` too, as Intercom's.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,16 +29,26 @@ from ._fields import Obj, expected, first_line, lookup, nonblank, when
 STATUSES: dict[str, Status] = {"open": "open", "pending": "pending", "resolved": "solved", "snoozed": "pending"}
 PRIORITIES: dict[str, Priority] = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
 AUTHORS: dict[str, AuthorKind | None] = {
-    "incoming": "customer", "0": "customer",
-    "outgoing": "agent", "1": "agent",
-    "activity": None, "2": None,
-    "template": None, "3": None,
+    "incoming": "customer",
+    "0": "customer",
+    "outgoing": "agent",
+    "1": "agent",
+    "activity": None,
+    "2": None,
+    "template": None,
+    "3": None,
 }
 CHANNELS: dict[str, Channel] = {"Channel::Email": "email", "Channel::Api": "api"}
 NOT_TICKETS = frozenset(
     {
-        "webwidget_triggered", "contact_created", "contact_updated", "message_updated",
-        "conversation_typing_on", "conversation_typing_off", "inbox_created", "inbox_updated",
+        "webwidget_triggered",
+        "contact_created",
+        "contact_updated",
+        "message_updated",
+        "conversation_typing_on",
+        "conversation_typing_off",
+        "inbox_created",
+        "inbox_updated",
     }
 )
 DEPRECATED_STATUS: dict[str, Status] = {"conversation_resolved": "solved", "conversation_opened": "open"}

@@ -15,6 +15,7 @@ Status numbers 2-5 are Freshdesk's fixed ones; 6 and 7 are the ids Freshdesk giv
 default custom statuses "Waiting on Customer" and "Waiting on Third Party" (an account can
 renumber them; then the status name, when sent, still maps).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,18 +39,28 @@ from .._text import html_to_text
 from ._fields import Obj, expected, lookup, nonblank, when
 
 STATUSES: dict[str, Status] = {
-    "open": "open", "2": "open",
-    "pending": "pending", "3": "pending",
-    "resolved": "solved", "4": "solved",
-    "closed": "closed", "5": "closed",
-    "waiting on customer": "pending", "6": "pending",
-    "waiting on third party": "on_hold", "7": "on_hold",
+    "open": "open",
+    "2": "open",
+    "pending": "pending",
+    "3": "pending",
+    "resolved": "solved",
+    "4": "solved",
+    "closed": "closed",
+    "5": "closed",
+    "waiting on customer": "pending",
+    "6": "pending",
+    "waiting on third party": "on_hold",
+    "7": "on_hold",
 }
 PRIORITIES: dict[str, Priority] = {
-    "low": "low", "1": "low",
-    "medium": "normal", "2": "normal",
-    "high": "high", "3": "high",
-    "urgent": "urgent", "4": "urgent",
+    "low": "low",
+    "1": "low",
+    "medium": "normal",
+    "2": "normal",
+    "high": "high",
+    "3": "high",
+    "urgent": "urgent",
+    "4": "urgent",
 }
 # v2 `source`: 1 email, 2 portal, 3 phone, 7 chat, 9 feedback widget, 10 outbound email
 SOURCES: dict[int, Channel] = {1: "email", 7: "chat", 10: "email"}
@@ -146,7 +157,11 @@ def _v2_ticket(p: Obj, source: str) -> list[InboundCommand]:
     requester = p.opt_obj("requester")
     tags, fields = p.tags("tags"), p.mapping("custom_fields")
     source_no = p.raw("source")
-    channel = SOURCES.get(source_no, "webhook") if isinstance(source_no, int) and not isinstance(source_no, bool) else "webhook"
+    channel = (
+        SOURCES.get(source_no, "webhook")
+        if isinstance(source_no, int) and not isinstance(source_no, bool)
+        else "webhook"
+    )
     at = when(p.raw("updated_at"))
     commands: list[InboundCommand] = [
         InboundTicket(

@@ -6,6 +6,7 @@ opens a ticket; later inbound messages are customer replies. `outbound`/`out_rep
 teammate replies and `comment` an internal note. Assignment is Switchboard's job, so
 `assign`/`unassign` are ignored; `mention` repeats a comment and is ignored too.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ See docs/webhooks.md for full examples. Unknown fields are refused (a typo shoul
 silently dropped), so a bad field gives a 422 that names it. Unknown `event` values are
 ignored, not refused, so a client newer than this server still gets a 2xx.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal

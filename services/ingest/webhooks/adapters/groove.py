@@ -9,6 +9,7 @@ A ticket's external id is its `number` (messages point at it through `links.tick
 Groove has one terminal state, `closed`, which a customer reply reopens: it maps to
 `solved`. Assignment is Switchboard's job, so `ticket_assigned` is ignored.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,7 +38,13 @@ STATUSES: dict[str, Status] = {
     "snoozed": "pending",
     "closed": "solved",
 }
-PRIORITIES: dict[str, Priority] = {"low": "low", "medium": "normal", "normal": "normal", "high": "high", "urgent": "urgent"}
+PRIORITIES: dict[str, Priority] = {
+    "low": "low",
+    "medium": "normal",
+    "normal": "normal",
+    "high": "high",
+    "urgent": "urgent",
+}
 CHANNELS: dict[str, Channel] = {"email": "email", "widget": "chat", "chat": "chat", "api": "api"}
 MESSAGE_EVENTS = frozenset({"customer_replied", "agent_replied", "note_added"})
 

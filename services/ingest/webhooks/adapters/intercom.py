@@ -6,6 +6,7 @@ Bodies are HTML and are turned into plain text. Older payloads describe the open
 message as `conversation_message` and the customer as `user`; newer ones use `source`
 and `contacts`: both are read.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,14 +45,22 @@ REPLIES: dict[str, tuple[AuthorKind, bool]] = {
 }
 ASSIGNMENT = frozenset(
     {
-        "conversation.admin.assigned", "conversation.admin.open.assigned",
-        "ticket.admin.assigned", "ticket.team.assigned",
+        "conversation.admin.assigned",
+        "conversation.admin.open.assigned",
+        "ticket.admin.assigned",
+        "ticket.team.assigned",
     }
 )
 PEOPLE = frozenset({"contact", "user", "company", "visitor", "lead"})
 _HANDLED = (
-    {"conversation.user.created", "conversation.admin.single.created", "conversation_part.tag.created",
-     "conversation.rating.added", "ticket.created", "ticket.state.updated"}
+    {
+        "conversation.user.created",
+        "conversation.admin.single.created",
+        "conversation_part.tag.created",
+        "conversation.rating.added",
+        "ticket.created",
+        "ticket.state.updated",
+    }
     | set(CONVERSATION_STATUS)
     | set(REPLIES)
 )
@@ -163,7 +172,10 @@ def _conversation(item: Obj, topic: str, source: str, at: Any) -> list[InboundCo
         return [Ignored("intercom rating 3 (neutral) is neither good nor bad")]
     return [
         InboundRating(
-            source, conversation_id, "good" if score >= 4 else "bad", rating.opt_string("remark"),
+            source,
+            conversation_id,
+            "good" if score >= 4 else "bad",
+            rating.opt_string("remark"),
             when(rating.raw("created_at")) or at,
         )
     ]

@@ -17,6 +17,7 @@ ticket: open it if it is new, then converge status, priority and tags:
 `ticket_id` is required; `message` (free text) is used as the body when there is no
 `ticket_description`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,10 +51,28 @@ PRIORITIES: dict[str, Priority] = {"low": "low", "normal": "normal", "high": "hi
 
 _CHAT_CHANNELS = frozenset(
     {
-        "chat", "chat_transcript", "chat_offline_message", "native_messaging", "web_widget",
-        "whatsapp", "facebook_message", "instagram_dm", "sms", "text_message", "line", "telegram",
-        "wechat", "viber", "kakaotalk", "apple_business_chat", "google_business_messages",
-        "google_rcs", "messagebird_sms", "twilio_sms", "mobile_sdk", "any_channel",
+        "chat",
+        "chat_transcript",
+        "chat_offline_message",
+        "native_messaging",
+        "web_widget",
+        "whatsapp",
+        "facebook_message",
+        "instagram_dm",
+        "sms",
+        "text_message",
+        "line",
+        "telegram",
+        "wechat",
+        "viber",
+        "kakaotalk",
+        "apple_business_chat",
+        "google_business_messages",
+        "google_rcs",
+        "messagebird_sms",
+        "twilio_sms",
+        "mobile_sdk",
+        "any_channel",
     }
 )
 _GONE = frozenset({"ticket.soft_deleted", "ticket.permanently_deleted", "ticket.marked_as_spam", "ticket.merged"})
@@ -79,13 +98,22 @@ def _via_channel(detail: Obj) -> Channel:
 
 
 def _event_webhook(p: Obj, type_name: str, source: str) -> list[InboundCommand]:
-    name = type_name[len(EVENT_PREFIX):]
+    name = type_name[len(EVENT_PREFIX) :]
     if not name.startswith("ticket."):
         return [Ignored(f"zendesk {name} is not a ticket event")]
-    known = name in (
-        "ticket.created", "ticket.status_changed", "ticket.priority_changed", "ticket.comment_added",
-        "ticket.tags_changed", "ticket.custom_field_changed",
-    ) or name in _GONE or name in _ASSIGNMENT
+    known = (
+        name
+        in (
+            "ticket.created",
+            "ticket.status_changed",
+            "ticket.priority_changed",
+            "ticket.comment_added",
+            "ticket.tags_changed",
+            "ticket.custom_field_changed",
+        )
+        or name in _GONE
+        or name in _ASSIGNMENT
+    )
     if not known:
         return [Ignored(f"unsupported event {type_name}")]
     if name in _ASSIGNMENT:
@@ -157,9 +185,7 @@ def _event_webhook(p: Obj, type_name: str, source: str) -> list[InboundCommand]:
 
 def _trigger_body(p: Obj, source: str) -> list[InboundCommand]:
     if not p.has("ticket_id"):
-        raise PayloadError(
-            "ticket_id", 'required: add "ticket_id": "{{ticket.id}}" to the trigger\'s JSON body'
-        )
+        raise PayloadError("ticket_id", 'required: add "ticket_id": "{{ticket.id}}" to the trigger\'s JSON body')
     ticket_id = p.ident("ticket_id")
     title = p.opt_string("ticket_title")
     status = lookup(STATUSES, p.opt_string("ticket_status"))
