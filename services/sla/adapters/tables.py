@@ -1,11 +1,8 @@
-"""Tables in the `sla` schema: so far only the messaging tables; the sla issue adds its own."""
+"""Tables in the `sla` schema: so far only the plumbing; the sla issue adds its own on `metadata`."""
 
 from __future__ import annotations
 
-from shared.auth.tables import add_api_keys_table
-from shared.db import make_metadata
-from shared.messaging.tables import add_messaging_tables
+from shared.skeleton import service_tables
 
-metadata = make_metadata("sla")
-messaging = add_messaging_tables(metadata)
-api_keys = add_api_keys_table(metadata)
+tables = service_tables("sla")
+metadata = tables.metadata

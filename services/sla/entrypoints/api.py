@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from services.sla.adapters.tables import api_keys, messaging
+from services.sla.adapters.tables import tables
 from services.sla.settings import SlaSettings
-from shared.clock import Clock
-from shared.runtime import ServiceDefinition
-from shared.web.app import create_service_app
+from shared.skeleton import ServiceSkeleton
 
-DEFINITION = ServiceDefinition(name="sla", tables=messaging, api_keys=api_keys)
-
-
-def create_app(settings: SlaSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]
-    return create_service_app(DEFINITION, settings or SlaSettings(), clock=clock)
+SERVICE = ServiceSkeleton("sla", SlaSettings, tables)
+DEFINITION = SERVICE.definition
+create_app = SERVICE.create_app
