@@ -21,7 +21,7 @@ from shared.auth.consumer import access_subscription
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import topics
-from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.consumer import AfterCommit, ConsumerRunner, Subscription
 from shared.messaging.kafka import make_consumer, make_producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.retention import run_retention
@@ -57,6 +57,8 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     # per-process objects a service hangs on its runtime (e.g. ingest's chat hub)
     extensions: dict[str, Any] = field(default_factory=dict)
+    # handed to every consumer runner: called after each handled record's commit, before its offset commit
+    after_commit: AfterCommit | None = None
 
     def __post_init__(self) -> None:
         # aiokafka clients need a running loop, so everything is built in start()
@@ -157,7 +159,7 @@ class Runtime:
             self.uow,
             dependencies={"clock": self.clock, **self.definition.dependencies(self)},
             max_attempts=self.settings.consumer_max_handler_attempts,
-            fault_point=self.settings.fault_point,
+            after_commit=self.after_commit,
         )
         consumer = make_consumer(
             self.settings.kafka_bootstrap_servers,

@@ -38,8 +38,6 @@ class BaseServiceSettings(BaseSettings):
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )
-    # test-only fault injection point, e.g. "after_db_commit" (see shared.messaging.consumer)
-    fault_point: str | None = None
 
     @property
     def schema(self) -> str:

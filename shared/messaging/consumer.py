@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
-import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +35,8 @@ from shared.tracing import continue_or_start, current_trace
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[None]]
+# called with each handled record's envelope once its transaction has committed
+AfterCommit = Callable[[Envelope], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class ConsumerRunner:
     uow_factory: Callable[[], UnitOfWork]
     dependencies: dict[str, Any] = field(default_factory=dict)
     max_attempts: int = 3
-    fault_point: str | None = None
+    # runs after the database commit and before the offset commit (metrics, audit; tests inject crashes here)
+    after_commit: AfterCommit | None = None
 
     async def process(self, record: ConsumerRecord) -> str:
         """Handle one record to a final outcome; returns handled, duplicate, ignored or dead_lettered."""
@@ -116,9 +117,8 @@ class ConsumerRunner:
             await _call(handler, event, {**self.dependencies, "uow": uow, "envelope": envelope})
             await uow.commit()
         HANDLER_SECONDS.labels(self.subscription.consumer).observe(time.perf_counter() - started)
-        if self.fault_point == "after_db_commit":
-            # chaos hook for tests: die after the database commit, before the offset commit
-            os.kill(os.getpid(), signal.SIGKILL)
+        if self.after_commit is not None:
+            await self.after_commit(envelope)
         return self._count(envelope.type, "handled")
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:

@@ -122,8 +122,15 @@ class ServiceProcess:
 
 
 def start_service(
-    name: str, infra: Infrastructure, *, port: int, log_dir: Path, extra_env: dict[str, str] | None = None
+    name: str,
+    infra: Infrastructure,
+    *,
+    port: int,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    module: str | None = None,
 ) -> ServiceProcess:
+    """Run `python -m services.<name>` (or another `module` serving that service) as its own process."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     env = {
@@ -137,7 +144,7 @@ def start_service(
     }
     with open(log_path, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
+            [sys.executable, "-m", module or f"services.{name}"],
             cwd=REPO_ROOT,
             env=env,
             stdout=out,

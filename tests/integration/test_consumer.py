@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.events import topics
-from shared.stack.local import Infrastructure, ServiceProcess
+from shared.stack.local import Infrastructure, ServiceProcess, start_service
+from shared.stack.ports import free_port
 from tests.support import db
+from tests.support.api import ADMIN_KEY
 from tests.support.events import envelope_of, ticket_received
 from tests.support.kafka import about, eventually, group_lag, produce, read_all
 
@@ -87,8 +91,33 @@ async def test_an_event_for_a_type_with_invalid_data_is_dead_lettered(infra, sta
     assert consumed(router, "dead_lettered") >= 1
 
 
-async def test_sigkill_after_db_commit_before_offset_commit_has_no_duplicate_effect(infra, start_router):
-    # the fault point fires on the first record handled, so let a healthy router drain the backlog first
+@pytest.fixture
+def start_doomed_router(infra: Infrastructure, stack_dir: Path) -> Iterator[Callable[[], ServiceProcess]]:
+    """A router that SIGKILLs itself after its first handled record's database commit (tests.support.crash_after_commit)."""
+    started: list[ServiceProcess] = []
+
+    def start() -> ServiceProcess:
+        process = start_service(
+            "router",
+            infra,
+            port=free_port(),
+            log_dir=stack_dir / "logs",
+            extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
+            module="tests.support.crash_after_commit",
+        )
+        started.append(process)
+        process.wait_ready()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+async def test_sigkill_after_db_commit_before_offset_commit_has_no_duplicate_effect(
+    infra, start_router, start_doomed_router
+):
+    # the doomed router dies on the first record it handles, so let a healthy router drain the backlog first
     drainer = start_router()
 
     async def drained() -> bool:
@@ -97,13 +126,13 @@ async def test_sigkill_after_db_commit_before_offset_commit_has_no_duplicate_eff
     await eventually(drained)
     drainer.stop()
 
-    doomed = start_router(FAULT_POINT="after_db_commit")
+    doomed = start_doomed_router()
     envelope = envelope_of(ticket_received())
     ticket_id = envelope.subject
     await produce(infra.bootstrap_servers, topics.TICKETS, envelope.to_bytes(), key=ticket_id)
 
     await eventually(lambda: doomed.process.poll() is not None, timeout=60)
-    assert doomed.process.returncode == -9, "the fault point kills the process with SIGKILL"
+    assert doomed.process.returncode == -9, "the after-commit hook kills the process with SIGKILL"
     assert await routed_rows(infra, ticket_id) == (1, 1), "the database commit happened before the kill"
 
     survivor = start_router()
