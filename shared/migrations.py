@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import async_url
@@ -45,9 +46,9 @@ def upgrade(service: str, database_url: str, revision: str = "head") -> None:
         raise errors[0]
 
 
-def _capture(errors: list[BaseException], fn, *args) -> None:  # type: ignore[no-untyped-def]
+def _capture(errors: list[BaseException], fn: Callable[[Config, str], None], cfg: Config, revision: str) -> None:
     try:
-        fn(*args)
+        fn(cfg, revision)
     except BaseException as exc:  # re-raised in the calling thread
         errors.append(exc)
 
@@ -57,20 +58,32 @@ def run_migrations(metadata: MetaData) -> None:
     schema = metadata.schema
     assert schema, "service metadata must name its schema"
     url = context.config.get_main_option("sqlalchemy.url")
-    options = dict(
-        target_metadata=metadata,
-        version_table_schema=schema,
-        include_schemas=True,
-        include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
-    )
+    assert url, "the Alembic config must carry sqlalchemy.url (see alembic_config)"
+
+    def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+        return type_ != "schema" or name == schema
+
     if context.is_offline_mode():
-        context.configure(url=url, literal_binds=True, **options)
+        context.configure(
+            url=url,
+            literal_binds=True,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
 
-    def _run(connection) -> None:  # type: ignore[no-untyped-def]
-        context.configure(connection=connection, **options)
+    def _run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

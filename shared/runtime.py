@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from sqlalchemy import Table, text
 
 from shared.auth.consumer import access_subscription
@@ -98,9 +99,9 @@ class Runtime:
         self.producer_started.clear()
         self._spawn("producer", self._run_producer)
         for subscription in self.definition.all_subscriptions() if self.settings.run_consumers else ():
-            self._spawn(f"consumer:{subscription.consumer}", lambda s=subscription: self._run_consumer(s))
+            self._spawn(f"consumer:{subscription.consumer}", functools.partial(self._run_consumer, subscription))
         for name, worker in self.definition.workers:
-            self._spawn(name, lambda w=worker: w(self, self._stop))
+            self._spawn(name, functools.partial(worker, self, self._stop))
         self._spawn(
             "retention",
             lambda: run_retention(

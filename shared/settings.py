@@ -38,7 +38,3 @@ class BaseServiceSettings(BaseSettings):
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )
-
-    @property
-    def schema(self) -> str:
-        return self.service_name

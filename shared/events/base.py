@@ -23,7 +23,10 @@ class Event(BaseModel):
 
     def subject_id(self) -> str:
         """The Kafka key and CloudEvents subject: the ticket (or agent) the event is about."""
-        return str(self.ticket_id)
+        ticket_id = getattr(self, "ticket_id", None)  # events about something else override this
+        if ticket_id is None:
+            raise TypeError(f"{type(self).__name__} has no ticket_id: override subject_id()")
+        return str(ticket_id)
 
     @classmethod
     def dataschema(cls) -> str:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.errors import CommitFailedError, KafkaError  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
 from shared.events import Envelope, Event, decode
@@ -155,7 +155,7 @@ class ConsumerRunner:
         await _commit(consumer, done)
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     """Commit what was processed before partitions move, so the next owner starts after it."""
 
     def __init__(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
@@ -191,7 +191,8 @@ async def _call(handler: Handler, event: Event, available: dict[str, Any]) -> No
 def _header(record: ConsumerRecord, name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name and value is not None:
-            return value.decode(errors="replace")
+            text: str = value.decode(errors="replace")
+            return text
     return None
 
 

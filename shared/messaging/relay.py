@@ -12,8 +12,9 @@ import asyncio
 import json
 import logging
 import zlib
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -95,11 +96,11 @@ class OutboxRelay:
         return len(rows)
 
 
-def _value(envelope: dict) -> bytes:
+def _value(envelope: dict[str, Any]) -> bytes:
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
-def _headers(headers: dict) -> list[tuple[str, bytes]]:
+def _headers(headers: dict[str, Any]) -> list[tuple[str, bytes]]:
     pairs = [("content-type", CONTENT_TYPE.encode())]
     pairs += [(name, str(value).encode()) for name, value in headers.items()]
     return pairs

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.clock import Clock
 from shared.messaging.tables import MessagingTables
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,9 @@ async def purge(
 async def run_retention(
     engine: AsyncEngine,
     tables: MessagingTables,
-    clock,
+    clock: Clock,
     stop: asyncio.Event,
-    *,  # type: ignore[no-untyped-def]
+    *,
     interval_s: float,
     outbox_days: float,
     inbox_days: float,

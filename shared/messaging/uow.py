@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from sqlalchemy import insert
@@ -83,11 +84,12 @@ class UnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         # anything not committed by the edge is rolled back, staged events included
+        session = self.session
         try:
-            if self._session.in_transaction():
-                await self._session.rollback()
+            if session.in_transaction():
+                await session.rollback()
         finally:
-            await self._session.close()
+            await session.close()
             self._session = None
             self._staged = []
 
@@ -121,7 +123,7 @@ class UnitOfWork:
         self._staged = []
         await self.session.rollback()
 
-    def _outbox_row(self, envelope: Envelope) -> dict:
+    def _outbox_row(self, envelope: Envelope) -> dict[str, Any]:
         trace = current_trace.get()
         headers = {"traceparent": trace.child().traceparent()} if trace else {}
         return {

@@ -6,11 +6,12 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import EventDict, Processor
 
 from shared.tracing import current_trace
 
 
-def _add_trace(_logger: object, _name: str, event_dict: dict) -> dict:
+def _add_trace(_logger: object, _name: str, event_dict: EventDict) -> EventDict:
     trace = current_trace.get()
     if trace is not None:
         event_dict.setdefault("trace_id", trace.trace_id)
@@ -19,13 +20,17 @@ def _add_trace(_logger: object, _name: str, event_dict: dict) -> dict:
 
 def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -> None:
     """Route stdlib and structlog records through one renderer on stderr."""
-    shared = [
+
+    def add_service(_logger: object, _name: str, event_dict: EventDict) -> EventDict:
+        return {**event_dict, "service": service}
+
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace,
-        lambda _l, _n, ed: {**ed, "service": service},
+        add_service,
     ]
     renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(

@@ -12,6 +12,7 @@ import base64
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -107,10 +108,11 @@ def _issue(http: httpx.Client) -> dict[str, str]:
     return {role: _ok(http.post("/v1/api-keys", json={"role": role, **scope}))["key"] for role, scope in KEYS.items()}
 
 
-def _ok(response: httpx.Response) -> dict:
+def _ok(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 300:
         raise StackError(
             f"demo configuration failed: {response.request.method} {response.request.url} -> "
             f"{response.status_code} {response.text}"
         )
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body

@@ -104,7 +104,7 @@ class KafkaBroker:
     """A running combined broker+controller process."""
 
     bootstrap_servers: str
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     log_path: Path
     data_dir: Path
 
@@ -260,7 +260,7 @@ def _probe(bootstrap: str) -> bool:
 
 async def _describe(bootstrap: str) -> bool:
     """Ask the cluster for its brokers with aiokafka's admin client."""
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
     try:

@@ -87,7 +87,7 @@ class ServiceProcess:
 
     name: str
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str] = field(repr=False, default_factory=dict)
 

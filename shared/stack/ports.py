@@ -76,7 +76,7 @@ def log_errors(path: Path, offset: int = 0, markers: tuple[str, ...] = (" ERROR 
     return "\n".join(hits[: 2 * limit])
 
 
-def terminate_process(process: subprocess.Popen, sig: signal.Signals, timeout: float) -> None:
+def terminate_process(process: subprocess.Popen[bytes], sig: signal.Signals, timeout: float) -> None:
     """Send `sig` to a session leader, wait, then SIGKILL its whole group; no-op once exited."""
     if process.poll() is not None:
         return

@@ -14,6 +14,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 with warnings.catch_warnings():
     # The wheel's package __init__ resolves an XDG runtime dir on import and warns when it is unset.
@@ -46,7 +47,7 @@ class PostgresServer:
     """A running postmaster listening on 127.0.0.1."""
 
     admin_url: str
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     log_path: Path
     data_dir: Path
     socket_dir: Path | None = field(default=None, repr=False)
@@ -58,6 +59,12 @@ class PostgresServer:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
+class _DropPrivileges(TypedDict, total=False):
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
 @dataclass(frozen=True)
 class _RunAs:
     """Credentials for the postgres child processes; all None means the current user."""
@@ -66,15 +73,15 @@ class _RunAs:
     uid: int | None = None
     gid: int | None = None
 
-    def popen_kwargs(self) -> dict[str, object]:
+    def popen_kwargs(self) -> _DropPrivileges:
         """Keyword arguments for subprocess to drop privileges (and root's extra groups)."""
-        if self.uid is None:
+        if self.uid is None or self.gid is None:
             return {}
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
     def chown(self, path: Path) -> None:
         """Hand `path` to the run-as user when we are switching users."""
-        if self.uid is not None:
+        if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid)
 
 
@@ -90,6 +97,8 @@ def _run_as() -> _RunAs:
     )
 
     entry = ensure_user_exists(SYSTEM_USER)
+    if entry is None:
+        raise StackError(f"could not create the system user {SYSTEM_USER!r} to run PostgreSQL as")
     # The unprivileged user must be able to reach and read the binaries, libraries and share files.
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
     ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXOTH | stat.S_IROTH)
@@ -250,7 +259,7 @@ def _wait_ready(server: PostgresServer, timeout: float) -> None:
 
 async def _select_one(url: str) -> None:
     """Open one connection and run a trivial query."""
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     conn = await asyncpg.connect(url, timeout=3)
     try:

@@ -55,7 +55,8 @@ def create_service_app(
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:

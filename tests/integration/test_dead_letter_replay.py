@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from shared.events import topics
+from shared.stack.local import Infrastructure
 from tests.support import db
 from tests.support.events import envelope_of, ticket_received
 from tests.support.kafka import eventually, produce
@@ -18,7 +19,7 @@ from tests.support.kafka import eventually, produce
 pytestmark = pytest.mark.integration
 
 
-def cli(infra, *args: str) -> str:  # type: ignore[no-untyped-def]
+def cli(infra: Infrastructure, *args: str) -> str:
     env = {
         **os.environ,
         "DATABASE_URL": infra.admin_url,
@@ -37,7 +38,7 @@ def listed(table: str, dead_letter_id: int) -> bool:
     return re.search(rf"│\s*{dead_letter_id}\s*│", table) is not None
 
 
-async def quarantine(infra, raw: bytes, key: str) -> int:  # type: ignore[no-untyped-def]
+async def quarantine(infra: Infrastructure, raw: bytes, key: str) -> int:
     """What the consumer records when a handler keeps failing (say, a bug since fixed)."""
     return await db.fetchval(
         infra,

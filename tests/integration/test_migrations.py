@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import async_url
@@ -22,7 +24,7 @@ async def test_migrations_match_the_declared_tables(infra, service):
     try:
         async with engine.connect() as connection:
 
-            def diff(sync_connection):  # type: ignore[no-untyped-def]
+            def diff(sync_connection: Connection) -> list[Any]:
                 context = MigrationContext.configure(
                     sync_connection,
                     opts={

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+from fastapi import FastAPI
 
 from shared.auth import generate_secret, hash_key
 from shared.events import topics
@@ -25,7 +26,7 @@ async def agent_key(http: httpx.AsyncClient, agent_id: str) -> dict[str, str]:
         agent_id=agent_id,
         issued_at=datetime.now(UTC),
     )
-    bootstrap = http._transport.app.state.settings.kafka_bootstrap_servers  # type: ignore[attr-defined]
+    bootstrap = _app_of(http).state.settings.kafka_bootstrap_servers
     await produce(bootstrap, topics.ACCESS, envelope_of(event).to_bytes(), key=event.key_id)
     headers = {"Authorization": f"Bearer {secret}"}
 
@@ -34,3 +35,12 @@ async def agent_key(http: httpx.AsyncClient, agent_id: str) -> dict[str, str]:
 
     await eventually(accepted, timeout=30)
     return headers
+
+
+def _app_of(http: httpx.AsyncClient) -> FastAPI:
+    """The service app a test client talks to in-process (httpx.ASGITransport)."""
+    transport = http._transport
+    app = transport.app if isinstance(transport, httpx.ASGITransport) else None
+    if not isinstance(app, FastAPI):
+        raise TypeError("agent_key needs a client on httpx.ASGITransport(app=<the service's FastAPI app>)")
+    return app

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.events import Envelope, Event
 from shared.events.envelope import wrap
 from shared.events.tickets import Requester, TicketReceived
 
 
-def ticket_received(ticket_id: str | None = None, **overrides) -> TicketReceived:  # type: ignore[no-untyped-def]
+def ticket_received(ticket_id: str | None = None, **overrides: Any) -> TicketReceived:
     ticket_id = ticket_id or str(uuid.uuid4())
     fields = dict(
         ticket_id=ticket_id,

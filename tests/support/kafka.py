@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, overload
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 
 from shared.events import Envelope
 
@@ -81,16 +83,26 @@ def raw_json(record: ConsumerRecord) -> dict:
     return json.loads(record.value)
 
 
-async def eventually(check: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.2) -> object:
+T = TypeVar("T")
+
+
+@overload
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = ..., interval: float = ...) -> T: ...
+@overload
+async def eventually(check: Callable[[], T], *, timeout: float = ..., interval: float = ...) -> T: ...
+async def eventually(
+    check: Callable[[], T | Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.2
+) -> T | Awaitable[T]:
     """Await `check` (sync or async) until it returns something truthy; fail with its last value."""
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
-        last = check()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        last = value
+        if value:
+            return value
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met after {timeout}s; last value: {last!r}")
 

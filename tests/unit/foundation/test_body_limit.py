@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 from fastapi import FastAPI, Request
 
@@ -22,7 +24,7 @@ def _app() -> FastAPI:
     return app
 
 
-async def _post(path: str, content) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def _post(path: str, content: bytes | AsyncIterator[bytes]) -> httpx.Response:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://test") as client:
         return await client.post(path, content=content)
 
@@ -35,7 +37,7 @@ async def test_a_declared_length_over_the_limit_is_refused() -> None:
 
 
 async def test_a_streamed_body_over_the_limit_is_refused() -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(5):
             yield b"x" * 300
 

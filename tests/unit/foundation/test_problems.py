@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -34,7 +36,7 @@ def _app() -> FastAPI:
     return app
 
 
-async def _call(method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def _call(method: str, path: str, **kwargs: Any) -> httpx.Response:
     transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         return await client.request(method, path, **kwargs)
