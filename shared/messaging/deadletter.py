@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.events.deadletters import MessageDeadLettered

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from shared.messaging.kafka import make_producer
 from shared.stack.provision import asyncpg_dsn

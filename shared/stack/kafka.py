@@ -260,7 +260,7 @@ def _probe(bootstrap: str) -> bool:
 
 async def _describe(bootstrap: str) -> bool:
     """Ask the cluster for its brokers with aiokafka's admin client."""
-    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+    from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
     try:

@@ -259,7 +259,7 @@ def _wait_ready(server: PostgresServer, timeout: float) -> None:
 
 async def _select_one(url: str) -> None:
     """Open one connection and run a trivial query."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     conn = await asyncpg.connect(url, timeout=3)
     try:

@@ -6,7 +6,7 @@ write another service's tables even by mistake.
 
 from __future__ import annotations
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy.engine import make_url
 
 from shared.migrations import SERVICES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from shared.stack.local import Infrastructure, admin_database_url
 from shared.stack.provision import asyncpg_dsn

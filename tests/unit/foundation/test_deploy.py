@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from shared.migrations import SERVICES
 from shared.stack.config import StackSettings
