@@ -7,7 +7,6 @@ import smtplib
 import uuid
 from collections import Counter
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
@@ -15,11 +14,11 @@ from shared.events import topics
 from shared.stack.ports import free_port
 from tests.support import db
 from tests.support.api import ADMIN
-from tests.support.ingest import ingest_client, issue_key, unique
+from tests.support.ingest import ingest_client, issue_key, shared_data, unique
 from tests.support.kafka import about, read_all
 
 pytestmark = pytest.mark.integration
-EMAILS = Path(__file__).resolve().parents[3] / "shared" / "data" / "emails"
+EMAILS = shared_data() / "emails"
 ACCEPTED = {"ticket_opened", "message_added", "duplicate"}
 REFUSED = {"automated", "quarantined", "not_for_us"}
 

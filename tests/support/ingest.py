@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
@@ -13,6 +14,16 @@ from services.ingest.settings import IngestSettings
 from shared.clock import Clock
 from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN, ADMIN_KEY
+
+
+def shared_data() -> Path:
+    """The read-only corpus `shared/data` beside the repository, found from a git worktree too
+    (a worktree sits one folder deeper than the main checkout)."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        if (folder / "shared" / "data" / "SOURCES.md").is_file():
+            return folder / "shared" / "data"
+    return here.parents[3] / "shared" / "data"  # where it should be: the assertions name this path
 
 
 def ingest_settings(infra: Infrastructure, **overrides) -> IngestSettings:  # type: ignore[no-untyped-def]
