@@ -24,8 +24,8 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS
-from services.ingest.webhooks._text import html_to_text
 from services.ingest.webhooks.adapters import chatwoot, freshdesk, front, groove, intercom, zendesk
 from shared.events.tickets import Requester
 
@@ -537,7 +537,7 @@ def test_freshdesk_automation_edge_cases() -> None:
         freshdesk.parse({"freshdesk_webhook": "{nope"}, source=SRC)
 
 
-# ================================================================ HTML to text
+# ================================================================ HTML to text (the one mail bodies use too)
 
 
 @pytest.mark.parametrize(
@@ -547,7 +547,7 @@ def test_freshdesk_automation_edge_cases() -> None:
         ("<p>One</p><p>Two</p>", "One\n\nTwo"),
         ("line<br>break<br/>again", "line\nbreak\nagain"),
         ("<div>Fish &amp; chips &lt;3 &#9731;</div>", "Fish & chips <3 ☃"),
-        ("<ul><li>a</li><li>b</li></ul>", "a\nb"),
+        ("<ul><li>a</li><li>b</li></ul>", "- a\n- b"),  # the mail converter's list markers, shared since #15
         ("<style>p{color:red}</style><p>x</p><script>alert(1)</script>", "x"),
         ("<p>  lots   of\t space </p>", "lots of space"),
         ("plain text, no markup", "plain text, no markup"),

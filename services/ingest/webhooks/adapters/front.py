@@ -20,9 +20,9 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from shared.events.tickets import Channel, Requester, Status
 
-from .._text import html_to_text
 from ._fields import Obj, first_line, nonblank, unique, when
 
 STATUS_EVENTS: dict[str, Status] = {"archive": "solved", "reopen": "open", "restore": "open", "trash": "closed"}
