@@ -26,7 +26,7 @@ from services.ingest.domain.inbound import (
 )
 from services.ingest.email.html_text import html_to_text
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS
-from services.ingest.webhooks.adapters import chatwoot, freshdesk, front, groove, intercom, zendesk
+from services.ingest.webhooks.payloads import chatwoot, freshdesk, front, groove, intercom, zendesk
 from shared.events.tickets import Requester
 
 from ._samples import WEBHOOKS, load
