@@ -149,14 +149,6 @@ class TicketRepository:
             query = query.where(tickets.c.assignee_agent_id == only_if)
         await self._session.execute(query.values(assignee_agent_id=agent_id))
 
-    async def idle_chats(self, before: datetime, limit: int = 100) -> list[str]:
-        query = (
-            select(tickets.c.id)
-            .where(tickets.c.channel == "chat", tickets.c.chat_ended_at.is_(None), tickets.c.last_activity_at <= before)
-            .limit(limit)
-        )
-        return list((await self._session.execute(query)).scalars())
-
     # external references
     async def add_external_ref(self, source: str, external_id: str, ticket_id: str) -> None:
         await self._session.execute(
@@ -178,10 +170,12 @@ class TicketRepository:
         row["attachments"] = list(message.attachments)
         await self._session.execute(insert(messages).values(**row))
 
-    async def messages_of(self, ticket_id: str) -> list[Message]:
-        rows = await self._session.execute(
-            select(messages).where(messages.c.ticket_id == ticket_id).order_by(messages.c.created_at, messages.c.id)
-        )
+    async def messages_of(self, ticket_id: str, *, since: datetime | None = None) -> list[Message]:
+        """Oldest first; only those created at or after `since` when it is given."""
+        query = select(messages).where(messages.c.ticket_id == ticket_id)
+        if since is not None:
+            query = query.where(messages.c.created_at >= since)
+        rows = await self._session.execute(query.order_by(messages.c.created_at, messages.c.id))
         return [_to_message(row) for row in rows.mappings()]
 
     async def has_external_message(self, ticket_id: str, external_message_id: str) -> bool:
