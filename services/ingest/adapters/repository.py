@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -170,7 +171,8 @@ class TicketRepository:
         row["attachments"] = list(message.attachments)
         await self._session.execute(insert(messages).values(**row))
 
-    async def messages_of(self, ticket_id: str, *, since: datetime | None = None) -> list[Message]:
+    # builtins.list: in this class `list` is the ticket listing above
+    async def messages_of(self, ticket_id: str, *, since: datetime | None = None) -> builtins.list[Message]:
         """Oldest first; only those created at or after `since` when it is given."""
         query = select(messages).where(messages.c.ticket_id == ticket_id)
         if since is not None:
@@ -286,8 +288,8 @@ class ConfigRepository:
         await self._session.execute(stmt.on_conflict_do_update(index_elements=["address"], set_=values))
 
     async def delete_mailbox(self, address: str) -> bool:
-        result = await self._session.execute(mailboxes.delete().where(mailboxes.c.address == address))
-        return result.rowcount > 0
+        deleted = mailboxes.delete().where(mailboxes.c.address == address).returning(mailboxes.c.address)
+        return (await self._session.execute(deleted)).first() is not None
 
     async def source(self, name: str) -> dict[str, Any] | None:
         row = (
@@ -314,5 +316,5 @@ class ConfigRepository:
         )
 
     async def delete_source(self, name: str) -> bool:
-        result = await self._session.execute(webhook_sources.delete().where(webhook_sources.c.name == name))
-        return result.rowcount > 0
+        deleted = webhook_sources.delete().where(webhook_sources.c.name == name).returning(webhook_sources.c.name)
+        return (await self._session.execute(deleted)).first() is not None

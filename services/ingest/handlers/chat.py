@@ -37,6 +37,7 @@ SWEEP_BATCH = 100
 FEED_LOOKBACK = timedelta(seconds=60)
 
 Participant = Literal["customer", "agent"]
+_OWN_PARTICIPANT: dict[str, Participant] = {"platform": "customer", "agent": "agent"}
 
 
 class NotAllowed(PermissionError):
@@ -56,7 +57,7 @@ def default_subject(message: str) -> str:
 
 def author_for(principal: Principal, requested: Participant | None = None) -> Participant:
     """A platform key speaks for the customer, an agent key for the agent; an admin chooses (agent by default)."""
-    own: Participant | None = {"platform": "customer", "agent": "agent"}.get(principal.role)  # type: ignore[assignment]
+    own = _OWN_PARTICIPANT.get(principal.role)
     if own is None:
         if principal.role != "admin":
             raise NotAllowed(f"role {principal.role!r} may not take part in chats")
@@ -158,7 +159,7 @@ async def post_message(
 
 async def end_chat(uow: UnitOfWork, ticket_id: str, principal: Principal, *, clock: Clock) -> Ticket:
     """Ending an ended chat changes nothing (a retried request is harmless)."""
-    reason = "customer" if principal.role == "platform" else "agent"
+    reason: Participant = "customer" if principal.role == "platform" else "agent"
     ticket = await chat_for_update(uow, ticket_id, principal)
     return await save_change(uow, decide.end_chat(ticket, reason, now=clock.now()))
 

@@ -12,7 +12,7 @@ from services.ingest.adapters.outgoing_emails import OutgoingEmails
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.domain.notifications import compose_reply
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import IngestSettings, as_ingest_settings
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 
@@ -82,7 +82,7 @@ async def send_due(runtime: Runtime, settings: IngestSettings, limit: int = 20) 
 
 
 async def run_mail_sender(runtime: Runtime, stop: asyncio.Event) -> None:
-    settings: IngestSettings = runtime.settings  # type: ignore[assignment]
+    settings = as_ingest_settings(runtime.settings)
     if not settings.smtp_relay_host:
         log.info("no SMTP relay configured (SMTP_RELAY_HOST): reply notifications stay queued")
         return

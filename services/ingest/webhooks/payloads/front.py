@@ -78,8 +78,8 @@ def _sender_handle(message: Obj, conversation: Obj) -> str | None:
     for recipient in message.objects("recipients"):
         if recipient.opt_string("role") == "from":
             return recipient.opt_string("handle")
-    recipient = conversation.opt_obj("recipient")
-    return recipient.opt_string("handle") if recipient else None
+    fallback = conversation.opt_obj("recipient")
+    return fallback.opt_string("handle") if fallback else None
 
 
 def _teammate(author: Obj | None) -> tuple[str | None, str | None]:
