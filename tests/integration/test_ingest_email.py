@@ -7,7 +7,9 @@ import smtplib
 import uuid
 from collections import Counter
 from email.message import EmailMessage
+from typing import Any
 
+import httpx
 import pytest
 
 from shared.events import topics
@@ -49,7 +51,7 @@ async def domain(http) -> str:
     return name
 
 
-async def upload(http, raw: bytes, key: dict[str, str]) -> dict:  # type: ignore[no-untyped-def]
+async def upload(http: httpx.AsyncClient, raw: bytes, key: dict[str, str]) -> dict[str, Any]:
     response = await http.post("/v1/inbound/email", content=raw, headers={**key, "content-type": "message/rfc822"})
     assert response.status_code == 202, response.text
     return response.json()

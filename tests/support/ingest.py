@@ -6,8 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from services.ingest.entrypoints.api import create_app
 from services.ingest.settings import IngestSettings
@@ -26,7 +28,7 @@ def shared_data() -> Path:
     return here.parents[3] / "shared" / "data"  # where it should be: the assertions name this path
 
 
-def ingest_settings(infra: Infrastructure, **overrides) -> IngestSettings:  # type: ignore[no-untyped-def]
+def ingest_settings(infra: Infrastructure, **overrides: Any) -> IngestSettings:
     fields = dict(
         database_url=infra.service_urls["ingest"],
         kafka_bootstrap_servers=infra.bootstrap_servers,
@@ -40,14 +42,19 @@ def ingest_settings(infra: Infrastructure, **overrides) -> IngestSettings:  # ty
 
 @asynccontextmanager
 async def ingest_client(
-    infra: Infrastructure, *, clock: Clock | None = None, **overrides
-) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    infra: Infrastructure, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[IngestClient]:
     app = create_app(ingest_settings(infra, **overrides), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=ADMIN, timeout=30) as http:
-            http.app = app  # type: ignore[attr-defined]
-            yield http
+    async with app.router.lifespan_context(app), IngestClient(app) as http:
+        yield http
+
+
+class IngestClient(httpx.AsyncClient):
+    """An admin's client on the in-process app; `app` is that app, for tests that reach into its state."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://ingest", headers=ADMIN, timeout=30)
+        self.app = app
 
 
 def unique(prefix: str) -> str:

@@ -27,7 +27,7 @@ from services.ingest.domain.inbound import (
 from services.ingest.email.html_text import html_to_text
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS
 from services.ingest.webhooks.payloads import chatwoot, freshdesk, front, groove, intercom, zendesk
-from shared.events.tickets import Requester
+from shared.events.tickets import Requester, Status
 
 from ._samples import WEBHOOKS, load
 from ._shapes import CW_CONVERSATION, CW_MESSAGE, zd_event
@@ -81,7 +81,7 @@ def test_zendesk_ticket_created() -> None:
         ("open", "open"),
     ],
 )
-def test_zendesk_status_changed(current: str, expected: str) -> None:
+def test_zendesk_status_changed(current: str, expected: Status) -> None:
     assert zd(zd_event("ticket.status_changed", {"current": current, "previous": "OPEN"})) == [
         InboundStatusChange(SRC, "5158", expected, ZD_AT)
     ]
@@ -280,7 +280,7 @@ def test_chatwoot_message_created_by_type() -> None:
 @pytest.mark.parametrize(
     "status, expected", [("open", "open"), ("resolved", "solved"), ("snoozed", "pending"), ("pending", "pending")]
 )
-def test_chatwoot_status_changed(status: str, expected: str) -> None:
+def test_chatwoot_status_changed(status: str, expected: Status) -> None:
     [change] = cw(CW_CONVERSATION | {"event": "conversation_status_changed", "status": status})
     assert change == InboundStatusChange(SRC, "10", expected, datetime.fromtimestamp(1627063520, tz=UTC))
 
