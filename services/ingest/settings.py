@@ -38,3 +38,10 @@ class IngestSettings(BaseServiceSettings):
 
     chat_idle_minutes: float = 30.0
     chat_sweep_interval_s: float = 30.0
+
+
+def as_ingest_settings(settings: BaseServiceSettings) -> IngestSettings:
+    """The runtime's settings as ingest's own: `create_app` always builds the runtime with IngestSettings."""
+    if not isinstance(settings, IngestSettings):
+        raise TypeError(f"ingest runs with IngestSettings, not {type(settings).__name__}")
+    return settings

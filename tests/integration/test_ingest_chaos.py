@@ -97,7 +97,7 @@ async def test_ingest_killed_at_random_loses_nothing_and_duplicates_nothing(infr
 
         async with httpx.AsyncClient(timeout=10) as http:
             chaos = asyncio.create_task(killer())
-            queue = asyncio.Queue()
+            queue: asyncio.Queue[int] = asyncio.Queue()
             for i in pending:
                 queue.put_nowait(i)
 

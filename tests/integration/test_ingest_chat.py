@@ -28,8 +28,9 @@ from services.ingest.handlers import chat as chat_handlers
 from services.ingest.settings import IngestSettings
 from shared.auth import Principal
 from shared.clock import FakeClock
-from shared.events import topics
+from shared.events import Envelope, topics
 from shared.events.routing import TicketAssigned
+from shared.stack.local import Infrastructure
 from shared.web.app import create_service_app
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.events import envelope_of
@@ -119,7 +120,7 @@ async def post(
     return await ingest.http.post(f"/v1/chats/{ticket_id}/messages", headers=key.headers, json={"body": body, **fields})
 
 
-async def ticket_events(infra, ticket_id: str, event_type: str) -> list:  # type: ignore[type-arg]
+async def ticket_events(infra: Infrastructure, ticket_id: str, event_type: str) -> list[Envelope]:
     records = await read_all(
         infra.bootstrap_servers,
         topics.TICKETS,
@@ -282,7 +283,7 @@ async def test_a_manager_or_no_key_may_not_open_chats(ingest):
 async def test_customer_and_agent_messages_are_stored_in_order(ingest, widget, agent, infra):
     chat = await open_chat(ingest, widget)
     await assign(ingest, infra, chat["id"], agent.agent_id)
-    sent = [
+    sent: list[tuple[SimpleNamespace, str, dict[str, Any]]] = [
         (widget, "Are you there?", {}),
         (agent, "Yes, looking at it now", {}),
         (agent, "customer seems upset", {"public": False}),

@@ -7,19 +7,20 @@ import smtplib
 import uuid
 from collections import Counter
 from email.message import EmailMessage
-from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from shared.events import topics
 from shared.stack.ports import free_port
 from tests.support import db
 from tests.support.api import ADMIN
-from tests.support.ingest import ingest_client, issue_key, unique
+from tests.support.ingest import ingest_client, issue_key, shared_data, unique
 from tests.support.kafka import about, read_all
 
 pytestmark = pytest.mark.integration
-EMAILS = Path(__file__).resolve().parents[3] / "shared" / "data" / "emails"
+EMAILS = shared_data() / "emails"
 ACCEPTED = {"ticket_opened", "message_added", "duplicate"}
 REFUSED = {"automated", "quarantined", "not_for_us"}
 
@@ -50,7 +51,7 @@ async def domain(http) -> str:
     return name
 
 
-async def upload(http, raw: bytes, key: dict[str, str]) -> dict:  # type: ignore[no-untyped-def]
+async def upload(http: httpx.AsyncClient, raw: bytes, key: dict[str, str]) -> dict[str, Any]:
     response = await http.post("/v1/inbound/email", content=raw, headers={**key, "content-type": "message/rfc822"})
     assert response.status_code == 202, response.text
     return response.json()

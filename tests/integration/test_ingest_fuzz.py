@@ -7,7 +7,9 @@ posted and must get a deliberate answer: accepted (2xx) or a 4xx problem documen
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,14 +51,14 @@ def examples(strategy: st.SearchStrategy, count: int) -> list:
 
     @settings(max_examples=count, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(strategy)
-    def collect(value) -> None:  # type: ignore[no-untyped-def]
+    def collect(value: Any) -> None:
         found.append(value)
 
     collect()
     return found
 
 
-def _deliberate(response) -> bool:  # type: ignore[no-untyped-def]
+def _deliberate(response: httpx.Response) -> bool:
     if 200 <= response.status_code < 300:
         return True
     return 400 <= response.status_code < 500 and response.headers["content-type"] == "application/problem+json"

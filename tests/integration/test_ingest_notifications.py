@@ -6,9 +6,11 @@ import email
 import email.policy
 import uuid
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 from shared.stack.ports import free_port
 from tests.support.ingest import ingest_client, issue_key, unique
@@ -21,7 +23,8 @@ class Sink:
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], EmailMessage]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)  # aiosmtpd leaves DATA undecoded by default
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.mails.append((list(envelope.rcpt_tos), parsed))
         return "250 OK"
@@ -111,9 +114,11 @@ async def test_with_the_relay_down_notifications_wait_and_record_why(infra):
         ).json()
         await http.post(f"/v1/tickets/{opened['ticket_id']}/messages", json={"body": "On it"})
 
-        async def attempted() -> list:
+        async def attempted() -> list[dict[str, Any]]:
             rows = (await http.get("/v1/outbound/emails", params={"ticket_id": opened["ticket_id"]})).json()
             return [r for r in rows if r["attempts"] >= 1]
 
-        (row,) = await eventually(attempted, timeout=20)  # type: ignore[misc]
+        found = await eventually(attempted, timeout=20)
+        assert isinstance(found, list) and len(found) == 1, found
+        row = found[0]
         assert row["status"] == "queued" and row["last_error"], "kept for a retry with the reason"

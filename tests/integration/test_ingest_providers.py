@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -472,12 +473,12 @@ FIELDS = [
 ]
 
 
-def examples(strategy, count: int) -> list:  # type: ignore[no-untyped-def]
-    found: list = []
+def examples(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
+    found: list[Any] = []
 
     @settings(max_examples=count, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(strategy)
-    def collect(value) -> None:  # type: ignore[no-untyped-def]
+    def collect(value: Any) -> None:
         found.append(value)
 
     collect()

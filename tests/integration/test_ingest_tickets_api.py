@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
 import pytest
 
 from shared.events import topics
@@ -21,7 +23,7 @@ async def http(infra):
         yield client
 
 
-async def open_ticket(http, **overrides) -> dict:  # type: ignore[no-untyped-def]
+async def open_ticket(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     body = {
         "subject": "Cannot log in",
         "body": "Password reset mail never arrives.",

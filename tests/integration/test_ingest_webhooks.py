@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def signed(body: dict, secret: str = SECRET, *, msg_id: str | None = None, at: i
     }
 
 
-def created(external_id: str, **extra) -> dict:  # type: ignore[no-untyped-def]
+def created(external_id: str, **extra: Any) -> dict[str, Any]:
     return {
         "event": "ticket.created",
         "external_id": external_id,
@@ -86,7 +87,7 @@ async def test_updates_map_to_the_matching_events(http, source, infra):
     ticket_id = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()["results"][0][
         "ticket_id"
     ]
-    updates = [
+    updates: list[dict[str, Any]] = [
         {"event": "message.created", "external_id": "ext-2", "body": "Any news?", "author_kind": "customer"},
         {"event": "ticket.status_changed", "external_id": "ext-2", "status": "pending"},
         {"event": "ticket.priority_changed", "external_id": "ext-2", "priority": "urgent"},

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from services.ingest.entrypoints.api import create_app
 from services.ingest.settings import IngestSettings
@@ -15,7 +18,17 @@ from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN, ADMIN_KEY
 
 
-def ingest_settings(infra: Infrastructure, **overrides) -> IngestSettings:  # type: ignore[no-untyped-def]
+def shared_data() -> Path:
+    """The read-only corpus `shared/data` beside the repository, found from a git worktree too
+    (a worktree sits one folder deeper than the main checkout)."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        if (folder / "shared" / "data" / "SOURCES.md").is_file():
+            return folder / "shared" / "data"
+    return here.parents[3] / "shared" / "data"  # where it should be: the assertions name this path
+
+
+def ingest_settings(infra: Infrastructure, **overrides: Any) -> IngestSettings:
     fields = dict(
         database_url=infra.service_urls["ingest"],
         kafka_bootstrap_servers=infra.bootstrap_servers,
@@ -29,14 +42,19 @@ def ingest_settings(infra: Infrastructure, **overrides) -> IngestSettings:  # ty
 
 @asynccontextmanager
 async def ingest_client(
-    infra: Infrastructure, *, clock: Clock | None = None, **overrides
-) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    infra: Infrastructure, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[IngestClient]:
     app = create_app(ingest_settings(infra, **overrides), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=ADMIN, timeout=30) as http:
-            http.app = app  # type: ignore[attr-defined]
-            yield http
+    async with app.router.lifespan_context(app), IngestClient(app) as http:
+        yield http
+
+
+class IngestClient(httpx.AsyncClient):
+    """An admin's client on the in-process app; `app` is that app, for tests that reach into its state."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://ingest", headers=ADMIN, timeout=30)
+        self.app = app
 
 
 def unique(prefix: str) -> str:

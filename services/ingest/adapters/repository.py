@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -149,14 +150,6 @@ class TicketRepository:
             query = query.where(tickets.c.assignee_agent_id == only_if)
         await self._session.execute(query.values(assignee_agent_id=agent_id))
 
-    async def idle_chats(self, before: datetime, limit: int = 100) -> list[str]:
-        query = (
-            select(tickets.c.id)
-            .where(tickets.c.channel == "chat", tickets.c.chat_ended_at.is_(None), tickets.c.last_activity_at <= before)
-            .limit(limit)
-        )
-        return list((await self._session.execute(query)).scalars())
-
     # external references
     async def add_external_ref(self, source: str, external_id: str, ticket_id: str) -> None:
         await self._session.execute(
@@ -178,10 +171,13 @@ class TicketRepository:
         row["attachments"] = list(message.attachments)
         await self._session.execute(insert(messages).values(**row))
 
-    async def messages_of(self, ticket_id: str) -> list[Message]:
-        rows = await self._session.execute(
-            select(messages).where(messages.c.ticket_id == ticket_id).order_by(messages.c.created_at, messages.c.id)
-        )
+    # builtins.list: in this class `list` is the ticket listing above
+    async def messages_of(self, ticket_id: str, *, since: datetime | None = None) -> builtins.list[Message]:
+        """Oldest first; only those created at or after `since` when it is given."""
+        query = select(messages).where(messages.c.ticket_id == ticket_id)
+        if since is not None:
+            query = query.where(messages.c.created_at >= since)
+        rows = await self._session.execute(query.order_by(messages.c.created_at, messages.c.id))
         return [_to_message(row) for row in rows.mappings()]
 
     async def has_external_message(self, ticket_id: str, external_message_id: str) -> bool:
@@ -292,8 +288,8 @@ class ConfigRepository:
         await self._session.execute(stmt.on_conflict_do_update(index_elements=["address"], set_=values))
 
     async def delete_mailbox(self, address: str) -> bool:
-        result = await self._session.execute(mailboxes.delete().where(mailboxes.c.address == address))
-        return result.rowcount > 0
+        deleted = mailboxes.delete().where(mailboxes.c.address == address).returning(mailboxes.c.address)
+        return (await self._session.execute(deleted)).first() is not None
 
     async def source(self, name: str) -> dict[str, Any] | None:
         row = (
@@ -320,5 +316,5 @@ class ConfigRepository:
         )
 
     async def delete_source(self, name: str) -> bool:
-        result = await self._session.execute(webhook_sources.delete().where(webhook_sources.c.name == name))
-        return result.rowcount > 0
+        deleted = webhook_sources.delete().where(webhook_sources.c.name == name).returning(webhook_sources.c.name)
+        return (await self._session.execute(deleted)).first() is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.ingest.domain.model import Message, Ticket
 from shared.events.base import Event
@@ -253,21 +253,27 @@ def change_fields(
     return Change(replace(ticket, tags=new_tags, custom_fields=new_fields, updated_at=now), (event,))
 
 
+Rating = Literal["good", "bad"]
+ChatEndReason = Literal["idle", "customer", "agent"]
+_RATINGS: dict[str, Rating] = {"good": "good", "bad": "bad"}
+
+
 def rate_satisfaction(ticket: Ticket, rating: str, comment: str | None, *, now: datetime) -> Change:
     """CSAT good/bad with an optional comment; a later rating replaces an earlier one, as in Zendesk."""
-    if rating not in ("good", "bad"):
+    checked = _RATINGS.get(rating)
+    if checked is None:
         raise InvalidChange(f"rating must be good or bad, not {rating!r}")
-    satisfaction = {"rating": rating, "comment": comment, "rated_at": now.isoformat()}
-    event = SatisfactionRated(ticket_id=ticket.id, rating=rating, comment=comment, rated_at=now)  # type: ignore[arg-type]
+    satisfaction = {"rating": checked, "comment": comment, "rated_at": now.isoformat()}
+    event = SatisfactionRated(ticket_id=ticket.id, rating=checked, comment=comment, rated_at=now)
     return Change(replace(ticket, satisfaction=satisfaction, updated_at=now), (event,))
 
 
-def end_chat(ticket: Ticket, reason: str, *, now: datetime) -> Change:
+def end_chat(ticket: Ticket, reason: ChatEndReason, *, now: datetime) -> Change:
     if ticket.channel != "chat":
         raise InvalidChange(f"{ticket.reference} is not a chat")
     if ticket.chat_ended_at is not None:
         return Change(ticket)
-    event = ChatEnded(ticket_id=ticket.id, reason=reason, ended_at=now)  # type: ignore[arg-type]
+    event = ChatEnded(ticket_id=ticket.id, reason=reason, ended_at=now)
     return Change(replace(ticket, chat_ended_at=now, chat_end_reason=reason, updated_at=now), (event,))
 
 

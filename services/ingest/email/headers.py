@@ -22,6 +22,7 @@ from email.header import decode_header
 from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.utils import getaddresses
+from typing import Any
 
 from .charsets import decode_bytes, repair_surrogates, strip_controls
 
@@ -40,7 +41,9 @@ class _TolerantRegistry(HeaderRegistry):
     itself), then with the bare type. Other headers fall back to unstructured text.
     """
 
-    def __call__(self, name, value):  # type: ignore[no-untyped-def]
+    # Any, not BaseHeader: the last resort hands back the raw string (still a str, which is
+    # all the policy needs), and a narrower return type would not match the base class.
+    def __call__(self, name: str, value: str) -> Any:
         candidates = [value]
         if name.lower() in ("content-type", "content-disposition"):
             candidates += [_EXTENDED_PARAM.sub("", value), value.split(";", 1)[0]]

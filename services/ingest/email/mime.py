@@ -118,7 +118,7 @@ def fallback_text(msg: Message) -> str:
     (text/enriched, text/x-...), a "multipart" mail whose boundary never occurs (the
     parser keeps the raw payload; a mail client shows that text too), or a bare
     machine report (message/delivery-status), whose fields are readable text."""
-    if msg.is_attachment():
+    if _is_attachment(msg):
         return ""
     content_type = msg.get_content_type()
     if content_type in _REPORT_BODIES and msg.is_multipart():
@@ -139,10 +139,16 @@ _REPORT_BODIES = (
 )
 
 
+def _is_attachment(part: Message) -> bool:
+    """`EmailMessage.is_attachment`: every part parsed with our policy is an EmailMessage,
+    which reads the parsed Content-Disposition (the plain `Message` type does not know it)."""
+    return isinstance(part, EmailMessage) and part.is_attachment()
+
+
 def _is_body_like(part: Message) -> bool:
     """A text/plain or text/html part without a file name: an alternative of the body."""
     return (
-        part.get_content_type() in ("text/plain", "text/html") and not part.is_attachment() and not part.get_filename()
+        part.get_content_type() in ("text/plain", "text/html") and not _is_attachment(part) and not part.get_filename()
     )
 
 
@@ -158,7 +164,7 @@ def attachments(
     oversized: list[str] = []
     for part in walk(msg):
         maintype = part.get_content_maintype()
-        if part is msg and not msg.is_attachment() and maintype in ("text", "multipart"):
+        if part is msg and not _is_attachment(msg) and maintype in ("text", "multipart"):
             continue  # a single-part mail's only part is its body
         if maintype == "multipart" and part.is_multipart():
             continue

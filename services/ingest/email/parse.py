@@ -129,7 +129,9 @@ class ParsedEmail:
         return bool(self.oversized)
 
 
-def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES) -> ParsedEmail:
+def parse_email(
+    raw: bytes | bytearray | memoryview, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+) -> ParsedEmail:
     """Parse one mail; raises `EmailParseError` (and nothing else) when it is not one."""
     try:
         return _parse(raw, max_attachment_bytes)
@@ -144,7 +146,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMEN
 # --- the steps --------------------------------------------------------------------------
 
 
-def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
+def _parse(raw: bytes | bytearray | memoryview, max_attachment_bytes: int) -> ParsedEmail:
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise EmailParseError("not_bytes", type(raw).__name__)
     raw = bytes(raw)

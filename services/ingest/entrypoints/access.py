@@ -7,12 +7,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 
-from services.ingest.adapters.tables import api_keys
+from services.ingest.adapters.api_keys import ApiKeyRepository
 from services.ingest.entrypoints.deps import clock_of
 from shared.auth import Principal, generate_secret, hash_key
-from shared.auth.store import apply_issued, apply_revoked
 from shared.auth.web import require
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.messaging.uow import UnitOfWork
@@ -62,7 +60,7 @@ async def issue_key(
         source=body.source,
         issued_at=clock_of(request).now(),
     )
-    await apply_issued(uow.session, api_keys, event)  # usable here at once; other services follow the event
+    await ApiKeyRepository(uow.session).record_issued(event)  # usable here at once; other services follow the event
     uow.publish(event)
     await uow.commit()
     return KeyOut(
@@ -72,11 +70,7 @@ async def issue_key(
 
 @router.get("", response_model=list[KeyOut])
 async def list_keys(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> list[KeyOut]:
-    rows = (
-        await uow.session.execute(
-            select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.issued_at)
-        )
-    ).mappings()
+    rows = await ApiKeyRepository(uow.session).active()
     return [KeyOut(**{k: r[k] for k in ("key_id", "role", "name", "agent_id", "source")}) for r in rows]
 
 
@@ -84,12 +78,10 @@ async def list_keys(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(r
 async def revoke_key(
     key_id: str, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
 ) -> None:
-    exists = await uow.session.scalar(
-        select(api_keys.c.key_id).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
-    )
-    if not exists:
+    keys = ApiKeyRepository(uow.session)
+    if not await keys.is_active(key_id):
         raise Problem(404, f"no active API key {key_id!r}")
     event = ApiKeyRevoked(key_id=key_id, revoked_at=clock_of(request).now())
-    await apply_revoked(uow.session, api_keys, event)
+    await keys.record_revoked(event)
     uow.publish(event)
     await uow.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from services.ingest.adapters.tables import api_keys, messaging
 from services.ingest.entrypoints import access, chat, email, providers, tickets, webhooks
 from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
@@ -29,7 +31,7 @@ DEFINITION = ServiceDefinition(
 )
 
 
-def create_app(settings: IngestSettings | None = None, *, clock: Clock | None = None):  # type: ignore[no-untyped-def]
+def create_app(settings: IngestSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or IngestSettings()
     return create_service_app(
         DEFINITION,

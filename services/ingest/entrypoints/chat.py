@@ -18,10 +18,10 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, WebSocket
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -32,7 +32,7 @@ from services.ingest.entrypoints.deps import clock_of, once, settings_of
 from services.ingest.entrypoints.schemas import MessageOut, TicketOut
 from services.ingest.handlers import chat
 from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import as_ingest_settings
 from shared.auth import Principal
 from shared.auth.web import authenticate, presented_key, require
 from shared.events.tickets import ExternalRef, Requester
@@ -145,11 +145,11 @@ async def open_chat(
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("platform", "agent")),
     idempotency_key: str | None = Header(None, max_length=200),
-):  # type: ignore[no-untyped-def]
+) -> JSONResponse:
     """Open a chat; 201 with the ticket once it and its TicketReceived are committed. `Idempotency-Key` makes retries safe."""
     scope = f"chat:{principal.key_id}"
 
-    async def work() -> tuple[int, dict]:
+    async def work() -> tuple[int, dict[str, Any]]:
         cmd = body.to_command(principal)
         ref = cmd.external_ref
         if ref and await TicketRepository(uow.session).ticket_id_for_ref(ref.source, ref.external_id):
@@ -200,14 +200,22 @@ async def end_chat(
 
 async def _socket_principal(websocket: WebSocket) -> Principal | None:
     """`?api_key=` (browsers cannot set headers on a WebSocket) or the usual headers."""
-    secret = websocket.query_params.get("api_key") or presented_key(websocket)  # type: ignore[arg-type]
+    secret = websocket.query_params.get("api_key") or presented_key(_http_view(websocket))
     if not secret:
         return None
-    as_request = SimpleNamespace(headers={"authorization": f"Bearer {secret}"}, app=websocket.app)
     try:
-        return await authenticate(as_request)  # type: ignore[arg-type]
+        return await authenticate(_http_view(websocket, [(b"authorization", f"Bearer {secret}".encode())]))
     except Problem:
         return None
+
+
+def _http_view(websocket: WebSocket, headers: list[tuple[bytes, bytes]] | None = None) -> Request:
+    """The socket's scope as the HTTP request the shared key helpers take (they read only its
+    headers and app); `headers` replaces the socket's own."""
+    scope = {**websocket.scope, "type": "http"}
+    if headers is not None:
+        scope["headers"] = headers
+    return Request(scope)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
@@ -367,7 +375,7 @@ def _message_frame(message: Message) -> dict[str, Any]:
 
 async def run_chat_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
     """Every `chat_sweep_interval_s`, end the chats idle for `chat_idle_minutes` (ChatEnded, reason idle)."""
-    settings = cast(IngestSettings, runtime.settings)
+    settings = as_ingest_settings(runtime.settings)
     idle = timedelta(minutes=settings.chat_idle_minutes)
     while not stop.is_set():
         ended = await chat.sweep_idle_chats(runtime.uow, runtime.clock, idle, batch=chat.SWEEP_BATCH)

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from services.ingest.adapters.repository import DeliveryLog
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import IngestSettings, as_ingest_settings
 from shared.clock import Clock
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_runtime
@@ -17,7 +17,7 @@ from shared.web.problems import Problem
 
 
 def settings_of(request: Request) -> IngestSettings:
-    return request.app.state.settings
+    return as_ingest_settings(request.app.state.settings)
 
 
 def clock_of(request: Request) -> Clock:

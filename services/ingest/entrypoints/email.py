@@ -8,10 +8,9 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
+from services.ingest.adapters.outgoing_emails import OutgoingEmails
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog
-from services.ingest.adapters.tables import outgoing_emails
 from services.ingest.domain.mailboxes import base_address
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
 from services.ingest.handlers.email import handle_inbound_email
@@ -198,10 +197,5 @@ async def list_outgoing(
     _: Principal = Depends(require("manager")),
 ) -> list[OutgoingEmailOut]:
     """Reply notifications and their delivery state through the SMTP relay."""
-    query = select(outgoing_emails).order_by(outgoing_emails.c.created_at.desc()).limit(limit)
-    if ticket_id:
-        query = query.where(outgoing_emails.c.ticket_id == ticket_id)
-    if status:
-        query = query.where(outgoing_emails.c.status == status)
-    rows = (await uow.session.execute(query)).mappings()
+    rows = await OutgoingEmails(uow.session).list(ticket_id=ticket_id, status=status, limit=limit)
     return [OutgoingEmailOut(**{k: r[k] for k in OutgoingEmailOut.model_fields}) for r in rows]

@@ -14,7 +14,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.ingest.domain.mailboxes import match_mailbox
 from services.ingest.handlers.email import handle_inbound_email, load_mailboxes
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import IngestSettings, as_ingest_settings
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class SupportMailHandler:
 
 
 async def run_smtp_listener(runtime: Runtime, stop: asyncio.Event) -> None:
-    settings: IngestSettings = runtime.settings  # type: ignore[assignment]
+    settings = as_ingest_settings(runtime.settings)
     if not settings.smtp_port:
         return
     handler = SupportMailHandler(runtime, settings)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, ParamSpec
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
@@ -25,12 +28,13 @@ from services.ingest.handlers.notifications import queue_reply_notification
 from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket, load_for_update, save_change
 from shared.auth import Principal
 from shared.auth.web import require
-from shared.events.tickets import Status
+from shared.events.tickets import AuthorKind, Status
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+_P = ParamSpec("_P")
 
 
 @router.post("", status_code=201, response_model=TicketOut)
@@ -40,7 +44,7 @@ async def create_ticket(
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("agent", "platform")),
     idempotency_key: str | None = Header(None, max_length=200),
-):  # type: ignore[no-untyped-def]
+) -> JSONResponse:
     """Open a ticket; 201 once it and its events are committed. `Idempotency-Key` makes retries safe."""
     if principal.role == "platform":
         ref = body.external_ref
@@ -48,7 +52,7 @@ async def create_ticket(
             raise Problem(403, f"this key may only create tickets for source {principal.source!r}", title="Forbidden")
     scope = f"api:{principal.key_id}"
 
-    async def work() -> tuple[int, dict]:
+    async def work() -> tuple[int, dict[str, Any]]:
         cmd = body.to_command()
         if cmd.external_ref and await TicketRepository(uow.session).ticket_id_for_ref(
             cmd.external_ref.source, cmd.external_ref.external_id
@@ -141,7 +145,7 @@ async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> 
     return ticket
 
 
-def _apply(change_fn, *args, **kwargs) -> decide.Change:  # type: ignore[no-untyped-def]
+def _apply(change_fn: Callable[_P, decide.Change], *args: _P.args, **kwargs: _P.kwargs) -> decide.Change:
     try:
         return change_fn(*args, **kwargs)
     except decide.InvalidChange as exc:
@@ -158,7 +162,7 @@ async def add_message(
 ) -> MessageOut:
     """An agent's public reply or internal note (a platform key posts as the customer)."""
     ticket = await _ticket_for(uow, ticket_id, principal)
-    author = "customer" if principal.role == "platform" else "agent"
+    author: AuthorKind = "customer" if principal.role == "platform" else "agent"
     change = _apply(
         decide.add_message,
         ticket,

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.ingest.adapters.chat import ChatRepository, ChatSignature
 from services.ingest.adapters.repository import TicketRepository
-from services.ingest.adapters.tables import messages, tickets
 from services.ingest.domain import decide
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.handlers.tickets import TicketNotFound, load_for_update, save_change
@@ -38,6 +37,7 @@ SWEEP_BATCH = 100
 FEED_LOOKBACK = timedelta(seconds=60)
 
 Participant = Literal["customer", "agent"]
+_OWN_PARTICIPANT: dict[str, Participant] = {"platform": "customer", "agent": "agent"}
 
 
 class NotAllowed(PermissionError):
@@ -57,7 +57,7 @@ def default_subject(message: str) -> str:
 
 def author_for(principal: Principal, requested: Participant | None = None) -> Participant:
     """A platform key speaks for the customer, an agent key for the agent; an admin chooses (agent by default)."""
-    own: Participant | None = {"platform": "customer", "agent": "agent"}.get(principal.role)  # type: ignore[assignment]
+    own = _OWN_PARTICIPANT.get(principal.role)
     if own is None:
         if principal.role != "admin":
             raise NotAllowed(f"role {principal.role!r} may not take part in chats")
@@ -159,7 +159,7 @@ async def post_message(
 
 async def end_chat(uow: UnitOfWork, ticket_id: str, principal: Principal, *, clock: Clock) -> Ticket:
     """Ending an ended chat changes nothing (a retried request is harmless)."""
-    reason = "customer" if principal.role == "platform" else "agent"
+    reason: Participant = "customer" if principal.role == "platform" else "agent"
     ticket = await chat_for_update(uow, ticket_id, principal)
     return await save_change(uow, decide.end_chat(ticket, reason, now=clock.now()))
 
@@ -179,18 +179,11 @@ async def read_chat(session: AsyncSession, ticket_id: str, *, since: datetime | 
     Read in that order: a message cannot be added once the end is committed, so when the
     ticket says ended, the messages read after it are the complete transcript.
     """
-    ticket = await TicketRepository(session).get(ticket_id)
+    repo = TicketRepository(session)
+    ticket = await repo.get(ticket_id)
     if ticket is None:
         return ChatState(None, [])
-    if since is None:
-        return ChatState(ticket, await TicketRepository(session).messages_of(ticket_id))
-    query = (
-        select(messages)
-        .where(messages.c.ticket_id == ticket_id, messages.c.created_at >= since)
-        .order_by(messages.c.created_at, messages.c.id)
-    )
-    rows = (await session.execute(query)).mappings()
-    return ChatState(ticket, [Message(**{**row, "attachments": tuple(row["attachments"])}) for row in rows])
+    return ChatState(ticket, await repo.messages_of(ticket_id, since=since))
 
 
 class ChatHub:
@@ -203,18 +196,18 @@ class ChatHub:
 
     def __init__(self) -> None:
         self._listeners: dict[str, set[asyncio.Event]] = {}
-        self._seen: dict[str, tuple] = {}
+        self._seen: dict[str, ChatSignature | None] = {}
 
     async def watch(self, sessionmaker: Callable[[], AsyncSession], stop: asyncio.Event, interval: float) -> None:
         while not stop.is_set():
             watched = list(self._listeners)
             if watched:
                 async with sessionmaker() as session:
-                    changes = await _chat_signatures(session, watched)
+                    changes = await ChatRepository(session).signatures(watched)
                 for ticket_id in watched:
                     signature = changes.get(ticket_id)
                     if self._seen.get(ticket_id) != signature:
-                        self._seen[ticket_id] = signature  # type: ignore[assignment]
+                        self._seen[ticket_id] = signature
                         self.wake(ticket_id)
                 for gone in set(self._seen) - set(watched):
                     del self._seen[gone]
@@ -238,21 +231,6 @@ class ChatHub:
             event.set()
 
 
-async def _chat_signatures(session: AsyncSession, ticket_ids: list[str]) -> dict[str, tuple]:
-    """Per chat: message count, newest message time, and when it ended: any change means "read again"."""
-    counts = (
-        await session.execute(
-            select(messages.c.ticket_id, func.count(), func.max(messages.c.created_at))
-            .where(messages.c.ticket_id.in_(ticket_ids))
-            .group_by(messages.c.ticket_id)
-        )
-    ).all()
-    ended = dict(
-        (await session.execute(select(tickets.c.id, tickets.c.chat_ended_at).where(tickets.c.id.in_(ticket_ids)))).all()
-    )
-    return {ticket_id: (count, newest, ended.get(ticket_id)) for ticket_id, count, newest in counts}
-
-
 # --- the idle sweeper -------------------------------------------------------------------------
 
 
@@ -266,15 +244,12 @@ async def sweep_idle_chats(
     """
     now = clock.now()
     async with new_uow() as uow:
-        candidates = await TicketRepository(uow.session).idle_chats(before=now - idle, limit=batch)
+        candidates = await ChatRepository(uow.session).idle_chats(before=now - idle, limit=batch)
     ended = []
     for ticket_id in candidates:
         try:
             async with new_uow() as uow:
-                locked = await uow.session.scalar(
-                    select(tickets.c.id).where(tickets.c.id == ticket_id).with_for_update(skip_locked=True)
-                )
-                if locked is None:
+                if not await ChatRepository(uow.session).lock_unless_held(ticket_id):
                     continue
                 ticket = await load_for_update(uow, ticket_id)  # ours already; now read it whole
                 if not decide.chat_idle(ticket, idle_after_s=idle.total_seconds(), now=now):

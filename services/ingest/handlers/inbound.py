@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.inbound import (
+    Attachment,
     Ignored,
     InboundCommand,
     InboundFieldsChange,
@@ -37,7 +38,7 @@ class Applied:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def _attachments(items) -> tuple[dict, ...]:  # type: ignore[no-untyped-def]
+def _attachments(items: Iterable[Attachment]) -> tuple[dict[str, str | int], ...]:
     return tuple({"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in items)
 
 

@@ -8,13 +8,11 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
-
+from services.ingest.adapters.outgoing_emails import OutgoingEmails
 from services.ingest.adapters.repository import TicketRepository
-from services.ingest.adapters.tables import outgoing_emails
 from services.ingest.domain.model import Message, Ticket
 from services.ingest.domain.notifications import compose_reply
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import IngestSettings, as_ingest_settings
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 
@@ -33,18 +31,13 @@ async def queue_reply_notification(
     )
     if not recipients:
         return
-    await uow.session.execute(
-        insert(outgoing_emails).values(
-            id=reply.id,
-            ticket_id=ticket.id,
-            message_id=reply.email_message_id,
-            recipients=recipients,
-            raw=bytes(mail),
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    await OutgoingEmails(uow.session).queue(
+        email_id=reply.id,
+        ticket_id=ticket.id,
+        message_id=reply.email_message_id,
+        recipients=recipients,
+        raw=bytes(mail),
+        now=now,
     )
 
 
@@ -64,19 +57,8 @@ async def send_due(runtime: Runtime, settings: IngestSettings, limit: int = 20) 
     for _ in range(limit):
         async with runtime.uow() as uow:
             now = runtime.clock.now()
-            row = (
-                (
-                    await uow.session.execute(
-                        select(outgoing_emails)
-                        .where(outgoing_emails.c.status == "queued", outgoing_emails.c.next_attempt_at <= now)
-                        .order_by(outgoing_emails.c.next_attempt_at)
-                        .limit(1)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            queue = OutgoingEmails(uow.session)
+            row = await queue.lock_next_due(now)
             if row is None:
                 return sent
             sender = settings.default_from_address
@@ -84,24 +66,23 @@ async def send_due(runtime: Runtime, settings: IngestSettings, limit: int = 20) 
                 await asyncio.to_thread(_send, settings, sender, list(row["recipients"]), row["raw"])
             except (OSError, smtplib.SMTPException) as exc:
                 attempts = row["attempts"] + 1
-                status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
                 log.warning("notification %s not sent (attempt %d): %s", row["id"], attempts, exc)
-                values = dict(
+                await queue.mark_failed_attempt(
+                    row["id"],
                     attempts=attempts,
-                    last_error=str(exc)[:500],
-                    status=status,
+                    error=str(exc)[:500],
+                    status="failed" if attempts >= MAX_ATTEMPTS else "queued",
                     next_attempt_at=now + timedelta(seconds=min(3600, 15 * 2**attempts)),
                 )
             else:
-                values = dict(attempts=row["attempts"] + 1, status="sent", sent_at=now, last_error=None)
+                await queue.mark_sent(row["id"], attempts=row["attempts"] + 1, now=now)
                 sent += 1
-            await uow.session.execute(update(outgoing_emails).where(outgoing_emails.c.id == row["id"]).values(**values))
             await uow.commit()
     return sent
 
 
 async def run_mail_sender(runtime: Runtime, stop: asyncio.Event) -> None:
-    settings: IngestSettings = runtime.settings  # type: ignore[assignment]
+    settings = as_ingest_settings(runtime.settings)
     if not settings.smtp_relay_host:
         log.info("no SMTP relay configured (SMTP_RELAY_HOST): reply notifications stay queued")
         return

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from services.ingest.adapters.repository import TicketRepository
+from shared.events.base import Event
 from shared.events.routing import TicketAssigned, TicketUnassigned
+from shared.messaging.consumer import Handler
 from shared.messaging.uow import UnitOfWork
 
 
@@ -16,4 +18,7 @@ async def on_ticket_unassigned(event: TicketUnassigned, *, uow: UnitOfWork) -> N
     await TicketRepository(uow.session).set_assignee(event.ticket_id, None, only_if=event.agent_id)
 
 
-EVENT_HANDLERS = {TicketAssigned: on_ticket_assigned, TicketUnassigned: on_ticket_unassigned}
+EVENT_HANDLERS: dict[type[Event], Handler] = {
+    TicketAssigned: on_ticket_assigned,
+    TicketUnassigned: on_ticket_unassigned,
+}

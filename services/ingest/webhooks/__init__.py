@@ -1,10 +1,10 @@
-"""The pure webhook layer of ingest: signature checks and per-platform payload adapters.
+"""The pure webhook layer of ingest: signature checks and per-platform payload mapping (`payloads/`).
 
 No network, no database, no clock: callers pass the raw body, the headers and `now`.
 See docs/webhooks.md for the generic shape, the signing schemes and the mappings.
 """
 
-from services.ingest.webhooks.adapters import ADAPTERS, EVENT_HEADERS, Adapter
+from services.ingest.webhooks.payloads import ADAPTERS, EVENT_HEADERS, Adapter
 from services.ingest.webhooks.signatures import (
     SCHEMES,
     SignatureError,

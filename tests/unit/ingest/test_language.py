@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from pathlib import Path
 
 from services.ingest.language import detect_language
+from tests.support.ingest import shared_data
 
-LABELLED = Path(__file__).resolve().parents[4] / "shared" / "data" / "tickets" / "helpdesk_customer_tickets.csv"
+LABELLED = shared_data() / "tickets" / "helpdesk_customer_tickets.csv"
 
 
 def test_labelled_tickets_in_five_languages_are_detected_and_never_mislabelled() -> None:

@@ -2,17 +2,19 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.ingest.domain import decide
-from shared.events.tickets import Requester
+from services.ingest.domain.model import Ticket
+from shared.events.tickets import AuthorKind, Channel, Requester, Status, TicketStatusChanged
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
 
 
-def ticket(status: str = "new", channel: str = "email", **overrides):  # type: ignore[no-untyped-def]
+def ticket(status: Status = "new", channel: Channel = "email", **overrides: Any) -> Ticket:
     opened = decide.open_ticket(
         decide.OpenTicket(channel=channel, subject="s", body="b", requester=Requester(email="a@x.example")),
         ticket_id="t-1",
@@ -37,10 +39,10 @@ def ticket(status: str = "new", channel: str = "email", **overrides):  # type: i
         ("solved", "agent", False, "solved"),
     ],
 )
-def test_who_writes_decides_the_status(status: str, author: str, public: bool, expected: str) -> None:
+def test_who_writes_decides_the_status(status: Status, author: AuthorKind, public: bool, expected: Status) -> None:
     change = decide.add_message(
         ticket(status),
-        decide.AddMessage(body="hi", author_kind=author, public=public),  # type: ignore[arg-type]
+        decide.AddMessage(body="hi", author_kind=author, public=public),
         message_id="m-2",
         now=LATER,
     )
@@ -71,13 +73,14 @@ def test_a_closed_ticket_takes_no_more_messages() -> None:
         ("open", "new", False),
     ],
 )
-def test_status_transitions(current: str, new: str, allowed: bool) -> None:
+def test_status_transitions(current: Status, new: Status, allowed: bool) -> None:
     if allowed:
-        change = decide.change_status(ticket(current), new, now=LATER)  # type: ignore[arg-type]
-        assert change.ticket.status == new and change.events[0].old_status == current  # type: ignore[attr-defined]
+        change = decide.change_status(ticket(current), new, now=LATER)
+        event = change.events[0]
+        assert change.ticket.status == new and isinstance(event, TicketStatusChanged) and event.old_status == current
     else:
         with pytest.raises(decide.InvalidChange):
-            decide.change_status(ticket(current), new, now=LATER)  # type: ignore[arg-type]
+            decide.change_status(ticket(current), new, now=LATER)
 
 
 def test_unchanged_values_emit_nothing() -> None:

@@ -2,7 +2,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.ingest.domain import decide
-from services.ingest.domain.model import Message
+from services.ingest.domain.model import Message, Ticket
 from services.ingest.domain.notifications import compose_reply, reply_subject
 from services.ingest.email import automated_reason, parse_email
 from shared.events.tickets import Requester
@@ -10,7 +10,7 @@ from shared.events.tickets import Requester
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def _ticket():  # type: ignore[no-untyped-def]
+def _ticket() -> tuple[Ticket, Message]:
     opened = decide.open_ticket(
         decide.OpenTicket(
             channel="email",

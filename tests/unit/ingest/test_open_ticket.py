@@ -1,14 +1,15 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from services.ingest.domain.decide import OpenTicket, format_reference, open_ticket
+from services.ingest.domain.decide import OpenTicket, TicketOpened, format_reference, open_ticket
 from shared.events.tickets import ExternalRef, Requester
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def _open(**overrides):  # type: ignore[no-untyped-def]
+def _open(**overrides: Any) -> TicketOpened:
     cmd = OpenTicket(
         **{
             "channel": "email",

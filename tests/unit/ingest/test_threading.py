@@ -22,7 +22,9 @@ CLOSED = KnownTicket("t-2", "SB-7", "closed", ("ann@x.example",))
         ("ann@x.example", Candidates(by_message_id=OPEN, by_reference=CLOSED), "append", "t-1", None, "In-Reply-To"),
     ],
 )
-def test_thread_decisions(sender, found, action, ticket_id, linked, why) -> None:  # type: ignore[no-untyped-def]
+def test_thread_decisions(
+    sender: str, found: Candidates, action: str, ticket_id: str | None, linked: str | None, why: str
+) -> None:
     decision = decide_thread(sender, found)
     assert (decision.action, decision.ticket_id, decision.linked_ticket_id) == (action, ticket_id, linked)
     assert why in decision.reason
@@ -34,6 +36,10 @@ def test_references_and_tokens_are_found() -> None:
     assert plus_tokens(["support+a1b2c3d4@acme.example", "support@acme.example", "x+ab@y"]) == ["a1b2c3d4"]
 
 
+def brand_of(matched: tuple[Mailbox, str] | None) -> str | None:
+    return matched[0].brand if matched else None
+
+
 def test_mailboxes_match_most_specific_first() -> None:
     boxes = [
         Mailbox("*", "fallback"),
@@ -41,8 +47,8 @@ def test_mailboxes_match_most_specific_first() -> None:
         Mailbox("billing@acme.example", "billing", ("billing",)),
     ]
     assert match_mailbox(["Billing+tok123@ACME.example"], boxes) == (boxes[2], "billing@acme.example")
-    assert match_mailbox(["other@acme.example", "billing@acme.example"], boxes)[0].brand == "billing"  # type: ignore[index]
-    assert match_mailbox(["x@elsewhere.example"], boxes)[0].brand == "fallback"  # type: ignore[index]
+    assert brand_of(match_mailbox(["other@acme.example", "billing@acme.example"], boxes)) == "billing"
+    assert brand_of(match_mailbox(["x@elsewhere.example"], boxes)) == "fallback"
     assert match_mailbox(["x@elsewhere.example"], boxes[1:]) is None
     assert match_mailbox([], boxes) is None
     assert base_address("Support+T0K@Acme.Example") == "support@acme.example"

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+from tests.support.ingest import shared_data
+
+DATA = shared_data()
 EMAILS = (DATA / "emails").resolve()
 
 

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-# tests/unit/ingest_webhooks/<this file> -> parents[3] is the repo root; shared/ is its sibling.
+from tests.support.ingest import shared_data
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
-WEBHOOKS = REPO_ROOT.parent / "shared" / "data" / "webhooks"
+WEBHOOKS = shared_data() / "webhooks"
 
 #: sample folder -> adapter kind
 FOLDERS = {

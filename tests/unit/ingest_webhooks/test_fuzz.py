@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.ingest.domain.inbound import Ignored, InboundCommand, PayloadError
+from services.ingest.email.html_text import html_to_text
 from services.ingest.webhooks import ADAPTERS
-from services.ingest.webhooks._text import html_to_text
 from shared.events.tickets import AuthorKind, Channel, Priority, Status
 
 from ._samples import FOLDERS, event_for, load, sample_paths

@@ -20,7 +20,7 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
-from services.ingest.webhooks.adapters import generic
+from services.ingest.webhooks.payloads import generic
 from shared.events.tickets import Requester
 
 from ._samples import REPO_ROOT

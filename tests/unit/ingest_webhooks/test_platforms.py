@@ -24,10 +24,10 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS
-from services.ingest.webhooks._text import html_to_text
-from services.ingest.webhooks.adapters import chatwoot, freshdesk, front, groove, intercom, zendesk
-from shared.events.tickets import Requester
+from services.ingest.webhooks.payloads import chatwoot, freshdesk, front, groove, intercom, zendesk
+from shared.events.tickets import Requester, Status
 
 from ._samples import WEBHOOKS, load
 from ._shapes import CW_CONVERSATION, CW_MESSAGE, zd_event
@@ -81,7 +81,7 @@ def test_zendesk_ticket_created() -> None:
         ("open", "open"),
     ],
 )
-def test_zendesk_status_changed(current: str, expected: str) -> None:
+def test_zendesk_status_changed(current: str, expected: Status) -> None:
     assert zd(zd_event("ticket.status_changed", {"current": current, "previous": "OPEN"})) == [
         InboundStatusChange(SRC, "5158", expected, ZD_AT)
     ]
@@ -280,7 +280,7 @@ def test_chatwoot_message_created_by_type() -> None:
 @pytest.mark.parametrize(
     "status, expected", [("open", "open"), ("resolved", "solved"), ("snoozed", "pending"), ("pending", "pending")]
 )
-def test_chatwoot_status_changed(status: str, expected: str) -> None:
+def test_chatwoot_status_changed(status: str, expected: Status) -> None:
     [change] = cw(CW_CONVERSATION | {"event": "conversation_status_changed", "status": status})
     assert change == InboundStatusChange(SRC, "10", expected, datetime.fromtimestamp(1627063520, tz=UTC))
 
@@ -537,7 +537,7 @@ def test_freshdesk_automation_edge_cases() -> None:
         freshdesk.parse({"freshdesk_webhook": "{nope"}, source=SRC)
 
 
-# ================================================================ HTML to text
+# ================================================================ HTML to text (the one mail bodies use too)
 
 
 @pytest.mark.parametrize(
@@ -547,7 +547,7 @@ def test_freshdesk_automation_edge_cases() -> None:
         ("<p>One</p><p>Two</p>", "One\n\nTwo"),
         ("line<br>break<br/>again", "line\nbreak\nagain"),
         ("<div>Fish &amp; chips &lt;3 &#9731;</div>", "Fish & chips <3 ☃"),
-        ("<ul><li>a</li><li>b</li></ul>", "a\nb"),
+        ("<ul><li>a</li><li>b</li></ul>", "- a\n- b"),  # the mail converter's list markers, shared since #15
         ("<style>p{color:red}</style><p>x</p><script>alert(1)</script>", "x"),
         ("<p>  lots   of\t space </p>", "lots of space"),
         ("plain text, no markup", "plain text, no markup"),

@@ -332,7 +332,7 @@ def _actual(command: Any, name: str) -> Any:
     return getattr(command, name)
 
 
-def _check(command: Any, expected_type: type, fields: dict[str, Any]) -> None:
+def _check(command: Any, expected_type: type[Any], fields: dict[str, Any]) -> None:
     assert type(command) is expected_type, command
     for name, value in fields.items():
         if name.endswith("~"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -151,9 +152,9 @@ def test_standard_secret_rule_whsec_is_base64_anything_else_is_raw() -> None:
 
 
 @pytest.mark.parametrize("secrets", [[], ["whsec_!!notbase64"], [""], "whsec_aGVsbG8="])
-def test_standard_bad_configuration_is_a_plain_value_error(secrets: object) -> None:
+def test_standard_bad_configuration_is_a_plain_value_error(secrets: Any) -> None:
     with pytest.raises(ValueError) as info:
-        sig.verify_standard(secrets, std_headers(), BODY, NOW)  # type: ignore[arg-type]
+        sig.verify_standard(secrets, std_headers(), BODY, NOW)
     assert not isinstance(info.value, SignatureError)
 
 
@@ -204,7 +205,7 @@ def test_zendesk_signs_timestamp_then_body_as_documented() -> None:
 
     manual = base64.b64encode(hmac.new(ZD_SECRET.encode(), ZD_TS.encode() + BODY, hashlib.sha256).digest()).decode()
     assert sig.sign_zendesk(ZD_SECRET, ZD_TS, BODY) == manual
-    assert sig.verify_zendesk([ZD_SECRET], zd_headers(), BODY, NOW) is None
+    sig.verify_zendesk([ZD_SECRET], zd_headers(), BODY, NOW)  # raises SignatureError unless it matches
 
 
 def test_zendesk_rejects_tampering_wrong_secret_and_accepts_rotation() -> None:

@@ -20,9 +20,9 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from shared.events.tickets import Channel, Requester, Status
 
-from .._text import html_to_text
 from ._fields import Obj, first_line, nonblank, unique, when
 
 STATUS_EVENTS: dict[str, Status] = {"archive": "solved", "reopen": "open", "restore": "open", "trash": "closed"}
@@ -78,8 +78,8 @@ def _sender_handle(message: Obj, conversation: Obj) -> str | None:
     for recipient in message.objects("recipients"):
         if recipient.opt_string("role") == "from":
             return recipient.opt_string("handle")
-    recipient = conversation.opt_obj("recipient")
-    return recipient.opt_string("handle") if recipient else None
+    fallback = conversation.opt_obj("recipient")
+    return fallback.opt_string("handle") if fallback else None
 
 
 def _teammate(author: Obj | None) -> tuple[str | None, str | None]:

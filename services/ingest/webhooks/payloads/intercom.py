@@ -21,9 +21,9 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from shared.events.tickets import AuthorKind, Channel, Requester, Status
 
-from .._text import html_to_text
 from ._fields import Obj, expected, first_line, lookup, nonblank, unique, when
 
 CONVERSATION_STATUS: dict[str, Status] = {

@@ -23,9 +23,9 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from shared.events.tickets import Channel, Priority, Requester, Status
 
-from .._text import html_to_text
 from ._fields import Obj, lookup, nonblank, when
 
 EVENT_HEADER = "x-groove-event"

@@ -1,4 +1,6 @@
-"""One adapter per platform, each turning a decoded payload into inbound commands.
+"""One payload adapter per platform, each turning a decoded payload into inbound commands.
+
+(The folder is `payloads/`, not `adapters/`: in this service `adapters/` is the database.)
 
 Every adapter has the same signature:
 

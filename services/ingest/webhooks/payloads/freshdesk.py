@@ -33,9 +33,9 @@ from services.ingest.domain.inbound import (
     InboundTicket,
     PayloadError,
 )
+from services.ingest.email.html_text import html_to_text
 from shared.events.tickets import Channel, Priority, Requester, Status
 
-from .._text import html_to_text
 from ._fields import Obj, expected, lookup, nonblank, when
 
 STATUSES: dict[str, Status] = {
