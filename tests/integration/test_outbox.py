@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 
 from services.ingest.adapters.tables import messaging

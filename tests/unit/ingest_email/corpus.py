@@ -45,6 +45,7 @@ def zammad_expectation(yml: Path) -> dict[str, Any]:
             return loader.construct_mapping(node, deep=True)
         if isinstance(node, yaml.SequenceNode):
             return loader.construct_sequence(node, deep=True)
+        assert isinstance(node, yaml.ScalarNode)
         return loader.construct_scalar(node)
 
     RubyTolerantLoader.add_multi_constructor("!", plain)
