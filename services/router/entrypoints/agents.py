@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from services.router.adapters.repository import RoutingRepository
+from services.router.domain import admin_checks
 from services.router.entrypoints.deps import agent_of, now, routing_problems
 from services.router.entrypoints.schemas import AgentIn, AgentOut, RoutedTicketOut, StatusIn
 from services.router.handlers import agents as agent_actions
@@ -80,7 +81,7 @@ async def put_agent(
     _: Principal = Depends(require("admin")),
 ) -> AgentOut:
     """Create or update an agent (a new agent starts offline); skills are levels 1..10."""
-    bad = [f"skills.{s}: level {v} is not 1..10" for s, v in body.skills.items() if not 1 <= v <= 10]
+    bad = admin_checks.skill_level_problems(body.skills)
     if bad:
         raise Problem(422, "; ".join(bad), title="Invalid request")
     await agent_actions.save_agent(uow, body.to_domain(agent_id), now(request))
@@ -109,8 +110,9 @@ async def delete_agent(
     agent_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
 ) -> None:
     repo = RoutingRepository(uow.session)
-    if await repo.held_by(agent_id):
-        raise Problem(409, f"{agent_id} still holds tickets; set them offline and transfer them first")
+    blocker = admin_checks.agent_delete_blocker(agent_id, tickets_held=len(await repo.held_by(agent_id)))
+    if blocker:
+        raise Problem(409, blocker)
     if not await repo.delete_agent(agent_id):
         raise Problem(404, f"no agent {agent_id!r}")
     await uow.commit()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Request
 
 from services.router.adapters.repository import RoutingRepository
-from services.router.domain.assignment import distribution_skew, waiting_order
+from services.router.domain import admin_checks
+from services.router.domain.assignment import waiting_order
+from services.router.domain.overview import WaitingSummary, fairness_window_start
+from services.router.domain.overview import queue_stats as queue_stats_of
 from services.router.entrypoints.deps import now
 from services.router.entrypoints.schemas import QueueIn, QueueOut, RoutedTicketOut
 from services.router.handlers.dispatch import dispatch
@@ -36,10 +39,10 @@ async def put_queue(
     _: Principal = Depends(require("admin")),
 ) -> QueueOut:
     repo = RoutingRepository(uow.session)
-    if body.overflow_queue and (body.overflow_queue == name or not await repo.queue_exists(body.overflow_queue)):
-        raise Problem(
-            422, f"overflow_queue: {body.overflow_queue!r} must be another existing queue", title="Invalid request"
-        )
+    exists = await repo.queue_exists(body.overflow_queue) if body.overflow_queue else False
+    problem = admin_checks.overflow_problem(name, body.overflow_queue, overflow_exists=exists)
+    if problem:
+        raise Problem(422, problem, title="Invalid request")
     queue = body.to_domain(name)
     await repo.lock_routing()
     await repo.put_queue(queue, now(request))
@@ -61,11 +64,10 @@ async def get_queue(
 @router.delete("/queues/{name}", status_code=204, tags=["admin"])
 async def delete_queue(name: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> None:
     repo = RoutingRepository(uow.session)
-    if await repo.waiting_in(name):
-        raise Problem(409, f"tickets are waiting in {name}; transfer them first")
-    ruleset = await repo.ruleset()
-    if ruleset and name in {r.actions.queue for r in ruleset.rules} | {ruleset.default.queue}:
-        raise Problem(409, f"routing rules send tickets to {name}; change the rules first")
+    waiting_now = (await repo.waiting_summaries(name)).get(name, WaitingSummary())
+    blocker = admin_checks.queue_delete_blocker(name, tickets_waiting=waiting_now.count, ruleset=await repo.ruleset())
+    if blocker:
+        raise Problem(409, blocker)
     if not await repo.delete_queue(name):
         raise Problem(404, f"no queue {name!r}")
     await uow.commit()
@@ -86,15 +88,8 @@ async def queue_stats(
 ) -> dict:
     """Queue health and fairness: waiting count and oldest wait, assignments per agent in the window, skew."""
     repo = RoutingRepository(uow.session)
-    queue = await repo.queue(name)
     at = now(request)
-    waiting_tickets = await repo.waiting_in(name)
-    counts = await repo.assignment_counts(name, at - timedelta(seconds=queue.fairness_window_s))
-    return {
-        "queue": name,
-        "waiting": len(waiting_tickets),
-        "oldest_wait_seconds": max(((at - t.waiting_since).total_seconds() for t in waiting_tickets), default=0.0),
-        "window_seconds": queue.fairness_window_s,
-        "assignments_by_agent": counts,
-        "distribution_skew": distribution_skew(counts),
-    }
+    queue = await repo.queue(name)
+    waiting_now = (await repo.waiting_summaries(name)).get(name, WaitingSummary())
+    counts = await repo.assignment_counts(name, fairness_window_start(queue, at))
+    return asdict(queue_stats_of(queue, waiting_now, counts, at))

@@ -1,4 +1,8 @@
-"""Routes for routing rules: the current set, editing it whole or one rule at a time, its versions, dry runs."""
+"""Routes for routing rules: the current set, editing it whole or one rule at a time, its versions, dry runs.
+
+Every edit makes a draft (`domain.rule_edits`), which is validated against the existing queues and
+kept as a new version; a rule set that does not validate is refused whole, with every problem listed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.router.adapters.codec import to_json
 from services.router.adapters.repository import RoutingRepository
+from services.router.domain import rule_edits
 from services.router.domain.model import RuleSet
 from services.router.domain.rules import match_rules, validate_ruleset
 from services.router.entrypoints.deps import default_queue, now
@@ -24,22 +29,25 @@ def _ruleset_out(ruleset: RuleSet) -> RuleSetOut:
     return RuleSetOut(version=ruleset.version, rules=to_json(list(ruleset.rules)), default=to_json(ruleset.default))
 
 
+async def _validated(repo: RoutingRepository, draft: RuleSet) -> RuleSet:
+    problems = validate_ruleset(draft, set(await repo.queue_names()))
+    if problems:
+        raise Problem(422, "; ".join(problems[:10]), title="Invalid rules", errors=[{"message": p} for p in problems])
+    return draft
+
+
+async def _save(uow: UnitOfWork, draft: RuleSet, principal: Principal, request: Request) -> RuleSetOut:
+    repo = RoutingRepository(uow.session)
+    version = await repo.save_ruleset(await _validated(repo, draft), principal.name, now(request))
+    await uow.commit()
+    return _ruleset_out(rule_edits.saved_as(draft, version))
+
+
 @router.get("/rules", response_model=RuleSetOut)
 async def get_rules(
     request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
 ) -> RuleSetOut:
     return _ruleset_out(await current_rules(RoutingRepository(uow.session), default_queue(request)))
-
-
-def _from_body(body: RuleSetIn) -> RuleSet:
-    return RuleSet(version=0, rules=tuple(r.to_domain() for r in body.rules), default=body.default.to_domain())
-
-
-async def _validated(repo: RoutingRepository, ruleset: RuleSet) -> RuleSet:
-    problems = validate_ruleset(ruleset, {q.name for q in await repo.all_queues()})
-    if problems:
-        raise Problem(422, "; ".join(problems[:10]), title="Invalid rules", errors=[{"message": p} for p in problems])
-    return ruleset
 
 
 @router.put("/rules", response_model=RuleSetOut, tags=["admin"])
@@ -50,15 +58,7 @@ async def put_rules(
     principal: Principal = Depends(require("admin")),
 ) -> RuleSetOut:
     """Replace the rule set (ordered; first match wins; then the default). Validated, and kept as a new version."""
-    return await _save_rules(RoutingRepository(uow.session), _from_body(body), principal, request, uow)
-
-
-async def _save_rules(
-    repo: RoutingRepository, ruleset: RuleSet, principal: Principal, request: Request, uow: UnitOfWork
-) -> RuleSetOut:
-    version = await repo.save_ruleset(await _validated(repo, ruleset), principal.name, now(request))
-    await uow.commit()
-    return _ruleset_out(RuleSet(version=version, rules=ruleset.rules, default=ruleset.default))
+    return await _save(uow, body.to_domain(), principal, request)
 
 
 @router.put("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
@@ -73,29 +73,19 @@ async def put_rule(
     """Add or replace one rule (in place, or at `position`, 0 = first); the whole set is validated and versioned."""
     if body.id != rule_id:
         raise Problem(422, f"id: {body.id!r} does not match the path's {rule_id!r}", title="Invalid request")
-    repo = RoutingRepository(uow.session)
-    current = await current_rules(repo, default_queue(request))
-    rules = list(current.rules)
-    at = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
-    if at is not None:
-        rules.pop(at)
-    index = position if position is not None else (at if at is not None else len(rules))
-    rules.insert(min(index, len(rules)), body.to_domain())
-    return await _save_rules(
-        repo, RuleSet(version=0, rules=tuple(rules), default=current.default), principal, request, uow
-    )
+    current = await current_rules(RoutingRepository(uow.session), default_queue(request))
+    return await _save(uow, rule_edits.with_rule(current, body.to_domain(), position), principal, request)
 
 
 @router.delete("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
 async def delete_rule(
     rule_id: str, request: Request, uow: UnitOfWork = Depends(get_uow), principal: Principal = Depends(require("admin"))
 ) -> RuleSetOut:
-    repo = RoutingRepository(uow.session)
-    current = await current_rules(repo, default_queue(request))
-    rules = tuple(r for r in current.rules if r.id != rule_id)
-    if len(rules) == len(current.rules):
+    current = await current_rules(RoutingRepository(uow.session), default_queue(request))
+    draft = rule_edits.without_rule(current, rule_id)
+    if draft is None:
         raise Problem(404, f"no rule {rule_id!r}")
-    return await _save_rules(repo, RuleSet(version=0, rules=rules, default=current.default), principal, request, uow)
+    return await _save(uow, draft, principal, request)
 
 
 @router.get("/rules/versions")
@@ -119,11 +109,10 @@ async def test_rules(
 ) -> dict:
     """Dry-run: which rule matches this sample ticket, what it does, and why each earlier rule did not match."""
     repo = RoutingRepository(uow.session)
-    ruleset = (
-        await _validated(repo, _from_body(body.ruleset))
-        if body.ruleset
-        else await current_rules(repo, default_queue(request))
-    )
+    if body.ruleset:
+        ruleset = await _validated(repo, body.ruleset.to_domain())
+    else:
+        ruleset = await current_rules(repo, default_queue(request))
     match = match_rules(ruleset, body.ticket.to_facts())
     return {
         "rule_id": match.rule_id,

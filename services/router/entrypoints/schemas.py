@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.router.adapters.codec import to_json
+from services.router.domain import rule_edits
 from services.router.domain.model import (
     Agent,
     Queue,
@@ -15,6 +16,7 @@ from services.router.domain.model import (
     Rule,
     RuleActions,
     RuleConditions,
+    RuleSet,
     TicketFacts,
     WorkflowTarget,
 )
@@ -181,6 +183,10 @@ class RuleIn(Strict):
 class RuleSetIn(Strict):
     rules: list[RuleIn] = Field(default_factory=list, max_length=500)
     default: ActionsIn
+
+    def to_domain(self) -> RuleSet:
+        """A draft: the repository numbers it when it is saved."""
+        return rule_edits.draft((r.to_domain() for r in self.rules), self.default.to_domain())
 
 
 class RuleSetOut(BaseModel):

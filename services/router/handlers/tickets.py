@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.router.adapters.repository import RoutingRepository
-from services.router.domain import decide
-from services.router.domain.model import RoutedTicket, RuleActions, RuleSet
+from services.router.domain import decide, rule_edits
+from services.router.domain.model import RoutedTicket, RuleSet
 from services.router.domain.rules import match_rules
 from services.router.handlers.dispatch import dispatch, keep_record
 from shared.clock import Clock
@@ -18,7 +18,7 @@ from shared.messaging.uow import UnitOfWork
 
 
 async def current_rules(repo: RoutingRepository, default_queue: str) -> RuleSet:
-    return await repo.ruleset() or RuleSet(version=0, rules=(), default=RuleActions(queue=default_queue))
+    return await repo.ruleset() or rule_edits.no_rules_yet(default_queue)
 
 
 async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: Clock, default_queue: str) -> None:
