@@ -8,7 +8,7 @@ from datetime import datetime
 
 from fastapi import Request
 
-from services.router.handlers.agents import NotFound, RoutingConflict
+from services.router.domain.agent_actions import NotFound, RoutingConflict
 from services.router.settings import RouterSettings
 from shared.auth import Principal
 from shared.web.app import get_runtime
