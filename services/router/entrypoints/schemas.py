@@ -70,13 +70,17 @@ class QueueOut(QueueIn):
         return cls(**to_json(queue))
 
 
+def _default_capacity() -> dict[Channel, int]:
+    return {"email": 6, "webhook": 6, "api": 6, "chat": 2}
+
+
 class AgentIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     team: str | None = None
     skills: Skills = Field(default_factory=dict, description="skill -> level 1..10")
     languages: list[str] = []
     capacity: dict[Channel, int] = Field(
-        default_factory=lambda: {"email": 6, "webhook": 6, "api": 6, "chat": 2},
+        default_factory=_default_capacity,
         description="concurrent tickets per channel; a channel left out means none of it",
     )
     total_capacity: int = Field(8, ge=0, le=1000)
@@ -88,7 +92,7 @@ class AgentIn(Strict):
             team=self.team,
             skills=self.skills,
             languages=tuple(language.lower() for language in self.languages),
-            capacity=dict(self.capacity),
+            capacity=dict(self.capacity.items()),
             total_capacity=self.total_capacity,
         )
 
@@ -166,7 +170,9 @@ class RuleIn(Strict):
     actions: ActionsIn
 
     def to_domain(self) -> Rule:
-        conditions = {k: (tuple(v) if isinstance(v, list) else v) for k, v in self.conditions.model_dump().items()}
+        conditions: dict[str, Any] = {
+            k: (tuple(v) if isinstance(v, list) else v) for k, v in self.conditions.model_dump().items()
+        }
         if conditions.get("tags_any") or conditions.get("tags_all") or conditions.get("tags_none"):
             for key in ("tags_any", "tags_all", "tags_none"):
                 if conditions.get(key):
