@@ -393,3 +393,30 @@ async def test_the_overview_shows_queue_health_and_agent_load(http, infra):
     (me,) = [a for a in glance["agents"] if a["id"] == ivy]
     assert (me["status"], me["load"], me["capacity"]) == ("online", 1, 1)
     assert glance["online_load"] <= glance["online_capacity"]
+
+
+async def test_a_queue_or_agent_still_in_use_cannot_be_deleted(http, infra):
+    world = World(http)
+    routed_to = await world.queue("in-use")
+    spare = await world.queue("spare")
+    await world.route_tag_to(routed_to)
+    kim = await world.agent("kim", capacity={"email": 1}, total_capacity=1)
+    first, second = await world.ticket(infra), await world.ticket(infra)
+    await routed(http, first.ticket_id, status="assigned", agent=kim)
+    await routed(http, second.ticket_id, status="waiting")
+
+    waiting_in = await http.delete(f"/v1/queues/{routed_to}")
+    assert waiting_in.status_code == 409 and "waiting" in waiting_in.text
+    held = await http.delete(f"/v1/agents/{kim}")
+    assert held.status_code == 409 and "still holds tickets" in held.text
+
+    await http.post(f"/v1/tickets/{second.ticket_id}/transfer", json={"queue": spare})
+    await http.put(f"/v1/queues/{spare}", json={"required_skills": {"nobody-here": 1}})  # so it just waits there
+    ruled = await http.delete(f"/v1/queues/{routed_to}")
+    assert ruled.status_code == 409 and "routing rules send tickets" in ruled.text
+
+    await send_status(infra, first.ticket_id, "open", "solved")
+    await routed(http, first.ticket_id, status="done")
+    assert (await http.delete(f"/v1/agents/{kim}")).status_code == 204
+    assert (await http.delete(f"/v1/agents/{kim}")).status_code == 404
+    assert (await http.delete(f"/v1/queues/no-such-{world.skill}")).status_code == 404
