@@ -7,12 +7,16 @@ tickets; the shared `triage` queue is made to need a skill nobody here has.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 
 from shared.clock import FakeClock
 from shared.events import topics
 from shared.events.escalation import EscalationRequested
+from shared.events.tickets import TicketReceived
+from shared.stack.local import Infrastructure
 from tests.support.events import envelope_of
 from tests.support.ingest import unique
 from tests.support.kafka import about, produce, read_all
@@ -38,18 +42,18 @@ async def http(infra, clock):
 class World:
     """One test's skill, queues, agents and rules."""
 
-    def __init__(self, http) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
         self.skill = unique("skill")
         self.tag = self.skill
 
-    async def queue(self, name: str, **config) -> str:  # type: ignore[no-untyped-def]
+    async def queue(self, name: str, **config: Any) -> str:
         name = f"{name}-{self.skill}"
         response = await self.http.put(f"/v1/queues/{name}", json={"required_skills": {self.skill: 1}, **config})
         assert response.status_code == 200, response.text
         return name
 
-    async def agent(self, name: str, status: str = "online", level: int = 3, **profile) -> str:  # type: ignore[no-untyped-def]
+    async def agent(self, name: str, status: str = "online", level: int = 3, **profile: Any) -> str:
         agent_id = f"{name}-{self.skill}"
         body = {"name": name, "skills": {self.skill: level}, **profile}
         response = await self.http.put(f"/v1/agents/{agent_id}", json=body)
@@ -66,7 +70,7 @@ class World:
         response = await self.http.put("/v1/rules", json={"rules": rules, "default": current["default"]})
         assert response.status_code == 200, response.text
 
-    async def ticket(self, infra, **fields):  # type: ignore[no-untyped-def]
+    async def ticket(self, infra: Infrastructure, **fields: Any) -> TicketReceived:
         return await send_ticket(infra, tags=(self.tag, *fields.pop("tags", ())), **fields)
 
 
@@ -177,7 +181,7 @@ async def test_offers_move_on_when_declined_or_ignored(http, infra, clock):
     assert reasons == ["declined", "timeout"]
 
 
-async def issue_key_for(http, agent_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def issue_key_for(http: httpx.AsyncClient, agent_id: str) -> dict[str, str]:
     """Keys are issued by ingest; the router learns them as events, so we issue the event's effect directly."""
     from tests.support.access import agent_key
 
@@ -389,3 +393,30 @@ async def test_the_overview_shows_queue_health_and_agent_load(http, infra):
     (me,) = [a for a in glance["agents"] if a["id"] == ivy]
     assert (me["status"], me["load"], me["capacity"]) == ("online", 1, 1)
     assert glance["online_load"] <= glance["online_capacity"]
+
+
+async def test_a_queue_or_agent_still_in_use_cannot_be_deleted(http, infra):
+    world = World(http)
+    routed_to = await world.queue("in-use")
+    spare = await world.queue("spare")
+    await world.route_tag_to(routed_to)
+    kim = await world.agent("kim", capacity={"email": 1}, total_capacity=1)
+    first, second = await world.ticket(infra), await world.ticket(infra)
+    await routed(http, first.ticket_id, status="assigned", agent=kim)
+    await routed(http, second.ticket_id, status="waiting")
+
+    waiting_in = await http.delete(f"/v1/queues/{routed_to}")
+    assert waiting_in.status_code == 409 and "waiting" in waiting_in.text
+    held = await http.delete(f"/v1/agents/{kim}")
+    assert held.status_code == 409 and "still holds tickets" in held.text
+
+    await http.post(f"/v1/tickets/{second.ticket_id}/transfer", json={"queue": spare})
+    await http.put(f"/v1/queues/{spare}", json={"required_skills": {"nobody-here": 1}})  # so it just waits there
+    ruled = await http.delete(f"/v1/queues/{routed_to}")
+    assert ruled.status_code == 409 and "routing rules send tickets" in ruled.text
+
+    await send_status(infra, first.ticket_id, "open", "solved")
+    await routed(http, first.ticket_id, status="done")
+    assert (await http.delete(f"/v1/agents/{kim}")).status_code == 204
+    assert (await http.delete(f"/v1/agents/{kim}")).status_code == 404
+    assert (await http.delete(f"/v1/queues/no-such-{world.skill}")).status_code == 404

@@ -99,11 +99,11 @@ async def test_routers_killed_at_random_route_every_ticket_exactly_once(infra, s
     routed_once = [t for t in ids if len(event_ids[(t, "switchboard.ticket.routed")]) == 1]
     assert len(routed_once) == TICKETS, "every ticket has exactly one routed event (by event id)"
     assert all(len(event_ids[(t, "switchboard.ticket.assigned")]) <= 1 for t in ids), "no ticket assigned twice"
-    await _offline(infra, running[0].url, agents)
+    await _offline(running[0].url, agents)
     print(f"\n{TICKETS} tickets, {kills} SIGKILLs: each routed once, {sum(loads.values())} assigned once")
 
 
-async def _offline(infra, url: str, agents: list[str]) -> None:  # type: ignore[no-untyped-def]
+async def _offline(url: str, agents: list[str]) -> None:
     async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=30) as http:
         for agent in agents:
             await http.put(f"/v1/agents/{agent}/status", json={"status": "offline"})

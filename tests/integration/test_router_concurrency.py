@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.events import topics
 from shared.events.tickets import TicketStatusChanged
+from shared.stack.local import Infrastructure
 from tests.support import db
 from tests.support.api import ADMIN
 from tests.support.events import envelope_of, ticket_received
@@ -193,5 +194,5 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
             await client.aclose()
 
 
-async def _lag_zero(infra) -> bool:  # type: ignore[no-untyped-def]
+async def _lag_zero(infra: Infrastructure) -> bool:
     return await group_lag(infra.bootstrap_servers, "switchboard-router", topics.TICKETS) == 0

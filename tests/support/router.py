@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -13,7 +14,7 @@ from services.router.entrypoints.api import create_app
 from services.router.settings import RouterSettings
 from shared.clock import Clock
 from shared.events import topics
-from shared.events.tickets import TicketReceived, TicketStatusChanged
+from shared.events.tickets import Status, TicketReceived, TicketStatusChanged
 from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.events import envelope_of, ticket_received
@@ -22,8 +23,8 @@ from tests.support.kafka import eventually, produce
 
 @asynccontextmanager
 async def router_client(
-    infra: Infrastructure, *, clock: Clock | None = None, **overrides
-) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    infra: Infrastructure, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     fields = dict(
         database_url=infra.service_urls["router"],
         kafka_bootstrap_servers=infra.bootstrap_servers,
@@ -42,14 +43,14 @@ async def router_client(
         yield http
 
 
-async def send_ticket(infra: Infrastructure, **fields) -> TicketReceived:  # type: ignore[no-untyped-def]
+async def send_ticket(infra: Infrastructure, **fields: Any) -> TicketReceived:
     event = ticket_received(str(uuid.uuid4()), **fields)
     await produce(infra.bootstrap_servers, topics.TICKETS, envelope_of(event).to_bytes(), key=event.ticket_id)
     return event
 
 
-async def send_status(infra: Infrastructure, ticket_id: str, old: str, new: str) -> None:
-    event = TicketStatusChanged(ticket_id=ticket_id, old_status=old, new_status=new, changed_at=datetime.now(UTC))  # type: ignore[arg-type]
+async def send_status(infra: Infrastructure, ticket_id: str, old: Status, new: Status) -> None:
+    event = TicketStatusChanged(ticket_id=ticket_id, old_status=old, new_status=new, changed_at=datetime.now(UTC))
     await produce(infra.bootstrap_servers, topics.TICKETS, envelope_of(event).to_bytes(), key=ticket_id)
 
 
@@ -72,4 +73,6 @@ async def routed(
         wanted = {"status": status, "agent_id": agent, "queue": queue}
         return body if all(v is None or body[k] == v for k, v in wanted.items()) else None
 
-    return await eventually(check, timeout=timeout)  # type: ignore[return-value]
+    shown = await eventually(check, timeout=timeout)
+    assert isinstance(shown, dict)
+    return shown

@@ -22,6 +22,7 @@ from services.router.adapters.tables import (
     tickets,
 )
 from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
+from services.router.domain.overview import WaitingSummary
 
 # one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
 ROUTING_LOCK = 0x5B_0001
@@ -115,6 +116,19 @@ class RoutingRepository:
             ).scalars()
         )
 
+    async def waiting_summaries(self, queue: str | None = None) -> dict[str, WaitingSummary]:
+        """Per queue with waiting tickets (or just `queue`): how many wait, and the longest wait's start."""
+        query = (
+            select(tickets.c.queue, func.count(), func.min(tickets.c.waiting_since))
+            .where(tickets.c.status == "waiting")
+            .group_by(tickets.c.queue)
+            .order_by(tickets.c.queue)
+        )
+        if queue is not None:
+            query = query.where(tickets.c.queue == queue)
+        rows = await self._session.execute(query)
+        return {name: WaitingSummary(count=count, oldest_since=oldest) for name, count, oldest in rows.all()}
+
     async def held_by(self, agent_id: str) -> list[RoutedTicket]:
         rows = await self._session.execute(
             select(tickets)
@@ -138,6 +152,9 @@ class RoutingRepository:
     async def queue_exists(self, name: str) -> bool:
         return bool(await self._session.scalar(select(func.count()).select_from(queues).where(queues.c.name == name)))
 
+    async def queue_names(self) -> list[str]:
+        return list((await self._session.execute(select(queues.c.name).order_by(queues.c.name))).scalars())
+
     async def all_queues(self) -> list[Queue]:
         return [
             queue_from_json(c)
@@ -151,7 +168,8 @@ class RoutingRepository:
         )
 
     async def delete_queue(self, name: str) -> bool:
-        return (await self._session.execute(delete(queues).where(queues.c.name == name))).rowcount > 0
+        deleted = await self._session.execute(delete(queues).where(queues.c.name == name).returning(queues.c.name))
+        return deleted.first() is not None
 
     async def last_round_robin(self, queue: str) -> str | None:
         return await self._session.scalar(select(queues.c.last_round_robin_agent).where(queues.c.name == queue))
@@ -199,7 +217,8 @@ class RoutingRepository:
         )
 
     async def delete_agent(self, agent_id: str) -> bool:
-        return (await self._session.execute(delete(agents).where(agents.c.id == agent_id))).rowcount > 0
+        deleted = await self._session.execute(delete(agents).where(agents.c.id == agent_id).returning(agents.c.id))
+        return deleted.first() is not None
 
     async def set_status(self, agent_id: str, status: str, now: datetime) -> None:
         await self._session.execute(

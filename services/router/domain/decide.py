@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from services.router.domain.assignment import AssignmentDecision
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
@@ -20,6 +21,9 @@ from shared.events.routing import (
     TicketRouted,
 )
 from shared.events.tickets import TicketReceived
+
+# what a RoutingDecisionRecorded says happened
+DecisionKind = Literal["route", "assign", "offer", "wait", "overflow", "transfer", "requeue"]
 
 
 def facts_of(event: TicketReceived) -> TicketFacts:
@@ -123,7 +127,7 @@ def assign(
 
 
 def record(
-    kind: str,
+    kind: DecisionKind,
     ticket: RoutedTicket,
     *,
     reason: str,
@@ -136,7 +140,7 @@ def record(
         ticket_id=ticket.ticket_id,
         kind=kind,
         queue=ticket.queue,
-        rule_id=match.rule_id if match else ticket.rule_id,  # type: ignore[arg-type]
+        rule_id=match.rule_id if match else ticket.rule_id,
         agent_id=decision.agent_id if decision else ticket.agent_id,
         reason=reason,
         requirements=_requirements(decision),
@@ -146,7 +150,7 @@ def record(
     )
 
 
-def _requirements(decision: AssignmentDecision | None) -> dict:
+def _requirements(decision: AssignmentDecision | None) -> dict[str, Any]:
     if decision is None:
         return {}
     req = decision.requirements

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.router.adapters.codec import to_json
+from services.router.domain import rule_edits
 from services.router.domain.model import (
     Agent,
     Queue,
@@ -15,6 +16,7 @@ from services.router.domain.model import (
     Rule,
     RuleActions,
     RuleConditions,
+    RuleSet,
     TicketFacts,
     WorkflowTarget,
 )
@@ -68,13 +70,17 @@ class QueueOut(QueueIn):
         return cls(**to_json(queue))
 
 
+def _default_capacity() -> dict[Channel, int]:
+    return {"email": 6, "webhook": 6, "api": 6, "chat": 2}
+
+
 class AgentIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     team: str | None = None
     skills: Skills = Field(default_factory=dict, description="skill -> level 1..10")
     languages: list[str] = []
     capacity: dict[Channel, int] = Field(
-        default_factory=lambda: {"email": 6, "webhook": 6, "api": 6, "chat": 2},
+        default_factory=_default_capacity,
         description="concurrent tickets per channel; a channel left out means none of it",
     )
     total_capacity: int = Field(8, ge=0, le=1000)
@@ -86,7 +92,7 @@ class AgentIn(Strict):
             team=self.team,
             skills=self.skills,
             languages=tuple(language.lower() for language in self.languages),
-            capacity=dict(self.capacity),
+            capacity=dict(self.capacity.items()),
             total_capacity=self.total_capacity,
         )
 
@@ -164,7 +170,9 @@ class RuleIn(Strict):
     actions: ActionsIn
 
     def to_domain(self) -> Rule:
-        conditions = {k: (tuple(v) if isinstance(v, list) else v) for k, v in self.conditions.model_dump().items()}
+        conditions: dict[str, Any] = {
+            k: (tuple(v) if isinstance(v, list) else v) for k, v in self.conditions.model_dump().items()
+        }
         if conditions.get("tags_any") or conditions.get("tags_all") or conditions.get("tags_none"):
             for key in ("tags_any", "tags_all", "tags_none"):
                 if conditions.get(key):
@@ -181,6 +189,10 @@ class RuleIn(Strict):
 class RuleSetIn(Strict):
     rules: list[RuleIn] = Field(default_factory=list, max_length=500)
     default: ActionsIn
+
+    def to_domain(self) -> RuleSet:
+        """A draft: the repository numbers it when it is saved."""
+        return rule_edits.draft((r.to_domain() for r in self.rules), self.default.to_domain())
 
 
 class RuleSetOut(BaseModel):

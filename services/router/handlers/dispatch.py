@@ -8,7 +8,7 @@ back, an agent comes online, capacity is freed or raised, an offer is declined, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -16,6 +16,7 @@ from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
 from services.router.domain.assignment import choose_agent, waiting_order
 from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket
+from services.router.handlers.staging import keep_record
 from shared.messaging.uow import UnitOfWork
 
 
@@ -69,9 +70,9 @@ async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None 
     return given
 
 
-async def _waiting(repo: RoutingRepository, queue: str, page: int = 200):  # type: ignore[no-untyped-def]
+async def _waiting(repo: RoutingRepository, queue: str, page: int = 200) -> AsyncIterator[RoutedTicket]:
     """Waiting tickets in service order, fetched a page at a time: a long queue is not loaded whole."""
-    after = None
+    after: tuple[int, datetime, str] | None = None
     while True:
         batch = await repo.waiting_batch(queue, after=after, limit=page)
         for ticket in batch:
@@ -96,9 +97,3 @@ def _plus_one(load: AgentLoad, channel: str) -> AgentLoad:
     by_channel = dict(load.by_channel)
     by_channel[channel] = by_channel.get(channel, 0) + 1
     return replace(load, by_channel=by_channel, total=load.total + 1, recent_from_queue=load.recent_from_queue + 1)
-
-
-async def keep_record(uow: UnitOfWork, repo: RoutingRepository, record) -> None:  # type: ignore[no-untyped-def]
-    """Store the decision for GET /v1/tickets/{id}/routing and publish it for any other tool."""
-    await repo.record_decision(record.ticket_id, record.kind, record.model_dump(mode="json"), record.decided_at)
-    uow.publish(record)

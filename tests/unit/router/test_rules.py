@@ -28,6 +28,11 @@ def rule(rule_id: str, queue: str = "billing", *, enabled: bool = True, **condit
     return Rule(id=rule_id, conditions=RuleConditions(**conditions), actions=RuleActions(queue=queue), enabled=enabled)
 
 
+def unchecked(value: object) -> Any:
+    """A value the type checker would refuse: validation has to catch it at run time."""
+    return value
+
+
 def ruleset(*rules: Rule, default: RuleActions = DEFAULT) -> RuleSet:
     return RuleSet(version=1, rules=rules, default=default)
 
@@ -205,7 +210,7 @@ def test_language_uses_basic_filtering(rule_tag: str, ticket_tag: str, matches: 
 
 
 def test_a_lone_string_condition_counts_as_one_value_not_its_letters() -> None:
-    result = match_rules(ruleset(rule("r1", channel="chat")), facts(channel="c"))  # type: ignore[arg-type]
+    result = match_rules(ruleset(rule("r1", channel="chat")), facts(channel="c"))
     assert result.trace[0].failed == "channel is c, rule wants chat"
 
 
@@ -388,7 +393,7 @@ PRIORITY_LIST = "(low, normal, high, urgent)"
         ),
         (
             [],
-            RuleActions(queue="triage", priority="High"),  # type: ignore[arg-type]
+            RuleActions(queue="triage", priority=unchecked("High")),
             [f"default: priority 'High' is not a priority {PRIORITY_LIST}"],
         ),
         (
@@ -533,7 +538,7 @@ PRIORITY_LIST = "(low, normal, high, urgent)"
                     conditions=RuleConditions(keywords=("",)),
                     actions=RuleActions(
                         queue="billing",
-                        priority="asap",  # type: ignore[arg-type]
+                        priority=unchecked("asap"),
                         required_skills={"billing": 0},
                     ),
                 ),
