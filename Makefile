@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 up: $(STAMP)
 	$(BIN)/switchboard up
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
 
 # ruff (lint + format check) and mypy (strict on shared/ and every domain/), before any test
