@@ -43,11 +43,10 @@ def test_the_setup_job_migrates_and_creates_topics() -> None:
     assert "switchboard topics" in " ".join(COMPOSE["services"]["setup"]["command"])
 
 
-def test_docker_compose_accepts_the_file_when_it_is_installed() -> None:
-    """Debian's docker-compose validates without an engine; where it is absent the structural tests above still run."""
+def test_docker_compose_accepts_the_file() -> None:
+    """Debian's docker-compose validates the file without an engine; `.ci/run` installs it."""
     binary = shutil.which("docker-compose")
-    if binary is None:
-        return
+    assert binary is not None, "docker-compose is not installed: apt-get install docker-compose (no engine needed)"
     result = subprocess.run(
         [binary, "-f", str(REPO / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True
     )
