@@ -38,3 +38,5 @@ class BaseServiceSettings(BaseSettings):
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )
+    # -- hardening (issue #16, web layer): input guard, database timeouts --
+    max_json_depth: int = Field(32, description="422 for JSON bodies nested deeper than this")

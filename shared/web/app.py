@@ -18,6 +18,7 @@ from shared.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import BaseServiceSettings
 from shared.tracing import continue_or_start, current_trace
+from shared.web.guard import InputGuardMiddleware
 from shared.web.limits import BodyLimitMiddleware
 from shared.web.problems import install_problem_handlers, problem_response
 
@@ -46,6 +47,8 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
+    # added innermost first: trace, then the body limit, then the input guard reads the (limited) body
+    app.add_middleware(InputGuardMiddleware, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, overrides=body_limits)
     app.add_middleware(TraceAndMetricsMiddleware)
     app.include_router(_operations_router())

@@ -74,3 +74,40 @@ async def test_raised_problems_keep_status_and_detail() -> None:
 async def test_unexpected_errors_are_500_problems_without_internals() -> None:
     body = _assert_problem(await _call("GET", "/boom"), 500)
     assert "secret internals" not in body["detail"]
+
+
+class Many(BaseModel):
+    name: str
+    count: int
+    tags: list[str]
+
+
+def _many_app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/many/{thing_id}")
+    async def many(thing_id: int, body: Many, limit: int = 10) -> dict[str, str]:
+        return {"name": body.name}
+
+    return app
+
+
+async def test_every_validation_problem_is_listed_in_errors_and_detail() -> None:
+    transport = httpx.ASGITransport(app=_many_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post(
+            "/many/x?limit=lots", json={"count": "many", "tags": [1, "ok", [2]], **{f"x{i}": i for i in range(3)}}
+        )
+    body = _assert_problem(response, 422)
+    fields = [error["field"] for error in body["errors"]]
+    assert set(fields) == {"path.thing_id", "query.limit", "name", "count", "tags.0", "tags.2"}, fields
+    for field in fields:
+        assert field in body["detail"]
+
+
+async def test_a_json_syntax_error_names_line_and_column() -> None:
+    raw = b'{\n  "name": "x",\n  "count": oops\n}'
+    response = await _call("POST", "/things", content=raw, headers={"content-type": "application/json"})
+    body = _assert_problem(response, 422)
+    assert body["errors"] == [{"field": "$", "message": "is not valid JSON: Expecting value at line 3, column 12"}]
