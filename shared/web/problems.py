@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
+from shared.db import UNAVAILABLE_KINDS, database_unavailable
 from shared.observability.metrics import HTTP_REJECTED
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5
 
 
 class Problem(Exception):
@@ -112,6 +114,20 @@ def _validation_entry(error: Mapping[str, Any], body: Any) -> dict[str, str]:
     return {"field": _field_path(loc), "message": str(error.get("msg", "is invalid"))}
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Connection refused, dropped, timed out, pool exhausted: the caller should retry, so 503, not 500."""
+    if not database_unavailable(exc):
+        return await _on_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    settings = getattr(request.app.state, "settings", None)
+    retry_after = str(getattr(settings, "db_retry_after_s", RETRY_AFTER_S))
+    response = problem_response(
+        request, 503, f"the database is unavailable; retry in {retry_after} s", title="Service Unavailable"
+    )
+    response.headers["Retry-After"] = retry_after
+    return response
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -137,4 +153,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     _handle(app, Problem, _on_problem)
     _handle(app, StarletteHTTPException, _on_http_exception)
     _handle(app, RequestValidationError, _on_validation_error)
+    for kind in UNAVAILABLE_KINDS:
+        _handle(app, kind, _on_database_unavailable)
     _handle(app, Exception, _on_unexpected)
