@@ -134,3 +134,21 @@ async def test_an_unreachable_database_answers_503_with_retry_after(create, sett
     assert response.headers["retry-after"] == "5"
     assert response.headers["content-type"] == "application/problem+json"
     assert "database" in response.json()["detail"]
+
+
+async def test_readyz_names_the_failing_checks_but_not_the_exception_text(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = _dead_database_settings(RouterSettings)
+    app = create_router(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"] == {"database": "unavailable", "kafka": "unavailable"}
+    assert body["detail"] == "not ready: database, kafka unavailable"
+    port = settings.database_url.rsplit(":", 1)[1].split("/")[0]
+    assert port not in response.text and "Error" not in response.text, "no exception text for anonymous callers"
+    assert "not ready: database: unreachable: ConnectionRefusedError" in capsys.readouterr().err, (
+        "the reason goes to the log instead"
+    )
