@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
 from sqlalchemy import MetaData
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from shared.settings import BaseServiceSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,14 +37,100 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 10, application_name: str = "switchboard") -> AsyncEngine:
+@dataclass(frozen=True)
+class DbTimeouts:
+    """Server-side limits on every pooled connection, and how long to wait for one (seconds; 0 = none)."""
+
+    statement_s: float = 30.0
+    lock_s: float = 10.0
+    idle_in_transaction_s: float = 60.0
+    pool_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: BaseServiceSettings) -> DbTimeouts:
+        return cls(
+            statement_s=settings.db_statement_timeout_s,
+            lock_s=settings.db_lock_timeout_s,
+            idle_in_transaction_s=settings.db_idle_in_transaction_timeout_s,
+            pool_s=settings.db_pool_timeout_s,
+        )
+
+    def server_settings(self) -> dict[str, str]:
+        def ms(seconds: float) -> str:
+            return str(max(0, round(seconds * 1000)))
+
+        return {
+            "statement_timeout": ms(self.statement_s),
+            "lock_timeout": ms(self.lock_s),
+            "idle_in_transaction_session_timeout": ms(self.idle_in_transaction_s),
+        }
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    application_name: str = "switchboard",
+    timeouts: DbTimeouts | None = None,
+) -> AsyncEngine:
+    timeouts = timeouts or DbTimeouts()
+    connect_args: dict[str, Any] = {
+        "server_settings": {"application_name": application_name, **timeouts.server_settings()}
+    }
+    waits: dict[str, Any] = {}
+    if timeouts.pool_s > 0:
+        # asyncpg waits 60 s for a connection by default; an unreachable database should answer 503 sooner
+        connect_args["timeout"] = timeouts.pool_s
+        waits["pool_timeout"] = timeouts.pool_s
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": application_name}},
+        # a failed statement's message must not carry its parameters: they can be keys or webhook secrets
+        hide_parameters=True,
+        connect_args=connect_args,
+        **waits,
     )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or cannot serve now (refused, dropped, timed out, shutting down)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        if _unavailable_here(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
+def _unavailable_here(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror, sa_exc.TimeoutError)) or type(exc) is OSError:
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+    ):
+        return True
+    if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and (sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_STATES)
+
+
+# connection exception, insufficient resources, operator intervention (statement timeout, shutdown, starting up)
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57"})
+# lock_timeout, idle_in_transaction_session_timeout
+_UNAVAILABLE_STATES = frozenset({"55P03", "25P03"})
+# the exception types whose handler asks `database_unavailable` (others of these kinds stay 500s)
+UNAVAILABLE_KINDS: tuple[type[Exception], ...] = (
+    OSError,
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

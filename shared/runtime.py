@@ -20,7 +20,7 @@ from sqlalchemy import Table, text
 
 from shared.auth.consumer import access_subscription
 from shared.clock import Clock, SystemClock
-from shared.db import make_engine, make_sessionmaker
+from shared.db import DbTimeouts, make_engine, make_sessionmaker
 from shared.events import topics
 from shared.messaging.consumer import AfterCommit, ConsumerRunner, Subscription
 from shared.messaging.kafka import make_consumer, make_producer
@@ -69,7 +69,10 @@ class Runtime:
 
     def _build(self) -> None:
         self.engine = make_engine(
-            self.settings.database_url, pool_size=self.settings.db_pool_size, application_name=self.definition.name
+            self.settings.database_url,
+            pool_size=self.settings.db_pool_size,
+            application_name=self.definition.name,
+            timeouts=DbTimeouts.from_settings(self.settings),
         )
         self.sessionmaker = make_sessionmaker(self.engine)
         self.producer: AIOKafkaProducer = make_producer(

@@ -38,3 +38,12 @@ class BaseServiceSettings(BaseSettings):
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )
+    # -- hardening (issue #16, web layer): input guard, database timeouts --
+    max_json_depth: int = Field(32, description="422 for JSON bodies nested deeper than this")
+    db_statement_timeout_s: float = Field(30.0, description="server-side statement_timeout; 0 turns it off")
+    db_lock_timeout_s: float = Field(10.0, description="server-side lock_timeout; 0 turns it off")
+    db_idle_in_transaction_timeout_s: float = Field(
+        60.0, description="server-side idle_in_transaction_session_timeout; 0 turns it off"
+    )
+    db_pool_timeout_s: float = Field(10.0, description="wait at most this long for a pooled connection, then 503")
+    db_retry_after_s: int = Field(5, description="Retry-After on the 503 answered while the database is unreachable")

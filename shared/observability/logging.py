@@ -8,6 +8,7 @@ import sys
 import structlog
 from structlog.typing import EventDict, Processor
 
+from shared.observability.redact import redact_event
 from shared.tracing import current_trace
 
 
@@ -45,6 +46,8 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                # last before rendering, so the message, every field and the traceback text are covered
+                redact_event,
                 renderer,
             ],
         )
@@ -54,4 +57,5 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     root.setLevel(level.upper())
     # aiokafka is chatty at INFO about every group rejoin
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # access lines (when turned on) carry query strings; redact_event blanks credential values in them
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

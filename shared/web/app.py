@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -18,8 +19,11 @@ from shared.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import BaseServiceSettings
 from shared.tracing import continue_or_start, current_trace
+from shared.web.guard import InputGuardMiddleware
 from shared.web.limits import BodyLimitMiddleware
 from shared.web.problems import install_problem_handlers, problem_response
+
+log = logging.getLogger(__name__)
 
 
 def create_service_app(
@@ -46,6 +50,8 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
+    # added innermost first: trace, then the body limit, then the input guard reads the (limited) body
+    app.add_middleware(InputGuardMiddleware, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, overrides=body_limits)
     app.add_middleware(TraceAndMetricsMiddleware)
     app.include_router(_operations_router())
@@ -118,8 +124,11 @@ def _operations_router() -> APIRouter:
         checks = await get_runtime(request).readiness()
         if all(state == "ok" for state in checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
-        failing = ", ".join(f"{name} {state}" for name, state in checks.items() if state != "ok")
-        return problem_response(request, 503, f"not ready: {failing}", checks=checks)
+        # anyone may call this: it names the failing check; the exception text goes to the log only
+        failing = {name: state for name, state in checks.items() if state != "ok"}
+        log.warning("not ready: %s", "; ".join(f"{name}: {state}" for name, state in failing.items()))
+        public = {name: "ok" if state == "ok" else "unavailable" for name, state in checks.items()}
+        return problem_response(request, 503, f"not ready: {', '.join(failing)} unavailable", checks=public)
 
     @router.get("/metrics")
     async def metrics() -> Response:

@@ -7,12 +7,11 @@ are checked, so a chunked upload cannot slip past.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.observability.metrics import HTTP_REJECTED
+from shared.web.problems import send_problem
 
 
 class _TooLarge(Exception):
@@ -62,21 +61,4 @@ class BodyLimitMiddleware:
 
 
 async def _reject(scope: Scope, send: Send, detail: str) -> None:
-    HTTP_REJECTED.labels("413", "Payload Too Large").inc()
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Payload Too Large",
-            "status": 413,
-            "detail": detail,
-            "instance": scope.get("path", ""),
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(scope, send, 413, detail)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -11,11 +12,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
+from shared.db import UNAVAILABLE_KINDS, database_unavailable
 from shared.observability.metrics import HTTP_REJECTED
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5
 
 
 class Problem(Exception):
@@ -50,6 +54,30 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> None:
+    """Answer from ASGI middleware, before any route runs, with the same document `problem_response` makes."""
+    title = title or HTTPStatus(status).phrase
+    if 400 <= status < 500:
+        HTTP_REJECTED.labels(str(status), title).inc()
+    document = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = json.dumps({**document, "instance": scope.get("path", ""), **extra}).encode()
+    raw_headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    raw_headers += [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body",)) or "body"
 
@@ -69,9 +97,35 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> J
 
 
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    errors = [_validation_entry(error, exc.body) for error in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem_response(request, 422, detail or "request is invalid", title="Invalid request", errors=errors)
+
+
+def _validation_entry(error: Mapping[str, Any], body: Any) -> dict[str, str]:
+    """One entry of `errors`; a JSON syntax error says where (line and column), not FastAPI's offset."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid" and isinstance(body, str) and len(loc) == 2 and isinstance(loc[1], int):
+        position = loc[1]
+        line = body.count("\n", 0, position) + 1
+        column = position - (body.rfind("\n", 0, position) + 1) + 1
+        reason = (error.get("ctx") or {}).get("error", "not valid JSON")
+        return {"field": "$", "message": f"is not valid JSON: {reason} at line {line}, column {column}"}
+    return {"field": _field_path(loc), "message": str(error.get("msg", "is invalid"))}
+
+
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Connection refused, dropped, timed out, pool exhausted: the caller should retry, so 503, not 500."""
+    if not database_unavailable(exc):
+        return await _on_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    settings = getattr(request.app.state, "settings", None)
+    retry_after = str(getattr(settings, "db_retry_after_s", RETRY_AFTER_S))
+    response = problem_response(
+        request, 503, f"the database is unavailable; retry in {retry_after} s", title="Service Unavailable"
+    )
+    response.headers["Retry-After"] = retry_after
+    return response
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -99,4 +153,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     _handle(app, Problem, _on_problem)
     _handle(app, StarletteHTTPException, _on_http_exception)
     _handle(app, RequestValidationError, _on_validation_error)
+    for kind in UNAVAILABLE_KINDS:
+        _handle(app, kind, _on_database_unavailable)
     _handle(app, Exception, _on_unexpected)
