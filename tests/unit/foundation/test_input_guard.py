@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -138,13 +138,13 @@ async def test_clean_paths_and_queries_pass() -> None:
 async def _websocket(path: str) -> list[dict[str, Any]]:
     app = _app()
     sent: list[dict[str, Any]] = []
-    messages = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+    messages: list[dict[str, Any]] = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
 
     async def receive() -> dict[str, Any]:
         return messages.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     scope = {"type": "websocket", "path": path, "raw_path": path.encode(), "query_string": b"", "headers": []}
     await app({**scope, "scheme": "ws", "root_path": "", "subprotocols": []}, receive, send)
