@@ -72,17 +72,25 @@ class Runtime:
             self.settings.database_url, pool_size=self.settings.db_pool_size, application_name=self.definition.name
         )
         self.sessionmaker = make_sessionmaker(self.engine)
-        self.producer: AIOKafkaProducer = make_producer(
-            self.settings.kafka_bootstrap_servers, client_id=self.definition.name
-        )
         self.relay = OutboxRelay(
             self.engine,
             self.definition.tables,
-            self.producer,
+            self._new_producer(),
             service=self.definition.name,
             batch_size=self.settings.relay_batch_size,
             poll_interval_s=self.settings.relay_poll_interval_s,
+            unknown_topic_grace_s=self.settings.relay_unknown_topic_grace_s,
+            clock=self.clock,
+            producer_factory=self._new_producer,
         )
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The relay's producer (it replaces it after Kafka refuses a record batch)."""
+        return self.relay.producer
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(
@@ -91,6 +99,7 @@ class Runtime:
             source=f"/switchboard/{self.definition.name}",
             clock=self.clock,
             on_commit=self.relay.nudge,
+            max_event_bytes=self.settings.max_event_bytes,
         )
 
     async def start(self) -> None:
@@ -147,8 +156,7 @@ class Runtime:
             except Exception:
                 # a producer whose start failed cannot be started again: build a fresh one
                 await self.producer.stop()
-                self.producer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
-                self.relay.producer = self.producer
+                self.relay.producer = self._new_producer()
                 raise
             self.producer_started.set()
         if self.settings.run_relay:

@@ -38,3 +38,12 @@ class BaseServiceSettings(BaseSettings):
     bootstrap_admin_key: str | None = Field(
         None, description="accepted as an admin API key without a table row, to issue the first keys"
     )
+
+    # messaging hardening
+    max_event_bytes: int = Field(
+        900 * 1024,
+        description="largest serialized event a unit of work may commit; under the topics' max.message.bytes (1 MiB)",
+    )
+    relay_unknown_topic_grace_s: float = Field(
+        300.0, description="an outbox row whose topic stays unknown this long is quarantined as a dead letter"
+    )

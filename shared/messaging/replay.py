@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from shared.messaging.deadletter import from_text
 from shared.messaging.kafka import make_producer
 from shared.stack.provision import asyncpg_dsn
 
@@ -50,8 +51,8 @@ async def replay(admin_url: str, bootstrap: str, service: str, ids: list[int] | 
             await producer.send_and_wait(
                 row["topic"],
                 row["raw"],
-                key=row["key"].encode() if row["key"] else None,
-                headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+                key=from_text(row["key"]) if row["key"] else None,
+                headers=[(from_text(k).decode(errors="replace"), from_text(v)) for k, v in (headers or {}).items()],
             )
             await conn.execute(
                 f'update "{service}".dead_letters set replayed_at = $1 where id = $2', datetime.now(UTC), row["id"]
