@@ -47,3 +47,6 @@ class BaseServiceSettings(BaseSettings):
     relay_unknown_topic_grace_s: float = Field(
         300.0, description="an outbox row whose topic stays unknown this long is quarantined as a dead letter"
     )
+    kafka_log_repeat_interval_s: float = Field(
+        5.0, description="aiokafka repeats one log line at most this often, with a count of those suppressed"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -57,3 +58,15 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+async def kafka_round_trip(producer: AIOKafkaProducer, topic: str, *, timeout_s: float = 2.0) -> str:
+    """ "ok" when a metadata request to the broker answers within `timeout_s` and `topic` has partitions.
+
+    A real request, not the client's cached metadata: that kept saying ok through a broker outage.
+    """
+    try:
+        metadata = await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=timeout_s)
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}: {exc}"[:300]
+    return "ok" if metadata.partitions_for_topic(topic) else f"topic {topic} has no partitions"
