@@ -6,12 +6,14 @@ is what an operator runs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from shared.stack.kafka import KafkaBroker, start_kafka
 from shared.stack.ports import StackError, free_port, log_tail, run_async, terminate_process
 from shared.stack.postgres import PostgresServer, start_postgres
 from shared.stack.provision import database_url, provision, service_url
+from shared.stack.supervisor import Backoff, Supervisor
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +97,14 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended, else None."""
+        return self.process.poll()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -172,6 +183,25 @@ def start_services(
             service.stop()
         raise
     return started
+
+
+def supervise(
+    infra: Infrastructure,
+    services: list[ServiceProcess],
+    *,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    backoff: Backoff | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Supervisor:
+    """A supervisor that restarts any of `services` on its port when it exits (see shared.stack.supervisor)."""
+    supervisor = Supervisor(backoff=backoff, notify=notify)
+    for service in services:
+        restart = functools.partial(
+            start_service, service.name, infra, port=service.port, log_dir=log_dir, extra_env=extra_env
+        )
+        supervisor.adopt(service.name, service, restart)
+    return supervisor
 
 
 def free_ports() -> dict[str, int]:
