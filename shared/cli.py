@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.events.topics import ALL_TOPICS
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import KafkaSecurity, ensure_topics
 from shared.messaging.replay import dead_letters, replay
 from shared.migrations import SERVICES
 from shared.stack.config import StackSettings
@@ -92,7 +92,11 @@ def topics() -> None:
     if not settings.kafka_bootstrap_servers:
         console.print("[red]set KAFKA_BOOTSTRAP_SERVERS[/red]")
         raise typer.Exit(2)
-    run_async(ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions), timeout=60)
+    security = KafkaSecurity.from_settings(settings)
+    run_async(
+        ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions, security=security),
+        timeout=60,
+    )
     console.print("topics: " + ", ".join(ALL_TOPICS))
 
 
@@ -136,7 +140,14 @@ def replay_dead_letters(
     """Send quarantined messages back to their topic, unchanged (same event id, so nothing applies twice)."""
     settings = StackSettings()
     count = run_async(
-        replay(_admin_url(settings), _bootstrap(settings), _check_service(service), id or None), timeout=120
+        replay(
+            _admin_url(settings),
+            _bootstrap(settings),
+            _check_service(service),
+            id or None,
+            security=KafkaSecurity.from_settings(settings),
+        ),
+        timeout=120,
     )
     console.print(f"{service}: replayed {count} dead letter(s)")
 

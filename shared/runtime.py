@@ -24,7 +24,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import topics
 from shared.messaging.consumer import AfterCommit, ConsumerRunner, Subscription
-from shared.messaging.kafka import kafka_round_trip, make_consumer, make_producer
+from shared.messaging.kafka import KafkaSecurity, kafka_round_trip, make_consumer, make_producer
 from shared.messaging.logfilter import install_repeat_filter
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.retention import run_retention
@@ -73,6 +73,7 @@ class Runtime:
         self._kafka_probe: tuple[float, str] = (float("-inf"), "")
 
     def _build(self) -> None:
+        self.kafka_security = KafkaSecurity.from_settings(self.settings)
         self.engine = make_engine(
             self.settings.database_url, pool_size=self.settings.db_pool_size, application_name=self.definition.name
         )
@@ -90,7 +91,9 @@ class Runtime:
         )
 
     def _new_producer(self) -> AIOKafkaProducer:
-        return make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
+        return make_producer(
+            self.settings.kafka_bootstrap_servers, client_id=self.definition.name, security=self.kafka_security
+        )
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -180,6 +183,7 @@ class Runtime:
             self.settings.kafka_bootstrap_servers,
             group_id=f"switchboard-{subscription.consumer}",
             client_id=f"{self.definition.name}-{subscription.consumer}",
+            security=self.kafka_security,
         )
         await consumer.start()
         try:

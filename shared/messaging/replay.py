@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from shared.messaging.deadletter import from_text
-from shared.messaging.kafka import make_producer
+from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, make_producer
 from shared.stack.provision import asyncpg_dsn
 
 COLUMNS = 'id, consumer, topic, partition, "offset", key, headers, raw, error, created_at, replayed_at'
@@ -33,10 +33,17 @@ async def dead_letters(
         await conn.close()
 
 
-async def replay(admin_url: str, bootstrap: str, service: str, ids: list[int] | None = None) -> int:
+async def replay(
+    admin_url: str,
+    bootstrap: str,
+    service: str,
+    ids: list[int] | None = None,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
+) -> int:
     """Replay the given dead letters of `service` (all not yet replayed when `ids` is None)."""
     conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    producer = make_producer(bootstrap, client_id=f"{service}-replay")
+    producer = make_producer(bootstrap, client_id=f"{service}-replay", security=security)
     await producer.start()
     try:
         query = f'select {COLUMNS} from "{service}".dead_letters where replayed_at is null'

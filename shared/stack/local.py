@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, ensure_topics
 from shared.migrations import SERVICES, upgrade
 from shared.stack.config import StackSettings
 from shared.stack.kafka import KafkaBroker, start_kafka
@@ -66,7 +66,9 @@ def start_infrastructure(settings: StackSettings, *, fast: bool = False) -> Infr
             kafka = start_kafka(state / "kafka", port=settings.kafka_port, heap_mb=settings.kafka_heap_mb)
             bootstrap = kafka.bootstrap_servers
         urls = prepare_database(admin_url, settings.db_passwords())
-        run_async(ensure_topics(bootstrap, partitions=settings.topic_partitions), timeout=60)
+        # a broker started here is plaintext; an external one gets the configured security
+        security = KafkaSecurity.from_settings(settings) if settings.kafka_bootstrap_servers else PLAINTEXT
+        run_async(ensure_topics(bootstrap, partitions=settings.topic_partitions, security=security), timeout=60)
     except BaseException:
         for started in (kafka, postgres):
             if started:
