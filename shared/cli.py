@@ -21,14 +21,15 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.events.topics import ALL_TOPICS
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import KafkaSecurity, ensure_topics
 from shared.messaging.replay import dead_letters, replay
 from shared.migrations import SERVICES
 from shared.stack.config import StackSettings
 from shared.stack.demo import load_demo
-from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services
+from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services, supervise
 from shared.stack.ports import StackError, run_async
 from shared.stack.provision import database_url
+from shared.stack.supervisor import Supervisor
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -46,20 +47,19 @@ def up() -> None:
             console.print(f"[red]infrastructure did not start:[/red] {exc}")
             raise typer.Exit(1) from exc
     services: list[ServiceProcess] = []
+    supervisor: Supervisor | None = None
     try:
         with console.status("starting ingest, router, sla and escalation..."):
             ports = {name: settings.port_of(name) for name in SERVICES}
             # a fresh bootstrap admin key each run; the demo's own keys are issued with it
             admin_key = "sb_bootstrap_" + secrets.token_urlsafe(24)
-            services = start_services(
-                infra,
-                ports,
-                log_dir=settings.state_dir / "logs",
-                extra_env={"SMTP_PORT": str(settings.smtp_port), "BOOTSTRAP_ADMIN_KEY": admin_key},
-            )
+            extra_env = {"SMTP_PORT": str(settings.smtp_port), "BOOTSTRAP_ADMIN_KEY": admin_key}
+            log_dir = settings.state_dir / "logs"
+            services = start_services(infra, ports, log_dir=log_dir, extra_env=extra_env)
         demo = load_demo(services, settings.state_dir, admin_key)
         _print_summary(settings, infra.bootstrap_servers, services, demo, time.monotonic() - started)
-        _wait_for_stop_signal(services)
+        supervisor = supervise(infra, services, log_dir=log_dir, extra_env=extra_env, notify=_say)
+        _run_until_stop_signal(supervisor)
     except StackError as exc:
         console.print(f"[red]a service did not start:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -67,6 +67,8 @@ def up() -> None:
         console.print("stopping services, Kafka and PostgreSQL...")
         for service in services:
             service.stop()
+        if supervisor is not None:
+            supervisor.stop_all()  # the replacements started since
         infra.stop()
         console.print("stopped.")
 
@@ -90,7 +92,11 @@ def topics() -> None:
     if not settings.kafka_bootstrap_servers:
         console.print("[red]set KAFKA_BOOTSTRAP_SERVERS[/red]")
         raise typer.Exit(2)
-    run_async(ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions), timeout=60)
+    security = KafkaSecurity.from_settings(settings)
+    run_async(
+        ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions, security=security),
+        timeout=60,
+    )
     console.print("topics: " + ", ".join(ALL_TOPICS))
 
 
@@ -134,7 +140,14 @@ def replay_dead_letters(
     """Send quarantined messages back to their topic, unchanged (same event id, so nothing applies twice)."""
     settings = StackSettings()
     count = run_async(
-        replay(_admin_url(settings), _bootstrap(settings), _check_service(service), id or None), timeout=120
+        replay(
+            _admin_url(settings),
+            _bootstrap(settings),
+            _check_service(service),
+            id or None,
+            security=KafkaSecurity.from_settings(settings),
+        ),
+        timeout=120,
     )
     console.print(f"{service}: replayed {count} dead letter(s)")
 
@@ -163,18 +176,16 @@ def _print_summary(
     console.print("Press Ctrl-C to stop everything.")
 
 
-def _wait_for_stop_signal(services: list[ServiceProcess]) -> None:
-    """Block until SIGINT/SIGTERM, or until a service dies (then say which and stop)."""
+def _say(message: str) -> None:
+    console.print(f"[yellow]{message}[/yellow]")
+
+
+def _run_until_stop_signal(supervisor: Supervisor) -> None:
+    """Restart services that die until SIGINT/SIGTERM; Kafka and PostgreSQL stay up meanwhile."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(1.0):
-        for service in services:
-            if service.process.poll() is not None:
-                console.print(
-                    f"[red]{service.name} exited with {service.process.returncode}; see {service.log_path}[/red]"
-                )
-                return
+    supervisor.run(stop.wait, interval_s=0.5)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,8 @@ from shared.clock import Clock, SystemClock
 from shared.db import DbTimeouts, make_engine, make_sessionmaker
 from shared.events import topics
 from shared.messaging.consumer import AfterCommit, ConsumerRunner, Subscription
-from shared.messaging.kafka import make_consumer, make_producer
+from shared.messaging.kafka import KafkaSecurity, kafka_round_trip, make_consumer, make_producer
+from shared.messaging.logfilter import install_repeat_filter
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.retention import run_retention
 from shared.messaging.tables import MessagingTables
@@ -31,6 +33,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.settings import BaseServiceSettings
 
 log = logging.getLogger(__name__)
+_KAFKA_PROBE_CACHE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,11 @@ class Runtime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.producer_started = asyncio.Event()
+        self._kafka_probe_lock = asyncio.Lock()
+        self._kafka_probe: tuple[float, str] = (float("-inf"), "")
 
     def _build(self) -> None:
+        self.kafka_security = KafkaSecurity.from_settings(self.settings)
         self.engine = make_engine(
             self.settings.database_url,
             pool_size=self.settings.db_pool_size,
@@ -75,17 +81,27 @@ class Runtime:
             timeouts=DbTimeouts.from_settings(self.settings),
         )
         self.sessionmaker = make_sessionmaker(self.engine)
-        self.producer: AIOKafkaProducer = make_producer(
-            self.settings.kafka_bootstrap_servers, client_id=self.definition.name
-        )
         self.relay = OutboxRelay(
             self.engine,
             self.definition.tables,
-            self.producer,
+            self._new_producer(),
             service=self.definition.name,
             batch_size=self.settings.relay_batch_size,
             poll_interval_s=self.settings.relay_poll_interval_s,
+            unknown_topic_grace_s=self.settings.relay_unknown_topic_grace_s,
+            clock=self.clock,
+            producer_factory=self._new_producer,
         )
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return make_producer(
+            self.settings.kafka_bootstrap_servers, client_id=self.definition.name, security=self.kafka_security
+        )
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The relay's producer (it replaces it after Kafka refuses a record batch)."""
+        return self.relay.producer
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(
@@ -94,9 +110,11 @@ class Runtime:
             source=f"/switchboard/{self.definition.name}",
             clock=self.clock,
             on_commit=self.relay.nudge,
+            max_event_bytes=self.settings.max_event_bytes,
         )
 
     async def start(self) -> None:
+        install_repeat_filter(self.settings.kafka_log_repeat_interval_s)
         self._build()
         self._stop.clear()
         self.producer_started.clear()
@@ -150,8 +168,7 @@ class Runtime:
             except Exception:
                 # a producer whose start failed cannot be started again: build a fresh one
                 await self.producer.stop()
-                self.producer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.definition.name)
-                self.relay.producer = self.producer
+                self.relay.producer = self._new_producer()
                 raise
             self.producer_started.set()
         if self.settings.run_relay:
@@ -169,6 +186,7 @@ class Runtime:
             self.settings.kafka_bootstrap_servers,
             group_id=f"switchboard-{subscription.consumer}",
             client_id=f"{self.definition.name}-{subscription.consumer}",
+            security=self.kafka_security,
         )
         await consumer.start()
         try:
@@ -191,8 +209,10 @@ class Runtime:
     async def _check_kafka(self) -> str:
         if not self.producer_started.is_set():
             return "unreachable: producer not connected yet"
-        try:
-            partitions = await asyncio.wait_for(self.producer.partitions_for(topics.TICKETS), timeout=2)
-            return "ok" if partitions else f"topic {topics.TICKETS} has no partitions"
-        except Exception as exc:
-            return f"unreachable: {type(exc).__name__}: {exc}"[:300]
+        # one round trip at a time, its answer reused for a second, so probes stay cheap
+        async with self._kafka_probe_lock:
+            checked_at, state = self._kafka_probe
+            if time.monotonic() - checked_at >= _KAFKA_PROBE_CACHE_S:
+                state = await kafka_round_trip(self.producer, topics.TICKETS, timeout_s=2.0)
+                self._kafka_probe = (time.monotonic(), state)
+            return state

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,3 +49,23 @@ class BaseServiceSettings(BaseSettings):
     )
     db_pool_timeout_s: float = Field(10.0, description="wait at most this long for a pooled connection, then 503")
     db_retry_after_s: int = Field(5, description="Retry-After on the 503 answered while the database is unreachable")
+
+    # messaging hardening
+    max_event_bytes: int = Field(
+        900 * 1024,
+        description="largest serialized event a unit of work may commit; under the topics' max.message.bytes (1 MiB)",
+    )
+    relay_unknown_topic_grace_s: float = Field(
+        300.0, description="an outbox row whose topic stays unknown this long is quarantined as a dead letter"
+    )
+    kafka_log_repeat_interval_s: float = Field(
+        5.0, description="aiokafka repeats one log line at most this often, with a count of those suppressed"
+    )
+    # Kafka TLS and SASL (docs/kafka-security.md); the same for every producer, consumer and admin client
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle that signed the brokers' certificates")
+    kafka_ssl_certfile: str | None = Field(None, description="client certificate, for brokers that require one")
+    kafka_ssl_keyfile: str | None = None

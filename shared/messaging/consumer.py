@@ -197,5 +197,13 @@ def _header(record: ConsumerRecord, name: str) -> str | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ValidationError):
+        # pydantic's own text quotes the input, i.e. message text, which must stay out of logs
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']} [{e['type']}]"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        text = f"ValidationError: {exc.error_count()} validation error(s) for {exc.title}: {problems}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:2000]

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
+from aiokafka import errors as kafka_errors
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # serialization failure and deadlock: the same transaction succeeds when run again
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+# the record's own fault: sending it again can never succeed. Authorization and authentication
+# errors are deliberately absent: they are configuration, and would quarantine every row.
+_PERMANENT_KAFKA_ERRORS: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTimestampError,
+    kafka_errors.UnsupportedForMessageFormatError,
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -21,3 +34,8 @@ def is_transient(exc: BaseException) -> bool:
         )
         return sqlstate in _RETRYABLE_SQLSTATES
     return False
+
+
+def is_permanent_kafka_error(exc: BaseException) -> bool:
+    """True when Kafka refused this one record for what it is (too large, bad topic), not for the broker's state."""
+    return isinstance(exc, _PERMANENT_KAFKA_ERRORS)

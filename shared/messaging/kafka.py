@@ -2,21 +2,102 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+from pydantic import SecretStr
 
 from shared.events.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
 
+_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
 
-def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
+
+class _HasKafkaSecurity(Protocol):
+    """The KAFKA_* security fields, as BaseServiceSettings and StackSettings both have them."""
+
+    @property
+    def kafka_security_protocol(self) -> str: ...
+    @property
+    def kafka_sasl_mechanism(self) -> str | None: ...
+    @property
+    def kafka_sasl_username(self) -> str | None: ...
+    @property
+    def kafka_sasl_password(self) -> SecretStr | None: ...
+    @property
+    def kafka_ssl_cafile(self) -> str | None: ...
+    @property
+    def kafka_ssl_certfile(self) -> str | None: ...
+    @property
+    def kafka_ssl_keyfile(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How clients authenticate to the brokers and encrypt the connection (PLAINTEXT: neither)."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: _HasKafkaSecurity) -> KafkaSecurity:
+        return cls(
+            protocol=settings.kafka_security_protocol,
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_username=settings.kafka_sasl_username,
+            sasl_password=settings.kafka_sasl_password,
+            ssl_cafile=settings.kafka_ssl_cafile,
+            ssl_certfile=settings.kafka_ssl_certfile,
+            ssl_keyfile=settings.kafka_ssl_keyfile,
+        )
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for AIOKafkaProducer, AIOKafkaConsumer and AIOKafkaAdminClient alike."""
+        if self.protocol not in _PROTOCOLS:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(_PROTOCOLS)}, not {self.protocol!r}")
+        kwargs: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol in ("SSL", "SASL_SSL"):
+            if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+                raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (a client certificate)")
+            kwargs["ssl_context"] = create_ssl_context(
+                cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
+            )
+        if self.protocol.startswith("SASL_"):
+            if self.sasl_mechanism not in _MECHANISMS:
+                raise ValueError(f"{self.protocol} needs KAFKA_SASL_MECHANISM, one of {', '.join(_MECHANISMS)}")
+            if not self.sasl_username or self.sasl_password is None:
+                raise ValueError(f"{self.protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+            if self.sasl_mechanism == "PLAIN" and self.protocol == "SASL_PLAINTEXT":
+                log.warning("SASL PLAIN over SASL_PLAINTEXT sends the password unencrypted; use SASL_SSL")
+            kwargs |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
+            }
+        return kwargs
+
+
+PLAINTEXT = KafkaSecurity()
+
+
+def make_producer(bootstrap_servers: str, *, client_id: str, security: KafkaSecurity = PLAINTEXT) -> AIOKafkaProducer:
     # acks=all + idempotence: a broker retry never duplicates or reorders within a partition
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
+        **security.client_kwargs(),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -25,10 +106,13 @@ def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer
     )
 
 
-def make_consumer(bootstrap_servers: str, *topics: str, group_id: str, client_id: str) -> AIOKafkaConsumer:
+def make_consumer(
+    bootstrap_servers: str, *topics: str, group_id: str, client_id: str, security: KafkaSecurity = PLAINTEXT
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap_servers,
+        **security.client_kwargs(),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -38,11 +122,20 @@ def make_consumer(bootstrap_servers: str, *topics: str, group_id: str, client_id
     )
 
 
+def make_admin(bootstrap_servers: str, *, client_id: str, security: KafkaSecurity = PLAINTEXT) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id, **security.client_kwargs())
+
+
 async def ensure_topics(
-    bootstrap_servers: str, *, partitions: int, replication_factor: int = 1, topics: tuple[str, ...] = ALL_TOPICS
+    bootstrap_servers: str,
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    topics: tuple[str, ...] = ALL_TOPICS,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[str]:
     """Create missing topics explicitly (auto-creation is off, as in production); returns those created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="switchboard-admin")
+    admin = make_admin(bootstrap_servers, client_id="switchboard-admin", security=security)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -57,3 +150,15 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+async def kafka_round_trip(producer: AIOKafkaProducer, topic: str, *, timeout_s: float = 2.0) -> str:
+    """ "ok" when a metadata request to the broker answers within `timeout_s` and `topic` has partitions.
+
+    A real request, not the client's cached metadata: that kept saying ok through a broker outage.
+    """
+    try:
+        metadata = await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=timeout_s)
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}: {exc}"[:300]
+    return "ok" if metadata.partitions_for_topic(topic) else f"topic {topic} has no partitions"

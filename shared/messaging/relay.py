@@ -4,25 +4,59 @@ Only one relay per service publishes at a time (a transaction-scoped advisory
 lock), so replicas never interleave a ticket's events out of order. A relay that
 dies after sending but before marking re-sends those rows on restart: delivery is
 at-least-once and consumers drop the repeat by event id (see inbox.claim_event).
+
+A row Kafka can never take (too large for the topic, an invalid topic, a topic that
+stays unknown past a grace period) is moved to the dead-letter table in the same
+transaction that marks its batchmates sent, so one poison row never stalls the rest.
+Transient failures (broker down, leader moving) keep the row and retry it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from aiokafka import errors as kafka_errors
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.clock import Clock, SystemClock
 from shared.events.envelope import CONTENT_TYPE
+from shared.messaging.deadletter import OUTBOX_QUARANTINED, quarantine_outbox_row
+from shared.messaging.errors import is_permanent_kafka_error
 from shared.messaging.tables import MessagingTables
+from shared.messaging.uow import serialize_envelope
 from shared.observability.metrics import OUTBOX_PUBLISHED, OUTBOX_RELAY_ERRORS
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What happened to one row: sent, poison (quarantine it) or transient (retry it later)."""
+
+    error: BaseException | None = None
+    poison: bool = False
+    # the broker refused the record batch it was in, which may have held other rows too
+    in_batch: bool = False
+
+
+_SENT = _Outcome()
+# ends a relay pass early without counting as a failure
+_STOP_PASS = Exception("stop the pass")
+# the idempotent producer's state for a partition no longer matches the broker's: only a new producer helps
+_BROKEN_PRODUCER_ERRORS = (
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.UnknownProducerId,
+    kafka_errors.InvalidProducerEpoch,
+)
 
 
 class OutboxRelay:
@@ -35,15 +69,27 @@ class OutboxRelay:
         service: str,
         batch_size: int = 500,
         poll_interval_s: float = 0.05,
+        unknown_topic_grace_s: float = 300.0,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        producer_factory: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         self._engine = engine
+        self._tables = tables
         self._outbox = tables.outbox
         self.producer = producer
         self._service = service
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._unknown_topic_grace_s = unknown_topic_grace_s
+        self._clock = clock or SystemClock()
+        self._monotonic = monotonic
         self._lock_key = zlib.crc32(f"switchboard-outbox-{service}".encode())
         self._wake = asyncio.Event()
+        # topic -> when sending to it first failed as unknown (cleared once it works)
+        self._unknown_since: dict[str, float] = {}
+        self._producer_factory = producer_factory
+        self._needs_reset = False
 
     def nudge(self) -> None:
         """Called after a commit that staged events, so they go out without waiting a poll."""
@@ -69,14 +115,28 @@ class OutboxRelay:
             task.cancel()
 
     async def publish_batch(self) -> int:
-        """Publish up to batch_size unpublished rows; returns how many went out."""
+        """Publish up to batch_size unpublished rows; returns how many were settled (sent or quarantined).
+
+        Rows are settled in id order up to the first transient failure, which is then raised
+        (after the settled rows are committed) so `run` backs off and retries from that row.
+        """
         outbox = self._outbox
+        transient: BaseException | None = None
         async with self._engine.begin() as conn:
             if not await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
                 return 0
+            if self._needs_reset:
+                await self._reset_producer()
             rows = (
                 await conn.execute(
-                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.headers)
+                    select(
+                        outbox.c.id,
+                        outbox.c.event_type,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.envelope,
+                        outbox.c.headers,
+                    )
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(self._batch_size)
@@ -84,20 +144,132 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            futures = [
-                await self.producer.send(r.topic, _value(r.envelope), key=r.key.encode(), headers=_headers(r.headers))
-                for r in rows
-            ]
-            await asyncio.gather(*futures)
-            await conn.execute(
-                update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(published_at=func.now())
-            )
-        OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
-        return len(rows)
+            outcomes = await self._send_all(rows)
+            sent: list[int] = []
+            settled = 0
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if outcome.poison and outcome.in_batch:
+                    # The broker refused a record batch. Its batchmates may be innocent, and the idempotent
+                    # producer's sequence for that partition is now broken (every later send to it fails),
+                    # so this row is retried alone on a fresh producer and the pass ends after it.
+                    await self._reset_producer()
+                    outcome = await self._send_alone(row)
+                    if outcome.error is not None:
+                        self._needs_reset = True
+                    transient = _STOP_PASS
+                if outcome.error is None:
+                    sent.append(row.id)
+                elif outcome.poison:
+                    await self._quarantine(conn, row, outcome.error)
+                else:
+                    transient = outcome.error
+                    if isinstance(outcome.error, _BROKEN_PRODUCER_ERRORS):
+                        self._needs_reset = True
+                    break
+                settled += 1
+                if transient is _STOP_PASS:
+                    break
+            if sent:
+                await conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now()))
+        OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
+        if transient is _STOP_PASS:
+            return settled
+        if transient is not None and settled == 0:
+            raise transient
+        if transient is not None:
+            log.warning("outbox relay: transient failure after %d rows, retrying: %r", settled, transient)
+        return settled
+
+    async def _send_all(self, rows: Sequence[Any]) -> list[_Outcome]:
+        """Hand every row to the producer, then wait for all; one outcome per row, in order."""
+        pending: list[asyncio.Future[Any] | _Outcome] = []
+        unknown: dict[str, BaseException] = {}
+        for row in rows:
+            if row.topic in unknown:  # the producer already waited once for this topic's metadata
+                pending.append(self._classify(row, unknown[row.topic]))
+                continue
+            try:
+                pending.append(await self.producer.send(row.topic, **_record(row)))
+            except Exception as exc:
+                if isinstance(exc, UnknownTopicOrPartitionError):
+                    unknown[row.topic] = exc
+                pending.append(self._classify(row, exc))
+        outcomes: list[_Outcome] = []
+        for row, item in zip(rows, pending, strict=True):
+            if isinstance(item, _Outcome):
+                outcomes.append(item)
+                continue
+            try:
+                await item
+            except Exception as exc:
+                outcome = self._classify(row, exc)
+                outcomes.append(_Outcome(outcome.error, outcome.poison, in_batch=True))
+            else:
+                self._unknown_since.pop(row.topic, None)
+                outcomes.append(_SENT)
+        return outcomes
+
+    async def _reset_producer(self) -> None:
+        """Replace the producer with a fresh one (a new producer id, so fresh sequence numbers)."""
+        if self._producer_factory is None:
+            raise RuntimeError("the relay needs a producer_factory to recover from a refused record batch")
+        self._needs_reset = True
+        old, self.producer = self.producer, self._producer_factory()
+        await old.stop()
+        await self.producer.start()
+        self._needs_reset = False
+        log.info("outbox relay: producer replaced after Kafka refused a record batch")
+
+    async def _send_alone(self, row: Any) -> _Outcome:
+        try:
+            await self.producer.send_and_wait(row.topic, **_record(row))
+        except Exception as exc:
+            return self._classify(row, exc)
+        return _SENT
+
+    def _classify(self, row: Any, exc: BaseException) -> _Outcome:
+        if isinstance(exc, UnknownTopicOrPartitionError):
+            first = self._unknown_since.setdefault(row.topic, self._monotonic())
+            return _Outcome(exc, poison=self._monotonic() - first >= self._unknown_topic_grace_s)
+        if isinstance(exc, KafkaError):
+            return _Outcome(exc, poison=is_permanent_kafka_error(exc))
+        # the row itself cannot be turned into a record (bad key or header text)
+        return _Outcome(exc, poison=isinstance(exc, (TypeError, ValueError)))
+
+    async def _quarantine(self, conn: AsyncConnection, row: Any, exc: BaseException) -> None:
+        reason = _reason(exc, row.topic)
+        try:
+            raw = serialize_envelope(row.envelope)
+        except (TypeError, ValueError):
+            raw = repr(row.envelope).encode(errors="backslashreplace")
+        await quarantine_outbox_row(
+            conn,
+            self._tables,
+            service=self._service,
+            row=row,
+            raw=raw,
+            headers=dict(_headers(row.headers)),
+            reason=reason,
+            now=self._clock.now(),
+        )
+        await conn.execute(delete(self._outbox).where(self._outbox.c.id == row.id))
+        OUTBOX_QUARANTINED.labels(self._service, type(exc).__name__).inc()
+        # what happened and where the row went, never its payload
+        log.error(
+            "outbox row %d (%s, key %s) quarantined as a dead letter: %s", row.id, row.event_type, row.key, reason
+        )
 
 
-def _value(envelope: dict[str, Any]) -> bytes:
-    return json.dumps(envelope, separators=(",", ":")).encode()
+def _reason(exc: BaseException, topic: str) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if isinstance(exc, UnknownTopicOrPartitionError):
+        text += f" (topic {topic} stayed unknown past the grace period)"
+    return f"unpublishable: {text}"[:2000]
+
+
+def _record(row: Any) -> dict[str, Any]:
+    """Value, key and headers of the Kafka record for an outbox row."""
+    return {"value": serialize_envelope(row.envelope), "key": row.key.encode(), "headers": _headers(row.headers)}
 
 
 def _headers(headers: dict[str, Any]) -> list[tuple[str, bytes]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.messaging.kafka import make_producer
+from shared.messaging.deadletter import from_text
+from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, make_producer
 from shared.stack.provision import asyncpg_dsn
 
 COLUMNS = 'id, consumer, topic, partition, "offset", key, headers, raw, error, created_at, replayed_at'
@@ -32,10 +33,17 @@ async def dead_letters(
         await conn.close()
 
 
-async def replay(admin_url: str, bootstrap: str, service: str, ids: list[int] | None = None) -> int:
+async def replay(
+    admin_url: str,
+    bootstrap: str,
+    service: str,
+    ids: list[int] | None = None,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
+) -> int:
     """Replay the given dead letters of `service` (all not yet replayed when `ids` is None)."""
     conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    producer = make_producer(bootstrap, client_id=f"{service}-replay")
+    producer = make_producer(bootstrap, client_id=f"{service}-replay", security=security)
     await producer.start()
     try:
         query = f'select {COLUMNS} from "{service}".dead_letters where replayed_at is null'
@@ -50,8 +58,8 @@ async def replay(admin_url: str, bootstrap: str, service: str, ids: list[int] | 
             await producer.send_and_wait(
                 row["topic"],
                 row["raw"],
-                key=row["key"].encode() if row["key"] else None,
-                headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+                key=from_text(row["key"]) if row["key"] else None,
+                headers=[(from_text(k).decode(errors="replace"), from_text(v)) for k, v in (headers or {}).items()],
             )
             await conn.execute(
                 f'update "{service}".dead_letters set replayed_at = $1 where id = $2', datetime.now(UTC), row["id"]

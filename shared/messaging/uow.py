@@ -7,6 +7,7 @@ transaction, so a state change and its events are committed together or not at a
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -46,8 +47,39 @@ _LOGGED_FIELDS = frozenset(
 )
 
 
+# Kafka's default max.message.bytes (broker and topic) is 1 MiB + 12 bytes and the local stack keeps it;
+# the margin leaves room for the key, headers and record-batch overhead
+DEFAULT_MAX_EVENT_BYTES = 900 * 1024
+
+
+class EventTooLarge(Exception):
+    """A staged event would not fit in a Kafka record; nothing of the unit of work is committed."""
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(f"{event_type} is {size} bytes serialized, over the {limit} byte limit for one event")
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit
+
+
 def new_event_id() -> str:
     return str(uuid.uuid4())
+
+
+def serialize_envelope(envelope: dict[str, Any]) -> bytes:
+    """The exact bytes the relay puts on the wire for an outbox row's envelope."""
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def outbox_row(envelope: Envelope, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "event_id": envelope.id,
+        "topic": event_class(envelope.type).TOPIC,
+        "key": envelope.subject,
+        "event_type": envelope.type,
+        "envelope": envelope.model_dump(mode="json"),
+        "headers": headers,
+    }
 
 
 class UnitOfWork:
@@ -60,6 +92,7 @@ class UnitOfWork:
         clock: Clock,
         id_factory: Callable[[], str] = new_event_id,
         on_commit: Callable[[], None] = lambda: None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.tables = tables
@@ -67,6 +100,7 @@ class UnitOfWork:
         self.clock = clock
         self._new_id = id_factory
         self._on_commit = on_commit
+        self._max_event_bytes = max_event_bytes
         self._staged: list[Envelope] = []
         self._session: AsyncSession | None = None
 
@@ -104,8 +138,15 @@ class UnitOfWork:
         return tuple(self._staged)
 
     async def commit(self) -> None:
+        """Write the staged events to the outbox and commit; EventTooLarge leaves the transaction to roll back."""
         if self._staged:
-            await self.session.execute(insert(self.tables.outbox), [self._outbox_row(e) for e in self._staged])
+            rows = [self._outbox_row(e) for e in self._staged]
+            for row in rows:
+                # refused here, where the caller can still answer 413: the relay could never send it
+                size = len(serialize_envelope(row["envelope"]))
+                if size > self._max_event_bytes:
+                    raise EventTooLarge(row["event_type"], size, self._max_event_bytes)
+            await self.session.execute(insert(self.tables.outbox), rows)
         staged, self._staged = self._staged, []
         await self.session.commit()
         if staged:
@@ -126,11 +167,4 @@ class UnitOfWork:
     def _outbox_row(self, envelope: Envelope) -> dict[str, Any]:
         trace = current_trace.get()
         headers = {"traceparent": trace.child().traceparent()} if trace else {}
-        return {
-            "event_id": envelope.id,
-            "topic": event_class(envelope.type).TOPIC,
-            "key": envelope.subject,
-            "event_type": envelope.type,
-            "envelope": envelope.model_dump(mode="json"),
-            "headers": headers,
-        }
+        return outbox_row(envelope, headers)

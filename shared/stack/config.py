@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.migrations import SERVICES
@@ -36,6 +38,15 @@ class StackSettings(BaseSettings):
     router_db_password: str = default_password("router")
     sla_db_password: str = default_password("sla")
     escalation_db_password: str = default_password("escalation")
+
+    # Kafka TLS and SASL (docs/kafka-security.md); the same for every producer, consumer and admin client
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle that signed the brokers' certificates")
+    kafka_ssl_certfile: str | None = Field(None, description="client certificate, for brokers that require one")
+    kafka_ssl_keyfile: str | None = None
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

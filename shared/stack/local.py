@@ -6,24 +6,27 @@ is what an operator runs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, ensure_topics
 from shared.migrations import SERVICES, upgrade
 from shared.stack.config import StackSettings
 from shared.stack.kafka import KafkaBroker, start_kafka
 from shared.stack.ports import StackError, free_port, log_tail, run_async, terminate_process
 from shared.stack.postgres import PostgresServer, start_postgres
 from shared.stack.provision import database_url, provision, service_url
+from shared.stack.supervisor import Backoff, Supervisor
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +66,9 @@ def start_infrastructure(settings: StackSettings, *, fast: bool = False) -> Infr
             kafka = start_kafka(state / "kafka", port=settings.kafka_port, heap_mb=settings.kafka_heap_mb)
             bootstrap = kafka.bootstrap_servers
         urls = prepare_database(admin_url, settings.db_passwords())
-        run_async(ensure_topics(bootstrap, partitions=settings.topic_partitions), timeout=60)
+        # a broker started here is plaintext; an external one gets the configured security
+        security = KafkaSecurity.from_settings(settings) if settings.kafka_bootstrap_servers else PLAINTEXT
+        run_async(ensure_topics(bootstrap, partitions=settings.topic_partitions, security=security), timeout=60)
     except BaseException:
         for started in (kafka, postgres):
             if started:
@@ -94,6 +99,14 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended, else None."""
+        return self.process.poll()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -172,6 +185,25 @@ def start_services(
             service.stop()
         raise
     return started
+
+
+def supervise(
+    infra: Infrastructure,
+    services: list[ServiceProcess],
+    *,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    backoff: Backoff | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Supervisor:
+    """A supervisor that restarts any of `services` on its port when it exits (see shared.stack.supervisor)."""
+    supervisor = Supervisor(backoff=backoff, notify=notify)
+    for service in services:
+        restart = functools.partial(
+            start_service, service.name, infra, port=service.port, log_dir=log_dir, extra_env=extra_env
+        )
+        supervisor.adopt(service.name, service, restart)
+    return supervisor
 
 
 def free_ports() -> dict[str, int]:
