@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 def _wait_status(url: str, status: int, timeout: float) -> float:
     """Seconds until GET url answers `status`; fails after `timeout`."""
     started = time.monotonic()
-    last = None
+    last: int | str | None = None
     while time.monotonic() - started < timeout:
         try:
             last = httpx.get(url, timeout=5).status_code

@@ -20,12 +20,13 @@ def test_plaintext_is_the_default_and_adds_nothing_else() -> None:
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_sasl_scram_over_tls_from_settings(mechanism: str) -> None:
-    settings = BaseServiceSettings(
-        _env_file=None,
-        kafka_security_protocol="SASL_SSL",
-        kafka_sasl_mechanism=mechanism,
-        kafka_sasl_username="router",
-        kafka_sasl_password="s3cret",
+    settings = BaseServiceSettings.model_validate(
+        {
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_mechanism": mechanism,
+            "kafka_sasl_username": "router",
+            "kafka_sasl_password": "s3cret",
+        }
     )
     kwargs = KafkaSecurity.from_settings(settings).client_kwargs()
     assert kwargs.pop("ssl_context").verify_mode == ssl.CERT_REQUIRED

@@ -35,7 +35,8 @@ class Clock:
 
 @pytest.fixture
 def world() -> tuple[Supervisor, Clock, list[FakeChild], list[str]]:
-    clock, children, notes = Clock(), [FakeChild()], []
+    clock, children = Clock(), [FakeChild()]
+    notes: list[str] = []
 
     def start() -> FakeChild:
         children.append(FakeChild())
@@ -105,7 +106,7 @@ def test_a_start_that_raises_is_retried_with_back_off(world) -> None:
         return children[-1]
 
     supervisor.adopt("sla", FakeChild(), flaky_start)
-    supervisor.current("sla").returncode = 1  # type: ignore[union-attr]
+    supervisor.current("sla").returncode = 1
     supervisor.tick()
     clock.now = 1.0
     supervisor.tick()  # start raises: next try 2 s later
