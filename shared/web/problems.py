@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
 from shared.db import UNAVAILABLE_KINDS, database_unavailable
+from shared.messaging.uow import EventTooLarge
 from shared.observability.metrics import HTTP_REJECTED
 
 PROBLEM_JSON = "application/problem+json"
@@ -128,6 +129,15 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResp
     return response
 
 
+async def _on_event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
+    """A change whose event Kafka could never carry is refused before commit, so nothing stalls the relay."""
+    detail = (
+        f"the {exc.event_type} event this request makes would be {exc.size} bytes, over the {exc.limit}-byte "
+        "limit for one event; shorten the largest fields (custom_fields, body, attachments)"
+    )
+    return problem_response(request, 413, detail, title="Content Too Large")
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -153,6 +163,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     _handle(app, Problem, _on_problem)
     _handle(app, StarletteHTTPException, _on_http_exception)
     _handle(app, RequestValidationError, _on_validation_error)
+    _handle(app, EventTooLarge, _on_event_too_large)
     for kind in UNAVAILABLE_KINDS:
         _handle(app, kind, _on_database_unavailable)
     _handle(app, Exception, _on_unexpected)

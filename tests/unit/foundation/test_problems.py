@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 
+from shared.messaging.uow import EventTooLarge
 from shared.web.problems import Problem, install_problem_handlers
 
 
@@ -168,3 +169,13 @@ async def test_other_database_and_os_errors_stay_500s(exc: BaseException) -> Non
         response = await client.get("/v1/things")
     _assert_problem(response, 500)
     assert "retry-after" not in response.headers
+
+
+async def test_an_event_too_large_for_kafka_is_a_413_naming_the_event_and_limit() -> None:
+    transport = httpx.ASGITransport(
+        app=_raising(EventTooLarge("switchboard.ticket.received", 1_600_000, 921_600)), raise_app_exceptions=False
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/v1/things")
+    body = _assert_problem(response, 413)
+    assert "switchboard.ticket.received" in body["detail"] and "921600" in body["detail"]
