@@ -140,3 +140,13 @@ async def test_nul_in_paths_and_query_parameters_is_a_422(
 ) -> None:
     method = "POST" if "/webhooks/" in path else "GET"
     _problem(await http.request(method, f"{urls[service]}{path}", content=b"{}"), name)
+
+
+async def test_numbers_beyond_what_the_database_or_date_arithmetic_take_are_422s(
+    http: httpx.AsyncClient, urls: dict[str, str]
+) -> None:
+    router = urls["router"]
+    agent = {"name": "Big", "capacity": {"email": 49_513_939_386_650}}  # found by schemathesis: int32 overflow
+    _problem(await http.put(f"{router}/v1/agents/ag-{uuid.uuid4().hex[:6]}", json=agent), "capacity.email")
+    queue = {"wait_limit_s": 10**15}  # timedelta(seconds=...) overflows
+    _problem(await http.put(f"{router}/v1/queues/q-{uuid.uuid4().hex[:6]}", json=queue), "wait_limit_s")

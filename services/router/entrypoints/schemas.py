@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,10 @@ Name = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]
 Skills = dict[str, int]
 
 
+# a wait, offer or workflow step longer than 30 days is a typo, and larger values overflow date arithmetic
+MAX_SECONDS = 30 * 24 * 3600
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -36,7 +40,7 @@ class WorkflowTargetIn(Strict):
     team: str | None = None
     skills: Skills = {}
     priority: Priority | None = None
-    timeout_s: int | None = Field(None, ge=1)
+    timeout_s: int | None = Field(None, ge=1, le=MAX_SECONDS)
     skip_if_unavailable: bool = False
 
 
@@ -47,12 +51,12 @@ class QueueIn(Strict):
     require_language: bool = False
     offer_mode: bool = False
     offer_timeout_s: int = Field(120, ge=5, le=3600)
-    wait_limit_s: int | None = Field(None, ge=1)
+    wait_limit_s: int | None = Field(None, ge=1, le=MAX_SECONDS)
     overflow_queue: str | None = None
     widen_skills_after_wait: bool = False
     workflow: list[WorkflowTargetIn] = []
-    fairness_max_per_window: int | None = Field(None, ge=1)
-    fairness_window_s: int = Field(3600, ge=60)
+    fairness_max_per_window: int | None = Field(None, ge=1, le=100_000)
+    fairness_window_s: int = Field(3600, ge=60, le=MAX_SECONDS)
     requeue_email_on_offline: bool = False
 
     def to_domain(self, name: str) -> Queue:
@@ -79,7 +83,7 @@ class AgentIn(Strict):
     team: str | None = None
     skills: Skills = Field(default_factory=dict, description="skill -> level 1..10")
     languages: list[str] = []
-    capacity: dict[Channel, int] = Field(
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=1000)]] = Field(
         default_factory=_default_capacity,
         description="concurrent tickets per channel; a channel left out means none of it",
     )
