@@ -1,8 +1,10 @@
 """Outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent.
 
-Only one relay per service publishes at a time (a transaction-scoped advisory
-lock), so replicas never interleave a ticket's events out of order. A relay that
-dies after sending but before marking re-sends those rows on restart: delivery is
+Only one relay per service publishes at a time (a session-level advisory lock held on a
+connection of its own, `RelayLease`), so replicas never interleave a ticket's events out
+of order. No database transaction is open while Kafka acknowledges: a pass reads its
+rows in one short transaction, sends them, and records what happened in another. A relay
+that dies after sending but before recording re-sends those rows on restart: delivery is
 at-least-once and consumers drop the repeat by event id (see inbox.claim_event).
 
 A row Kafka can never take (too large for the topic, an invalid topic, a topic that
@@ -24,7 +26,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
@@ -59,6 +61,53 @@ _BROKEN_PRODUCER_ERRORS = (
 )
 
 
+class RelayLease:
+    """The right to publish a service's outbox: a session-level advisory lock on a connection kept for it.
+
+    The connection sits outside any transaction (autocommit), so holding the lock for hours never
+    trips `idle_in_transaction_session_timeout`. When that connection dies (PostgreSQL restarted,
+    the network dropped) the server releases the lock; `hold` notices on its next check and tries
+    to take it again, as any other replica may.
+    """
+
+    def __init__(self, engine: AsyncEngine, key: int) -> None:
+        self._engine = engine
+        self._key = key
+        self._conn: AsyncConnection | None = None
+        self._held = False
+
+    async def hold(self) -> bool:
+        """True while this relay holds the lock (checked against the server each call)."""
+        try:
+            if self._conn is None:
+                conn = await self._engine.connect()
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self._held:
+                await self._conn.execute(text("select 1"))
+                return True
+            self._held = bool(await self._conn.scalar(select(func.pg_try_advisory_lock(self._key))))
+            return self._held
+        except Exception:
+            await self._drop()
+            raise
+
+    async def release(self) -> None:
+        if self._conn is not None and self._held:
+            try:
+                await self._conn.execute(select(func.pg_advisory_unlock(self._key)))
+            except Exception:  # the connection is going anyway; the server frees the lock with it
+                log.debug("outbox relay: unlock failed; closing the lease connection", exc_info=True)
+        await self._drop()
+
+    async def _drop(self) -> None:
+        conn, self._conn, self._held = self._conn, None, False
+        if conn is not None:
+            try:
+                await conn.invalidate()
+            except Exception:
+                log.debug("outbox relay: lease connection already gone", exc_info=True)
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -84,7 +133,7 @@ class OutboxRelay:
         self._unknown_topic_grace_s = unknown_topic_grace_s
         self._clock = clock or SystemClock()
         self._monotonic = monotonic
-        self._lock_key = zlib.crc32(f"switchboard-outbox-{service}".encode())
+        self._lease = RelayLease(engine, zlib.crc32(f"switchboard-outbox-{service}".encode()))
         self._wake = asyncio.Event()
         # topic -> when sending to it first failed as unknown (cleared once it works)
         self._unknown_since: dict[str, float] = {}
@@ -96,16 +145,23 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.publish_batch()
-            except Exception:
-                OUTBOX_RELAY_ERRORS.labels(self._service).inc()
-                log.exception("outbox relay failed; retrying", extra={"service": self._service})
-                sent = 0
-                await asyncio.sleep(1.0)
-            if sent < self._batch_size:
-                await self._idle(stop)
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.publish_batch()
+                except Exception:
+                    OUTBOX_RELAY_ERRORS.labels(self._service).inc()
+                    log.exception("outbox relay failed; retrying", extra={"service": self._service})
+                    sent = 0
+                    await asyncio.sleep(1.0)
+                if sent < self._batch_size:
+                    await self._idle(stop)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Give the lease back so another replica's relay takes over at once."""
+        await self._lease.release()
 
     async def _idle(self, stop: asyncio.Event) -> None:
         self._wake.clear()
@@ -122,11 +178,7 @@ class OutboxRelay:
         """
         outbox = self._outbox
         transient: BaseException | None = None
-        async with self._engine.begin() as conn:
-            if not await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
-                return 0
-            if self._needs_reset:
-                await self._reset_producer()
+        async with self._engine.begin() as conn:  # a short read; nothing stays open while Kafka answers
             rows = (
                 await conn.execute(
                     select(
@@ -142,35 +194,43 @@ class OutboxRelay:
                     .limit(self._batch_size)
                 )
             ).all()
-            if not rows:
-                return 0
-            outcomes = await self._send_all(rows)
-            sent: list[int] = []
-            settled = 0
-            for row, outcome in zip(rows, outcomes, strict=True):
-                if outcome.poison and outcome.in_batch:
-                    # The broker refused a record batch. Its batchmates may be innocent, and the idempotent
-                    # producer's sequence for that partition is now broken (every later send to it fails),
-                    # so this row is retried alone on a fresh producer and the pass ends after it.
-                    await self._reset_producer()
-                    outcome = await self._send_alone(row)
-                    if outcome.error is not None:
-                        self._needs_reset = True
-                    transient = _STOP_PASS
-                if outcome.error is None:
-                    sent.append(row.id)
-                elif outcome.poison:
-                    await self._quarantine(conn, row, outcome.error)
-                else:
-                    transient = outcome.error
-                    if isinstance(outcome.error, _BROKEN_PRODUCER_ERRORS):
-                        self._needs_reset = True
-                    break
-                settled += 1
-                if transient is _STOP_PASS:
-                    break
-            if sent:
-                await conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now()))
+        # the lease is checked after the read, so an idle relay costs one query a poll
+        if not rows or not await self._lease.hold():
+            return 0
+        if self._needs_reset:
+            await self._reset_producer()
+        outcomes = await self._send_all(rows)
+        sent: list[int] = []
+        poisoned: list[tuple[Any, BaseException]] = []
+        settled = 0
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome.poison and outcome.in_batch:
+                # The broker refused a record batch. Its batchmates may be innocent, and the idempotent
+                # producer's sequence for that partition is now broken (every later send to it fails),
+                # so this row is retried alone on a fresh producer and the pass ends after it.
+                await self._reset_producer()
+                outcome = await self._send_alone(row)
+                if outcome.error is not None:
+                    self._needs_reset = True
+                transient = _STOP_PASS
+            if outcome.error is None:
+                sent.append(row.id)
+            elif outcome.poison:
+                poisoned.append((row, outcome.error))
+            else:
+                transient = outcome.error
+                if isinstance(outcome.error, _BROKEN_PRODUCER_ERRORS):
+                    self._needs_reset = True
+                break
+            settled += 1
+            if transient is _STOP_PASS:
+                break
+        if sent or poisoned:
+            async with self._engine.begin() as conn:  # what the pass did, in one short transaction
+                for row, error in poisoned:
+                    await self._quarantine(conn, row, error)
+                if sent:
+                    await conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now()))
         OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
         if transient is _STOP_PASS:
             return settled
