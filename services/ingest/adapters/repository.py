@@ -86,9 +86,8 @@ class TicketRepository:
         return int(await self._session.scalar(reference_seq.next_value()))
 
     async def add(self, ticket: Ticket) -> None:
+        """The ticket row; its external reference must have been claimed first (`claim_external_ref`)."""
         await self._session.execute(insert(tickets).values(**_ticket_row(ticket)))
-        if ticket.external_ref:
-            await self.add_external_ref(ticket.external_ref.source, ticket.external_ref.external_id, ticket.id)
 
     async def save(self, ticket: Ticket) -> None:
         row = _ticket_row(ticket)
@@ -151,12 +150,21 @@ class TicketRepository:
         await self._session.execute(query.values(assignee_agent_id=agent_id))
 
     # external references
-    async def add_external_ref(self, source: str, external_id: str, ticket_id: str) -> None:
-        await self._session.execute(
+    async def claim_external_ref(self, source: str, external_id: str, ticket_id: str) -> str:
+        """Atomically file `(source, external_id)` under `ticket_id`, unless it is already taken: the id of
+        the ticket that owns it either way. A concurrent claim waits here for the other transaction to
+        end, so when it loses, the winner's ticket is committed and visible to this transaction."""
+        claimed = await self._session.scalar(
             pg_insert(external_refs)
             .values(source=source, external_id=external_id, ticket_id=ticket_id)
             .on_conflict_do_nothing()
+            .returning(external_refs.c.ticket_id)
         )
+        if claimed is not None:
+            return claimed
+        owner = await self.ticket_id_for_ref(source, external_id)
+        assert owner is not None, "a conflicting reference is committed before ON CONFLICT gives up"
+        return owner
 
     async def ticket_id_for_ref(self, source: str, external_id: str) -> str | None:
         return await self._session.scalar(

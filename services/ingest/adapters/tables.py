@@ -67,7 +67,14 @@ external_refs = Table(
     metadata,
     Column("source", Text, nullable=False),
     Column("external_id", Text, nullable=False),
-    Column("ticket_id", Text, ForeignKey("ingest.tickets.id"), nullable=False, index=True),
+    # checked at commit, so a reference can be claimed before the ticket row it names is written
+    Column(
+        "ticket_id",
+        Text,
+        ForeignKey("ingest.tickets.id", deferrable=True, initially="DEFERRED"),
+        nullable=False,
+        index=True,
+    ),
     PrimaryKeyConstraint("source", "external_id"),
 )
 

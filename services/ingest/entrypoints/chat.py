@@ -25,13 +25,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.model import Message
 from services.ingest.entrypoints.deps import clock_of, once, settings_of
 from services.ingest.entrypoints.schemas import MessageOut, TicketOut
 from services.ingest.handlers import chat
-from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket
+from services.ingest.handlers.tickets import ExternalRefTaken, TicketNotFound, handle_open_ticket
 from services.ingest.settings import as_ingest_settings
 from shared.auth import Principal
 from shared.auth.web import authenticate, presented_key, require
@@ -150,13 +149,17 @@ async def open_chat(
     scope = f"chat:{principal.key_id}"
 
     async def work() -> tuple[int, dict[str, Any]]:
-        cmd = body.to_command(principal)
-        ref = cmd.external_ref
-        if ref and await TicketRepository(uow.session).ticket_id_for_ref(ref.source, ref.external_id):
-            raise Problem(409, f"{ref.source} chat {ref.external_id} already exists")
-        ticket, first = await handle_open_ticket(
-            cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix
-        )
+        try:
+            ticket, first = await handle_open_ticket(
+                body.to_command(principal),
+                uow=uow,
+                clock=clock_of(request),
+                reference_prefix=settings_of(request).reference_prefix,
+            )
+        except ExternalRefTaken as exc:
+            raise Problem(
+                409, f"{exc.ref.source} chat {exc.ref.external_id} already exists", ticket_id=exc.ticket_id
+            ) from None
         return 201, TicketOut.of(ticket, [first]).model_dump(mode="json")
 
     return await once(uow, clock_of(request), scope, idempotency_key, work)

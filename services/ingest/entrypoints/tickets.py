@@ -25,7 +25,13 @@ from services.ingest.entrypoints.schemas import (
     TicketPatch,
 )
 from services.ingest.handlers.notifications import queue_reply_notification
-from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket, load_for_update, save_change
+from services.ingest.handlers.tickets import (
+    ExternalRefTaken,
+    TicketNotFound,
+    handle_open_ticket,
+    load_for_update,
+    save_change,
+)
 from shared.auth import Principal
 from shared.auth.web import require
 from shared.events.tickets import AuthorKind, Status
@@ -53,14 +59,17 @@ async def create_ticket(
     scope = f"api:{principal.key_id}"
 
     async def work() -> tuple[int, dict[str, Any]]:
-        cmd = body.to_command()
-        if cmd.external_ref and await TicketRepository(uow.session).ticket_id_for_ref(
-            cmd.external_ref.source, cmd.external_ref.external_id
-        ):
-            raise Problem(409, f"{cmd.external_ref.source} ticket {cmd.external_ref.external_id} already exists")
-        ticket, first = await handle_open_ticket(
-            cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix
-        )
+        try:
+            ticket, first = await handle_open_ticket(
+                body.to_command(),
+                uow=uow,
+                clock=clock_of(request),
+                reference_prefix=settings_of(request).reference_prefix,
+            )
+        except ExternalRefTaken as exc:
+            raise Problem(
+                409, f"{exc.ref.source} ticket {exc.ref.external_id} already exists", ticket_id=exc.ticket_id
+            ) from None
         return 201, TicketOut.of(ticket, [first]).model_dump(mode="json")
 
     return await once(uow, clock_of(request), scope, idempotency_key, work)
