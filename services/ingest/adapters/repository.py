@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,9 @@ from services.ingest.adapters.tables import (
 )
 from services.ingest.domain.model import Message, Ticket
 from shared.events.tickets import ExternalRef, Requester
+
+# seeds hashtextextended so these advisory lock keys do not follow another feature's
+_INBOUND_HASH_LOCK_SEED = 0x1_6E_6D_61_69_6C
 
 _TICKET_COLUMNS = (
     "id",
@@ -244,7 +247,14 @@ class InboundEmailLog:
         await self._session.execute(insert(inbound_emails).values(**row))
 
     async def accepted_with_hash(self, content_hash: str, since: datetime) -> dict[str, Any] | None:
-        """An earlier copy of the same mail that became a ticket or message (for cross-route dedupe)."""
+        """An earlier copy of the same mail that became a ticket or message (for cross-route dedupe).
+
+        Takes a transaction-scoped advisory lock on the hash first: copies arriving at once (SMTP and
+        a provider) wait here for the first one's transaction, then find what it recorded.
+        """
+        await self._session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(content_hash, _INBOUND_HASH_LOCK_SEED)))
+        )
         row = (
             (
                 await self._session.execute(
