@@ -146,6 +146,11 @@ async def open_chat(
     idempotency_key: str | None = Header(None, max_length=200),
 ) -> JSONResponse:
     """Open a chat; 201 with the ticket once it and its TicketReceived are committed. `Idempotency-Key` makes retries safe."""
+    if body.external_id and principal.role == "agent":
+        # a chat id belongs to the widget's source: only its platform key (or an admin) may set one
+        raise Problem(
+            403, "external_id: only a platform key (or an admin) may give a chat an external id", title="Forbidden"
+        )
     scope = f"chat:{principal.key_id}"
 
     async def work() -> tuple[int, dict[str, Any]]:

@@ -26,7 +26,8 @@ class TicketCreate(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     external_ref: ExternalRef | None = None
 
-    def to_command(self) -> OpenTicket:
+    def to_command(self, *, source: str | None = None) -> OpenTicket:
+        """`source`: the platform whose key opens it; its tickets are filed (`inbox`) under it."""
         requester = self.requester
         if requester.email:
             requester = requester.model_copy(update={"email": requester.email.strip().lower()})
@@ -41,7 +42,7 @@ class TicketCreate(BaseModel):
             tags=tuple(self.tags),
             custom_fields=self.custom_fields,
             external_ref=self.external_ref,
-            inbox=self.external_ref.source if self.external_ref else None,
+            inbox=self.external_ref.source if self.external_ref else source,
         )
 
 

@@ -51,17 +51,25 @@ async def create_ticket(
     principal: Principal = Depends(require("agent", "platform")),
     idempotency_key: str | None = Header(None, max_length=200),
 ) -> JSONResponse:
-    """Open a ticket; 201 once it and its events are committed. `Idempotency-Key` makes retries safe."""
-    if principal.role == "platform":
-        ref = body.external_ref
-        if ref and ref.source != principal.source:
-            raise Problem(403, f"this key may only create tickets for source {principal.source!r}", title="Forbidden")
+    """Open a ticket; 201 once it and its events are committed. `Idempotency-Key` makes retries safe.
+
+    An `external_ref` belongs to its source: only that source's platform key (or an admin) may set it,
+    or anyone could capture a platform's later messages. A platform's tickets are filed under its source.
+    """
+    ref = body.external_ref
+    if ref and principal.role != "admin" and not (principal.role == "platform" and ref.source == principal.source):
+        raise Problem(
+            403,
+            f"external_ref.source: only a platform key of source {ref.source!r} (or an admin) may file tickets under it",
+            title="Forbidden",
+        )
     scope = f"api:{principal.key_id}"
+    source = principal.source if principal.role == "platform" else None
 
     async def work() -> tuple[int, dict[str, Any]]:
         try:
             ticket, first = await handle_open_ticket(
-                body.to_command(),
+                body.to_command(source=source),
                 uow=uow,
                 clock=clock_of(request),
                 reference_prefix=settings_of(request).reference_prefix,
@@ -137,8 +145,11 @@ async def get_ticket(
 
 
 def _belongs_to_source(ticket: Ticket, source: str | None) -> bool:
+    """Filed under the source: its external reference, or the source it came in through (never a
+    support address: a platform key is not a mailbox's owner)."""
     return source is not None and (
-        (ticket.external_ref is not None and ticket.external_ref.source == source) or ticket.inbox == source
+        (ticket.external_ref is not None and ticket.external_ref.source == source)
+        or (ticket.inbox == source and "@" not in source)
     )
 
 
