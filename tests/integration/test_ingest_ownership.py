@@ -71,10 +71,11 @@ async def test_a_platform_reads_back_the_ticket_it_created_without_a_reference(h
 
 async def test_an_agent_may_not_give_a_chat_an_external_id(http):
     agent = await issue_key(http, "agent", agent_id=unique("agent"))
-    body = {"requester": {"email": "ann@example.com"}, "message": "Hello", "external_id": unique("conv")}
+    external_id = unique("conv")
+    body = {"requester": {"email": "ann@example.com"}, "message": "Hello", "external_id": external_id}
     refused = await http.post("/v1/chats", json=body, headers=agent)
     assert refused.status_code == 403, refused.text
     assert "external_id" in refused.json()["detail"]
-    assert await tickets_under(http, "chat", body["external_id"]) == []
+    assert await tickets_under(http, "chat", external_id) == []
     without = await http.post("/v1/chats", json={**body, "external_id": None}, headers=agent)
     assert without.status_code == 201, "an agent still opens chats on a customer's behalf"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.ingest.adapters.outgoing_emails import OutgoingEmails
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog
+from services.ingest.domain import limits
 from services.ingest.domain.mailboxes import base_address
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
 from services.ingest.handlers.email import handle_inbound_email
@@ -122,7 +124,9 @@ class MailboxIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     brand: str = Field(min_length=1, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=20, description="added to every ticket from this address")
+    tags: list[Annotated[str, Field(max_length=limits.MAX_TAG_CHARS)]] = Field(
+        default_factory=list, max_length=20, description="added to every ticket from this address"
+    )
     trusted_list_ids: list[str] = Field(
         default_factory=list,
         max_length=20,

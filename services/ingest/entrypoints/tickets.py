@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.ingest.adapters.repository import TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.model import Ticket
 from services.ingest.entrypoints.deps import clock_of, once, settings_of
 from services.ingest.entrypoints.schemas import (
@@ -170,6 +170,15 @@ def _apply(change_fn: Callable[_P, decide.Change], *args: _P.args, **kwargs: _P.
         return change_fn(*args, **kwargs)
     except decide.InvalidChange as exc:
         raise Problem(409, str(exc)) from None
+    except limits.FieldTooLarge as exc:
+        raise too_large(exc) from None
+
+
+def too_large(exc: limits.FieldTooLarge) -> Problem:
+    """A field over its bound (domain/limits.py), as the 422 a schema's own bound gives."""
+    return Problem(
+        422, f"{exc.field}: {exc.detail}", title="Invalid request", errors=[{"field": exc.field, "message": exc.detail}]
+    )
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
 from services.ingest.domain.model import Ticket
 from services.ingest.domain.threading import (
@@ -130,7 +130,6 @@ async def handle_inbound_email(
     repo = TicketRepository(uow.session)
     found = await _candidates(repo, mail, envelope_recipients, settings.reference_prefix)
     decision = decide_thread(mail.from_address, found)
-    body = mail.reply_text or mail.text
     attachments = tuple(
         {
             "filename": a.filename,
@@ -141,7 +140,16 @@ async def handle_inbound_email(
         }
         for a in mail.attachments
     )
-    others = tuple(a for a in (*mail.to, *mail.cc) if not is_own_address(a, mailboxes))
+    fitted = limits.fit_mail(
+        subject=mail.subject or "(no subject)",
+        body=mail.reply_text or mail.text,
+        from_name=mail.from_name,
+        attachments=attachments,
+        participants=tuple(a for a in (*mail.to, *mail.cc) if not is_own_address(a, mailboxes)),
+    )
+    # what was cut is in the raw mail, kept with the record: nothing is lost
+    keep_raw = bool(fitted.cut)
+    note = f"; cut to limits: {', '.join(fitted.cut)} (raw kept)" if fitted.cut else ""
 
     if decision.action == "append" and decision.ticket_id:
         ticket = await load_for_update(uow, decision.ticket_id)
@@ -149,14 +157,14 @@ async def handle_inbound_email(
             change = decide.add_message(
                 ticket,
                 decide.AddMessage(
-                    body=body,
+                    body=fitted.body,
                     author_kind="customer",
-                    author_name=mail.from_name,
+                    author_name=fitted.from_name,
                     author_email=mail.from_address,
                     via="email",
                     email_message_id=mail.message_id,
-                    attachments=attachments,
-                    new_participants=others,
+                    attachments=fitted.attachments,
+                    new_participants=fitted.participants,
                 ),
                 message_id=str(uuid.uuid4()),
                 now=now,
@@ -168,8 +176,9 @@ async def handle_inbound_email(
             assert change.message is not None
             return await record(
                 "message_added",
-                decision.reason,
+                decision.reason + note,
                 mail,
+                keep_raw=keep_raw,
                 ticket_id=ticket.id,
                 reference=ticket.reference,
                 message_id=change.message.id,
@@ -178,24 +187,30 @@ async def handle_inbound_email(
     ticket, first = await handle_open_ticket(
         decide.OpenTicket(
             channel="email",
-            subject=mail.subject or "(no subject)",
-            body=body,
-            requester=Requester(email=mail.from_address, name=mail.from_name),
+            subject=fitted.subject,
+            body=fitted.body,
+            requester=Requester(email=mail.from_address, name=fitted.from_name),
             brand=mailbox.brand,
             tags=mailbox.tags,
             inbox=address,
-            participants=others,
+            participants=fitted.participants,
             linked_ticket_id=decision.linked_ticket_id,
             via="email",
             email_message_id=mail.message_id,
-            attachments=attachments,
+            attachments=fitted.attachments,
         ),
         uow=uow,
         clock=clock,
         reference_prefix=settings.reference_prefix,
     )
     return await record(
-        "ticket_opened", decision.reason, mail, ticket_id=ticket.id, reference=ticket.reference, message_id=first.id
+        "ticket_opened",
+        decision.reason + note,
+        mail,
+        keep_raw=keep_raw,
+        ticket_id=ticket.id,
+        reference=ticket.reference,
+        message_id=first.id,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.ingest.adapters.repository import TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.inbound import (
     Attachment,
     Ignored,
@@ -23,6 +23,7 @@ from services.ingest.handlers.tickets import ExternalRefTaken, handle_open_ticke
 from shared.clock import Clock
 from shared.events.tickets import ExternalRef, Requester
 from shared.messaging.uow import UnitOfWork
+from shared.web.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ def _attachments(items: Iterable[Attachment]) -> tuple[dict[str, str | int], ...
 async def apply_commands(
     commands: Sequence[InboundCommand], *, uow: UnitOfWork, clock: Clock, reference_prefix: str, brand: str, via: str
 ) -> list[Applied]:
+    for command in commands:
+        try:
+            # before anything is written: a field over its bound would give an event the broker refuses
+            limits.check(limits.command_problems(command))
+        except limits.FieldTooLarge as exc:
+            # the webhook route renders PayloadError from its adapter only: this one is its 422 already
+            raise Problem(
+                422,
+                f"{exc.field}: {exc.detail}",
+                title="Invalid request",
+                errors=[{"field": exc.field, "message": exc.detail}],
+            ) from None
     results = []
     for command in commands:
         results.append(await _apply(command, uow=uow, clock=clock, prefix=reference_prefix, brand=brand, via=via))
@@ -119,7 +132,7 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
             change, action = decide.rate_satisfaction(ticket, cmd.rating, cmd.comment, now=now), "satisfaction_rated"
         else:  # pragma: no cover - the union is exhaustive
             raise TypeError(type(cmd))
-    except decide.InvalidChange as exc:
+    except (decide.InvalidChange, limits.FieldTooLarge) as exc:  # too large: the merged fields are over bounds
         return Applied("ignored", ticket.id, ticket.reference, reason=str(exc))
     await save_change(uow, change)
     return Applied(action if change.events else "unchanged", ticket.id, ticket.reference)
