@@ -17,6 +17,10 @@ class IngestSettings(BaseServiceSettings):
     mail_domain: str = Field("switchboard.local", description="domain of our Message-IDs and reply addresses")
     max_email_bytes: int = 40 * 1024 * 1024
     max_attachment_bytes: int = 25 * 1024 * 1024
+    mail_parse_process_bytes: int = Field(
+        1024 * 1024, description="mail this large or larger is parsed in a worker process (smaller: a thread)"
+    )
+    mail_parse_processes: int = Field(2, ge=1, description="worker processes that parse big mail")
     email_dedupe_hours: int = Field(
         96, description="provider retries inside this window are one mail (SendGrid retries 3 days)"
     )

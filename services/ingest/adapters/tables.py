@@ -164,7 +164,7 @@ outgoing_emails = Table(
     Column("message_id", Text, nullable=False),  # our RFC 5322 Message-ID (also on the ticket message)
     Column("recipients", JSONB, nullable=False),
     Column("raw", LargeBinary, nullable=False),
-    Column("status", Text, nullable=False),  # queued, sent, failed
+    Column("status", Text, nullable=False),  # queued, sending (claimed by a sender until next_attempt_at), sent, failed
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),

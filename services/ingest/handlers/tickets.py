@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import threading
 import uuid
 from dataclasses import replace
 
@@ -42,7 +44,7 @@ async def handle_open_ticket(
             raise ExternalRefTaken(ref, owner)
     if cmd.language is None:
         # every channel gets the same detection, so rules and agents' languages can route on it
-        cmd = replace(cmd, language=detect_language(cmd.subject, cmd.body))
+        cmd = replace(cmd, language=await asyncio.to_thread(_detect_language, cmd.subject, cmd.body))
     reference = format_reference(reference_prefix, await repo.next_reference_number())
     opened = open_ticket(
         cmd,
@@ -57,6 +59,21 @@ async def handle_open_ticket(
     await repo.add_message(opened.first_message)
     uow.publish(opened.event)
     return opened.ticket, opened.first_message
+
+
+_LANGUAGE_LOCK = threading.Lock()
+
+
+def _detect_language(subject: str, body: str) -> str | None:
+    # in a thread: the first call loads langdetect's profiles (half a second), which must not stall the
+    # event loop; one at a time, because langdetect's lazy loading is not thread-safe
+    with _LANGUAGE_LOCK:
+        return detect_language(subject, body)
+
+
+async def warm_language_profiles() -> None:
+    """Load langdetect's profiles now, in a thread, rather than on the first ticket."""
+    await asyncio.to_thread(_detect_language, "warm up", "loading the language profiles before any ticket")
 
 
 async def load_for_update(uow: UnitOfWork, ticket_id: str) -> Ticket:
