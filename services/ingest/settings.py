@@ -40,6 +40,18 @@ class IngestSettings(BaseServiceSettings):
     max_webhook_bytes: int = 1024 * 1024
     webhook_tolerance_s: int = 300
 
+    # housekeeping of ingest's own tables (handlers/retention.py), in small batches
+    raw_mail_retention_days: float = Field(
+        30.0, description="raw bytes of kept mail (quarantined, automated, cut) are dropped after this; the row stays"
+    )
+    delivery_retention_days: float = Field(
+        30.0,
+        description="idempotency rows of webhook/email/API deliveries; must outlive platforms' retries (SendGrid: 3 days)",
+    )
+    sent_email_retention_days: float = Field(30.0, description="sent reply notifications are deleted after this")
+    ingest_retention_interval_s: float = 3600.0
+    ingest_retention_batch: int = Field(1000, ge=1, description="rows per purge transaction")
+
     chat_idle_minutes: float = 30.0
     chat_sweep_interval_s: float = 30.0
 

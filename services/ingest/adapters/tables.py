@@ -108,6 +108,7 @@ deliveries = Table(
     Column("response", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("scope", "delivery_id"),
+    Index("ix_deliveries_created_at", "created_at"),  # retention
 )
 
 # Every inbound email and what became of it (ticket, message, duplicate, automated, quarantined) and why.
@@ -130,6 +131,8 @@ inbound_emails = Table(
     Column("size", BigInteger, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_inbound_emails_outcome", "outcome", "received_at"),
+    # retention: the mails whose raw bytes are still kept, oldest first
+    Index("ix_inbound_emails_raw_kept", "received_at", postgresql_where=text("raw IS NOT NULL")),
 )
 
 # Support addresses: which brand an address belongs to and the tags its tickets get.
@@ -171,4 +174,5 @@ outgoing_emails = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_outgoing_emails_due", "status", "next_attempt_at"),
+    Index("ix_outgoing_emails_sent", "status", "sent_at"),  # retention
 )
