@@ -17,6 +17,10 @@ class IngestSettings(BaseServiceSettings):
     mail_domain: str = Field("switchboard.local", description="domain of our Message-IDs and reply addresses")
     max_email_bytes: int = 40 * 1024 * 1024
     max_attachment_bytes: int = 25 * 1024 * 1024
+    mail_parse_process_bytes: int = Field(
+        1024 * 1024, description="mail this large or larger is parsed in a worker process (smaller: a thread)"
+    )
+    mail_parse_processes: int = Field(2, ge=1, description="worker processes that parse big mail")
     email_dedupe_hours: int = Field(
         96, description="provider retries inside this window are one mail (SendGrid retries 3 days)"
     )
@@ -35,6 +39,18 @@ class IngestSettings(BaseServiceSettings):
 
     max_webhook_bytes: int = 1024 * 1024
     webhook_tolerance_s: int = 300
+
+    # housekeeping of ingest's own tables (handlers/retention.py), in small batches
+    raw_mail_retention_days: float = Field(
+        30.0, description="raw bytes of kept mail (quarantined, automated, cut) are dropped after this; the row stays"
+    )
+    delivery_retention_days: float = Field(
+        30.0,
+        description="idempotency rows of webhook/email/API deliveries; must outlive platforms' retries (SendGrid: 3 days)",
+    )
+    sent_email_retention_days: float = Field(30.0, description="sent reply notifications are deleted after this")
+    ingest_retention_interval_s: float = 3600.0
+    ingest_retention_batch: int = Field(1000, ge=1, description="rows per purge transaction")
 
     chat_idle_minutes: float = 30.0
     chat_sweep_interval_s: float = 30.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -33,13 +33,20 @@ class OutgoingEmails:
             )
         )
 
-    async def lock_next_due(self, now: datetime) -> dict[str, Any] | None:
-        """The queued mail due longest, locked; one another replica holds is skipped, not waited for."""
+    async def claim_next_due(self, now: datetime, *, lease: timedelta) -> dict[str, Any] | None:
+        """The mail due longest, marked `sending` until `now + lease` and its attempt counted.
+
+        The row is locked (one another replica holds is skipped, not waited for) only while it is
+        claimed; once the claim commits, no other replica takes it before the lease ends. A mail
+        left `sending` past its lease (its sender died mid-send) is taken again: at least once.
+        """
         row = (
             (
                 await self._session.execute(
                     select(outgoing_emails)
-                    .where(outgoing_emails.c.status == "queued", outgoing_emails.c.next_attempt_at <= now)
+                    .where(
+                        outgoing_emails.c.status.in_(("queued", "sending")), outgoing_emails.c.next_attempt_at <= now
+                    )
                     .order_by(outgoing_emails.c.next_attempt_at)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -48,18 +55,20 @@ class OutgoingEmails:
             .mappings()
             .first()
         )
-        return dict(row) if row else None
-
-    async def mark_sent(self, email_id: str, *, attempts: int, now: datetime) -> None:
-        await self._update(email_id, attempts=attempts, status="sent", sent_at=now, last_error=None)
-
-    async def mark_failed_attempt(
-        self, email_id: str, *, attempts: int, error: str, status: str, next_attempt_at: datetime
-    ) -> None:
-        """A failed attempt: `status` stays queued for a retry at `next_attempt_at`, or is failed for good."""
+        if row is None:
+            return None
+        claimed = {**row, "status": "sending", "attempts": row["attempts"] + 1, "next_attempt_at": now + lease}
         await self._update(
-            email_id, attempts=attempts, last_error=error, status=status, next_attempt_at=next_attempt_at
+            row["id"], status="sending", attempts=claimed["attempts"], next_attempt_at=claimed["next_attempt_at"]
         )
+        return claimed
+
+    async def mark_sent(self, email_id: str, *, now: datetime) -> None:
+        await self._update(email_id, status="sent", sent_at=now, last_error=None)
+
+    async def mark_failed_attempt(self, email_id: str, *, error: str, status: str, next_attempt_at: datetime) -> None:
+        """A failed attempt: `status` is queued for a retry at `next_attempt_at`, or failed for good."""
+        await self._update(email_id, last_error=error, status=status, next_attempt_at=next_attempt_at)
 
     async def list(self, *, ticket_id: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
         """Newest first."""

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,9 @@ from services.ingest.adapters.tables import (
 )
 from services.ingest.domain.model import Message, Ticket
 from shared.events.tickets import ExternalRef, Requester
+
+# seeds hashtextextended so these advisory lock keys do not follow another feature's
+_INBOUND_HASH_LOCK_SEED = 0x1_6E_6D_61_69_6C
 
 _TICKET_COLUMNS = (
     "id",
@@ -86,9 +89,8 @@ class TicketRepository:
         return int(await self._session.scalar(reference_seq.next_value()))
 
     async def add(self, ticket: Ticket) -> None:
+        """The ticket row; its external reference must have been claimed first (`claim_external_ref`)."""
         await self._session.execute(insert(tickets).values(**_ticket_row(ticket)))
-        if ticket.external_ref:
-            await self.add_external_ref(ticket.external_ref.source, ticket.external_ref.external_id, ticket.id)
 
     async def save(self, ticket: Ticket) -> None:
         row = _ticket_row(ticket)
@@ -151,12 +153,21 @@ class TicketRepository:
         await self._session.execute(query.values(assignee_agent_id=agent_id))
 
     # external references
-    async def add_external_ref(self, source: str, external_id: str, ticket_id: str) -> None:
-        await self._session.execute(
+    async def claim_external_ref(self, source: str, external_id: str, ticket_id: str) -> str:
+        """Atomically file `(source, external_id)` under `ticket_id`, unless it is already taken: the id of
+        the ticket that owns it either way. A concurrent claim waits here for the other transaction to
+        end, so when it loses, the winner's ticket is committed and visible to this transaction."""
+        claimed = await self._session.scalar(
             pg_insert(external_refs)
             .values(source=source, external_id=external_id, ticket_id=ticket_id)
             .on_conflict_do_nothing()
+            .returning(external_refs.c.ticket_id)
         )
+        if claimed is not None:
+            return claimed
+        owner = await self.ticket_id_for_ref(source, external_id)
+        assert owner is not None, "a conflicting reference is committed before ON CONFLICT gives up"
+        return owner
 
     async def ticket_id_for_ref(self, source: str, external_id: str) -> str | None:
         return await self._session.scalar(
@@ -236,7 +247,14 @@ class InboundEmailLog:
         await self._session.execute(insert(inbound_emails).values(**row))
 
     async def accepted_with_hash(self, content_hash: str, since: datetime) -> dict[str, Any] | None:
-        """An earlier copy of the same mail that became a ticket or message (for cross-route dedupe)."""
+        """An earlier copy of the same mail that became a ticket or message (for cross-route dedupe).
+
+        Takes a transaction-scoped advisory lock on the hash first: copies arriving at once (SMTP and
+        a provider) wait here for the first one's transaction, then find what it recorded.
+        """
+        await self._session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(content_hash, _INBOUND_HASH_LOCK_SEED)))
+        )
         row = (
             (
                 await self._session.execute(

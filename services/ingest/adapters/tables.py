@@ -67,7 +67,14 @@ external_refs = Table(
     metadata,
     Column("source", Text, nullable=False),
     Column("external_id", Text, nullable=False),
-    Column("ticket_id", Text, ForeignKey("ingest.tickets.id"), nullable=False, index=True),
+    # checked at commit, so a reference can be claimed before the ticket row it names is written
+    Column(
+        "ticket_id",
+        Text,
+        ForeignKey("ingest.tickets.id", deferrable=True, initially="DEFERRED"),
+        nullable=False,
+        index=True,
+    ),
     PrimaryKeyConstraint("source", "external_id"),
 )
 
@@ -101,6 +108,7 @@ deliveries = Table(
     Column("response", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("scope", "delivery_id"),
+    Index("ix_deliveries_created_at", "created_at"),  # retention
 )
 
 # Every inbound email and what became of it (ticket, message, duplicate, automated, quarantined) and why.
@@ -123,6 +131,8 @@ inbound_emails = Table(
     Column("size", BigInteger, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_inbound_emails_outcome", "outcome", "received_at"),
+    # retention: the mails whose raw bytes are still kept, oldest first
+    Index("ix_inbound_emails_raw_kept", "received_at", postgresql_where=text("raw IS NOT NULL")),
 )
 
 # Support addresses: which brand an address belongs to and the tags its tickets get.
@@ -157,11 +167,12 @@ outgoing_emails = Table(
     Column("message_id", Text, nullable=False),  # our RFC 5322 Message-ID (also on the ticket message)
     Column("recipients", JSONB, nullable=False),
     Column("raw", LargeBinary, nullable=False),
-    Column("status", Text, nullable=False),  # queued, sent, failed
+    Column("status", Text, nullable=False),  # queued, sending (claimed by a sender until next_attempt_at), sent, failed
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_outgoing_emails_due", "status", "next_attempt_at"),
+    Index("ix_outgoing_emails_sent", "status", "sent_at"),  # retention
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from services.ingest.domain import limits
 from services.ingest.domain.model import Message, Ticket
 from shared.events.base import Event
 from shared.events.tickets import (
@@ -37,7 +38,7 @@ class InvalidChange(ValueError):
 
 @dataclass(frozen=True)
 class OpenTicket:
-    """Command: open a ticket from any channel."""
+    """Command: open a ticket from any channel; callers check `limits.ticket_problems` first."""
 
     channel: Channel
     subject: str
@@ -249,6 +250,8 @@ def change_fields(
         return Change(ticket)
     if ticket.status == "closed":
         raise InvalidChange(f"{ticket.reference} is closed")
+    # the merged fields travel in the event: bounded as a whole, not only the patch
+    limits.check(limits.ticket_problems(tags=new_tags, custom_fields=new_fields))
     event = TicketFieldsChanged(ticket_id=ticket.id, tags=new_tags, custom_fields=new_fields, changed_at=now)
     return Change(replace(ticket, tags=new_tags, custom_fields=new_fields, updated_at=now), (event,))
 

@@ -8,7 +8,9 @@ from services.ingest.adapters.tables import api_keys, messaging
 from services.ingest.entrypoints import access, chat, email, providers, tickets, webhooks
 from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
 from services.ingest.entrypoints.smtp import run_smtp_listener
+from services.ingest.handlers.email import run_mail_parsers
 from services.ingest.handlers.notifications import run_mail_sender
+from services.ingest.handlers.retention import run_ingest_retention
 from services.ingest.handlers.routing import EVENT_HANDLERS as ROUTING_HANDLERS
 from services.ingest.settings import IngestSettings
 from shared.clock import Clock
@@ -27,6 +29,8 @@ DEFINITION = ServiceDefinition(
         ("mail-sender", run_mail_sender),
         ("chat-sweeper", run_chat_sweeper),
         ("chat-watcher", run_chat_watcher),
+        ("mail-parsers", run_mail_parsers),
+        ("ingest-retention", run_ingest_retention),
     ),
 )
 

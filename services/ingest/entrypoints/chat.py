@@ -25,17 +25,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from services.ingest.adapters.repository import TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.model import Message
 from services.ingest.entrypoints.deps import clock_of, once, settings_of
-from services.ingest.entrypoints.schemas import MessageOut, TicketOut
+from services.ingest.entrypoints.schemas import CustomFields, MessageOut, RequesterIn, Tags, TicketOut
 from services.ingest.handlers import chat
-from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket
+from services.ingest.handlers.tickets import ExternalRefTaken, TicketNotFound, handle_open_ticket
 from services.ingest.settings import as_ingest_settings
 from shared.auth import Principal
 from shared.auth.web import authenticate, presented_key, require
-from shared.events.tickets import ExternalRef, Requester
+from shared.events.tickets import ExternalRef
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 from shared.web.app import get_uow
@@ -47,7 +46,7 @@ router = APIRouter(prefix="/v1/chats", tags=["chat"])
 
 POLL_INTERVAL_S = 0.25  # the hub's one query per process for all watched chats
 SAFETY_POLL_S = 5.0  # a socket reads on its own at least this often, whatever the hub says
-MAX_BODY = 1_000_000
+MAX_BODY = limits.MAX_BODY_CHARS
 
 # WebSocket close codes (4000-4999 are the application's): 4000 plus the HTTP status they stand for
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND = 4401, 4403, 4404
@@ -62,15 +61,15 @@ def _not_blank(value: str | None) -> str | None:
 class ChatCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    requester: Requester
+    requester: RequesterIn
     message: str = Field(min_length=1, max_length=MAX_BODY, description="the customer's first message")
     subject: str | None = Field(
         None, max_length=998, description="default: the message's first line, at most 120 characters"
     )
-    brand: str = Field("default", min_length=1, max_length=100)
-    language: str | None = Field(None, max_length=35)
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    brand: str = Field("default", min_length=1, max_length=limits.MAX_BRAND_CHARS)
+    language: str | None = Field(None, max_length=limits.MAX_LANGUAGE_CHARS)
+    tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFields = Field(default_factory=dict)
     external_id: str | None = Field(
         None, min_length=1, max_length=200, description="the chat's id in the widget; unique per source"
     )
@@ -78,9 +77,7 @@ class ChatCreate(BaseModel):
     _text = field_validator("message", "subject")(_not_blank)
 
     def to_command(self, principal: Principal) -> decide.OpenTicket:
-        requester = self.requester
-        if requester.email:
-            requester = requester.model_copy(update={"email": requester.email.strip().lower()})
+        requester = self.requester.to_requester()
         # a platform's chats are filed under its source (which is what lets its key post to them later);
         # an agent or admin opening one on a customer's behalf files its id under "chat"
         source = principal.source if principal.role == "platform" else None
@@ -147,16 +144,25 @@ async def open_chat(
     idempotency_key: str | None = Header(None, max_length=200),
 ) -> JSONResponse:
     """Open a chat; 201 with the ticket once it and its TicketReceived are committed. `Idempotency-Key` makes retries safe."""
+    if body.external_id and principal.role == "agent":
+        # a chat id belongs to the widget's source: only its platform key (or an admin) may set one
+        raise Problem(
+            403, "external_id: only a platform key (or an admin) may give a chat an external id", title="Forbidden"
+        )
     scope = f"chat:{principal.key_id}"
 
     async def work() -> tuple[int, dict[str, Any]]:
-        cmd = body.to_command(principal)
-        ref = cmd.external_ref
-        if ref and await TicketRepository(uow.session).ticket_id_for_ref(ref.source, ref.external_id):
-            raise Problem(409, f"{ref.source} chat {ref.external_id} already exists")
-        ticket, first = await handle_open_ticket(
-            cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix
-        )
+        try:
+            ticket, first = await handle_open_ticket(
+                body.to_command(principal),
+                uow=uow,
+                clock=clock_of(request),
+                reference_prefix=settings_of(request).reference_prefix,
+            )
+        except ExternalRefTaken as exc:
+            raise Problem(
+                409, f"{exc.ref.source} chat {exc.ref.external_id} already exists", ticket_id=exc.ticket_id
+            ) from None
         return 201, TicketOut.of(ticket, [first]).model_dump(mode="json")
 
     return await once(uow, clock_of(request), scope, idempotency_key, work)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.ingest.adapters.outgoing_emails import OutgoingEmails
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog
+from services.ingest.domain import limits
 from services.ingest.domain.mailboxes import base_address
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
 from services.ingest.handlers.email import handle_inbound_email
@@ -71,9 +74,10 @@ async def upload_email(
 ) -> JSONResponse:
     """A raw RFC 5322 message as the body (`Content-Type: message/rfc822`)."""
     raw = await read_body(request, settings_of(request).max_email_bytes)
-    if not raw.strip():
+    if not raw or raw.isspace():  # not raw.strip(): that copies a 40 MB body on the event loop
         raise Problem(422, "body: empty; send the raw message", title="Invalid request")
-    delivery = idempotency_key or "sha256:" + hashlib.sha256(raw).hexdigest()
+    # hashlib lets go of the GIL on big input: in a thread, a 40 MB body does not stall the loop
+    delivery = idempotency_key or "sha256:" + await asyncio.to_thread(lambda: hashlib.sha256(raw).hexdigest())
     return await accept_raw_email(request, uow, raw, route="upload", delivery_id=delivery)
 
 
@@ -122,7 +126,9 @@ class MailboxIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     brand: str = Field(min_length=1, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=20, description="added to every ticket from this address")
+    tags: list[Annotated[str, Field(max_length=limits.MAX_TAG_CHARS)]] = Field(
+        default_factory=list, max_length=20, description="added to every ticket from this address"
+    )
     trusted_list_ids: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -191,7 +197,7 @@ class OutgoingEmailOut(BaseModel):
 @router.get("/outbound/emails", response_model=list[OutgoingEmailOut])
 async def list_outgoing(
     ticket_id: str | None = None,
-    status: str | None = Query(None, description="queued, sent or failed"),
+    status: str | None = Query(None, description="queued, sending, sent or failed"),
     limit: int = Query(50, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(require("manager")),

@@ -3,52 +3,88 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from services.ingest.domain import limits
 from services.ingest.domain.decide import OpenTicket
 from services.ingest.domain.model import Message, Ticket
 from shared.events.tickets import Channel, ExternalRef, Priority, Requester, Status
+
+Tag = Annotated[str, Field(max_length=limits.MAX_TAG_CHARS)]
+Tags = Annotated[list[Tag], Field(max_length=limits.MAX_TAGS)]
+
+
+def _bounded_custom_fields(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and (problem := limits.custom_fields_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
+#: at most 100 keys of 1-100 characters, at most 16 KiB as JSON (domain/limits.py)
+CustomFields = Annotated[dict[str, Any], AfterValidator(_bounded_custom_fields)]
+
+
+class RequesterIn(BaseModel):
+    """The requester as a client sends it: `Requester` with every field bounded."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    email: str | None = Field(None, max_length=limits.MAX_EMAIL_CHARS)
+    name: str | None = Field(None, max_length=limits.MAX_NAME_CHARS)
+    organization: str | None = Field(None, max_length=limits.MAX_NAME_CHARS)
+    tier: str | None = Field(None, max_length=limits.MAX_NAME_CHARS, description="customer tier, e.g. free / pro")
+    vip: bool = False
+
+    def to_requester(self) -> Requester:
+        email = self.email.strip().lower() if self.email else self.email
+        return Requester(**{**self.model_dump(), "email": email})
+
+
+class ExternalRefIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    source: str = Field(min_length=1, max_length=limits.MAX_SOURCE_CHARS)
+    external_id: str = Field(min_length=1, max_length=limits.MAX_EXTERNAL_ID_CHARS)
 
 
 class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(min_length=1, max_length=998)
-    body: str = Field(max_length=1_000_000)
-    requester: Requester
+    body: str = Field(max_length=limits.MAX_BODY_CHARS)
+    requester: RequesterIn
     channel: Channel = "api"
-    brand: str = Field("default", min_length=1, max_length=100)
+    brand: str = Field("default", min_length=1, max_length=limits.MAX_BRAND_CHARS)
     priority: Priority = "normal"
-    language: str | None = Field(None, max_length=35)
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
-    external_ref: ExternalRef | None = None
+    language: str | None = Field(None, max_length=limits.MAX_LANGUAGE_CHARS)
+    tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFields = Field(default_factory=dict)
+    external_ref: ExternalRefIn | None = None
 
-    def to_command(self) -> OpenTicket:
-        requester = self.requester
-        if requester.email:
-            requester = requester.model_copy(update={"email": requester.email.strip().lower()})
+    def to_command(self, *, source: str | None = None) -> OpenTicket:
+        """`source`: the platform whose key opens it; its tickets are filed (`inbox`) under it."""
+        ref = ExternalRef(**self.external_ref.model_dump()) if self.external_ref else None
         return OpenTicket(
             channel=self.channel,
             subject=self.subject,
             body=self.body,
-            requester=requester,
+            requester=self.requester.to_requester(),
             brand=self.brand,
             priority=self.priority,
             language=self.language,
             tags=tuple(self.tags),
             custom_fields=self.custom_fields,
-            external_ref=self.external_ref,
-            inbox=self.external_ref.source if self.external_ref else None,
+            external_ref=ref,
+            inbox=ref.source if ref else source,
         )
 
 
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=1_000_000)
+    body: str = Field(min_length=1, max_length=limits.MAX_BODY_CHARS)
     public: bool = Field(True, description="false = internal note, never shown to the requester")
 
 
@@ -57,15 +93,17 @@ class TicketPatch(BaseModel):
 
     status: Status | None = None
     priority: Priority | None = None
-    tags: list[str] | None = Field(None, max_length=100, description="replaces the tags")
-    custom_fields: dict[str, Any] | None = Field(None, description="merged; a null value removes a field")
+    tags: Tags | None = Field(None, description="replaces the tags")
+    custom_fields: CustomFields | None = Field(
+        None, description="merged (the result is bounded like the fields of a new ticket); a null value removes a field"
+    )
 
 
 class SatisfactionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rating: Literal["good", "bad"]
-    comment: str | None = Field(None, max_length=10_000)
+    comment: str | None = Field(None, max_length=limits.MAX_COMMENT_CHARS)
 
 
 class MessageOut(BaseModel):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.ingest.adapters.repository import TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.model import Ticket
 from services.ingest.entrypoints.deps import clock_of, once, settings_of
 from services.ingest.entrypoints.schemas import (
@@ -25,7 +25,13 @@ from services.ingest.entrypoints.schemas import (
     TicketPatch,
 )
 from services.ingest.handlers.notifications import queue_reply_notification
-from services.ingest.handlers.tickets import TicketNotFound, handle_open_ticket, load_for_update, save_change
+from services.ingest.handlers.tickets import (
+    ExternalRefTaken,
+    TicketNotFound,
+    handle_open_ticket,
+    load_for_update,
+    save_change,
+)
 from shared.auth import Principal
 from shared.auth.web import require
 from shared.events.tickets import AuthorKind, Status
@@ -45,22 +51,33 @@ async def create_ticket(
     principal: Principal = Depends(require("agent", "platform")),
     idempotency_key: str | None = Header(None, max_length=200),
 ) -> JSONResponse:
-    """Open a ticket; 201 once it and its events are committed. `Idempotency-Key` makes retries safe."""
-    if principal.role == "platform":
-        ref = body.external_ref
-        if ref and ref.source != principal.source:
-            raise Problem(403, f"this key may only create tickets for source {principal.source!r}", title="Forbidden")
+    """Open a ticket; 201 once it and its events are committed. `Idempotency-Key` makes retries safe.
+
+    An `external_ref` belongs to its source: only that source's platform key (or an admin) may set it,
+    or anyone could capture a platform's later messages. A platform's tickets are filed under its source.
+    """
+    ref = body.external_ref
+    if ref and principal.role != "admin" and not (principal.role == "platform" and ref.source == principal.source):
+        raise Problem(
+            403,
+            f"external_ref.source: only a platform key of source {ref.source!r} (or an admin) may file tickets under it",
+            title="Forbidden",
+        )
     scope = f"api:{principal.key_id}"
+    source = principal.source if principal.role == "platform" else None
 
     async def work() -> tuple[int, dict[str, Any]]:
-        cmd = body.to_command()
-        if cmd.external_ref and await TicketRepository(uow.session).ticket_id_for_ref(
-            cmd.external_ref.source, cmd.external_ref.external_id
-        ):
-            raise Problem(409, f"{cmd.external_ref.source} ticket {cmd.external_ref.external_id} already exists")
-        ticket, first = await handle_open_ticket(
-            cmd, uow=uow, clock=clock_of(request), reference_prefix=settings_of(request).reference_prefix
-        )
+        try:
+            ticket, first = await handle_open_ticket(
+                body.to_command(source=source),
+                uow=uow,
+                clock=clock_of(request),
+                reference_prefix=settings_of(request).reference_prefix,
+            )
+        except ExternalRefTaken as exc:
+            raise Problem(
+                409, f"{exc.ref.source} ticket {exc.ref.external_id} already exists", ticket_id=exc.ticket_id
+            ) from None
         return 201, TicketOut.of(ticket, [first]).model_dump(mode="json")
 
     return await once(uow, clock_of(request), scope, idempotency_key, work)
@@ -128,8 +145,11 @@ async def get_ticket(
 
 
 def _belongs_to_source(ticket: Ticket, source: str | None) -> bool:
+    """Filed under the source: its external reference, or the source it came in through (never a
+    support address: a platform key is not a mailbox's owner)."""
     return source is not None and (
-        (ticket.external_ref is not None and ticket.external_ref.source == source) or ticket.inbox == source
+        (ticket.external_ref is not None and ticket.external_ref.source == source)
+        or (ticket.inbox == source and "@" not in source)
     )
 
 
@@ -150,6 +170,15 @@ def _apply(change_fn: Callable[_P, decide.Change], *args: _P.args, **kwargs: _P.
         return change_fn(*args, **kwargs)
     except decide.InvalidChange as exc:
         raise Problem(409, str(exc)) from None
+    except limits.FieldTooLarge as exc:
+        raise too_large(exc) from None
+
+
+def too_large(exc: limits.FieldTooLarge) -> Problem:
+    """A field over its bound (domain/limits.py), as the 422 a schema's own bound gives."""
+    return Problem(
+        422, f"{exc.field}: {exc.detail}", title="Invalid request", errors=[{"field": exc.field, "message": exc.detail}]
+    )
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)

@@ -8,12 +8,17 @@ dedupe window (duplicate) -> threading decision (message_added or ticket_opened)
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import multiprocessing
 import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.mailboxes import Mailbox, is_own_address, match_mailbox
 from services.ingest.domain.model import Ticket
 from services.ingest.domain.threading import (
@@ -25,12 +30,13 @@ from services.ingest.domain.threading import (
     references_in_subject,
 )
 from services.ingest.email import EmailParseError, ParsedEmail, automated_reason, parse_email
-from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
+from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change, warm_language_profiles
 from services.ingest.metrics import INBOUND_EMAILS
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import IngestSettings, as_ingest_settings
 from shared.clock import Clock
 from shared.events.tickets import Requester
 from shared.messaging.uow import UnitOfWork
+from shared.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,59 @@ class EmailOutcome:
 
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class MailParsers:
+    """Worker processes for big mail, started on first use; spawned, not forked, because this
+    process runs threads (the loop's executor, the Kafka clients)."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def parse(self, raw: bytes, settings: IngestSettings) -> ParsedEmail:
+        parse = functools.partial(parse_email, max_attachment_bytes=settings.max_attachment_bytes)
+        if len(raw) < settings.mail_parse_process_bytes:
+            return await asyncio.to_thread(parse, raw)
+        if self._pool is None:
+            await self.start(settings)
+        assert self._pool is not None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, parse, raw)
+        except BrokenProcessPool:
+            self._pool = None  # a worker died (out of memory?): the next mail gets a new pool
+            raise
+
+    async def start(self, settings: IngestSettings) -> None:
+        """Spawn a worker now, so the first big mail does not wait for one."""
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(settings.mail_parse_processes, mp_context=context)
+        await asyncio.get_running_loop().run_in_executor(self._pool, len, b"")
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+PARSERS = MailParsers()
+
+
+async def run_mail_parsers(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Starts what parsing a mail needs before the first one comes (a parser process, the language
+    profiles), and stops the parser processes with the service."""
+    try:
+        await PARSERS.start(as_ingest_settings(runtime.settings))
+        await warm_language_profiles()
+        await stop.wait()
+    finally:
+        PARSERS.shutdown()
+
+
+async def parse_off_the_loop(raw: bytes, settings: IngestSettings) -> ParsedEmail:
+    """Parse without stalling the event loop: a big mail (half a second of CPU at 30 MB, much of it in
+    C calls that hold the GIL, so a thread is not enough) in a worker process, a small one in a thread."""
+    return await PARSERS.parse(raw, settings)
 
 
 async def load_mailboxes(uow: UnitOfWork) -> list[Mailbox]:
@@ -101,7 +160,7 @@ async def handle_inbound_email(
         return EmailOutcome(inbound_id, outcome, reason, ticket_id, reference, message_id)
 
     try:
-        mail = parse_email(raw, max_attachment_bytes=settings.max_attachment_bytes)
+        mail = await parse_off_the_loop(raw, settings)
     except EmailParseError as exc:
         return await record("quarantined", f"unparseable: {exc}", None, keep_raw=True)
 
@@ -130,7 +189,6 @@ async def handle_inbound_email(
     repo = TicketRepository(uow.session)
     found = await _candidates(repo, mail, envelope_recipients, settings.reference_prefix)
     decision = decide_thread(mail.from_address, found)
-    body = mail.reply_text or mail.text
     attachments = tuple(
         {
             "filename": a.filename,
@@ -141,7 +199,16 @@ async def handle_inbound_email(
         }
         for a in mail.attachments
     )
-    others = tuple(a for a in (*mail.to, *mail.cc) if not is_own_address(a, mailboxes))
+    fitted = limits.fit_mail(
+        subject=mail.subject or "(no subject)",
+        body=mail.reply_text or mail.text,
+        from_name=mail.from_name,
+        attachments=attachments,
+        participants=tuple(a for a in (*mail.to, *mail.cc) if not is_own_address(a, mailboxes)),
+    )
+    # what was cut is in the raw mail, kept with the record: nothing is lost
+    keep_raw = bool(fitted.cut)
+    note = f"; cut to limits: {', '.join(fitted.cut)} (raw kept)" if fitted.cut else ""
 
     if decision.action == "append" and decision.ticket_id:
         ticket = await load_for_update(uow, decision.ticket_id)
@@ -149,14 +216,14 @@ async def handle_inbound_email(
             change = decide.add_message(
                 ticket,
                 decide.AddMessage(
-                    body=body,
+                    body=fitted.body,
                     author_kind="customer",
-                    author_name=mail.from_name,
+                    author_name=fitted.from_name,
                     author_email=mail.from_address,
                     via="email",
                     email_message_id=mail.message_id,
-                    attachments=attachments,
-                    new_participants=others,
+                    attachments=fitted.attachments,
+                    new_participants=fitted.participants,
                 ),
                 message_id=str(uuid.uuid4()),
                 now=now,
@@ -168,8 +235,9 @@ async def handle_inbound_email(
             assert change.message is not None
             return await record(
                 "message_added",
-                decision.reason,
+                decision.reason + note,
                 mail,
+                keep_raw=keep_raw,
                 ticket_id=ticket.id,
                 reference=ticket.reference,
                 message_id=change.message.id,
@@ -178,24 +246,30 @@ async def handle_inbound_email(
     ticket, first = await handle_open_ticket(
         decide.OpenTicket(
             channel="email",
-            subject=mail.subject or "(no subject)",
-            body=body,
-            requester=Requester(email=mail.from_address, name=mail.from_name),
+            subject=fitted.subject,
+            body=fitted.body,
+            requester=Requester(email=mail.from_address, name=fitted.from_name),
             brand=mailbox.brand,
             tags=mailbox.tags,
             inbox=address,
-            participants=others,
+            participants=fitted.participants,
             linked_ticket_id=decision.linked_ticket_id,
             via="email",
             email_message_id=mail.message_id,
-            attachments=attachments,
+            attachments=fitted.attachments,
         ),
         uow=uow,
         clock=clock,
         reference_prefix=settings.reference_prefix,
     )
     return await record(
-        "ticket_opened", decision.reason, mail, ticket_id=ticket.id, reference=ticket.reference, message_id=first.id
+        "ticket_opened",
+        decision.reason + note,
+        mail,
+        keep_raw=keep_raw,
+        ticket_id=ticket.id,
+        reference=ticket.reference,
+        message_id=first.id,
     )
 
 

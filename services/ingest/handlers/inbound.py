@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.ingest.adapters.repository import TicketRepository
-from services.ingest.domain import decide
+from services.ingest.domain import decide, limits
 from services.ingest.domain.inbound import (
     Attachment,
     Ignored,
@@ -19,10 +19,11 @@ from services.ingest.domain.inbound import (
     InboundStatusChange,
     InboundTicket,
 )
-from services.ingest.handlers.tickets import handle_open_ticket, load_for_update, save_change
+from services.ingest.handlers.tickets import ExternalRefTaken, handle_open_ticket, load_for_update, save_change
 from shared.clock import Clock
 from shared.events.tickets import ExternalRef, Requester
 from shared.messaging.uow import UnitOfWork
+from shared.web.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ def _attachments(items: Iterable[Attachment]) -> tuple[dict[str, str | int], ...
 async def apply_commands(
     commands: Sequence[InboundCommand], *, uow: UnitOfWork, clock: Clock, reference_prefix: str, brand: str, via: str
 ) -> list[Applied]:
+    for command in commands:
+        try:
+            # before anything is written: a field over its bound would give an event the broker refuses
+            limits.check(limits.command_problems(command))
+        except limits.FieldTooLarge as exc:
+            # the webhook route renders PayloadError from its adapter only: this one is its 422 already
+            raise Problem(
+                422,
+                f"{exc.field}: {exc.detail}",
+                title="Invalid request",
+                errors=[{"field": exc.field, "message": exc.detail}],
+            ) from None
     results = []
     for command in commands:
         results.append(await _apply(command, uow=uow, clock=clock, prefix=reference_prefix, brand=brand, via=via))
@@ -52,41 +65,34 @@ async def apply_commands(
 
 
 async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: str, brand: str, via: str) -> Applied:
-    repo = TicketRepository(uow.session)
     if isinstance(cmd, Ignored):
         return Applied("ignored", reason=cmd.reason)
     if isinstance(cmd, InboundTicket):
-        known = await repo.ticket_id_for_ref(cmd.source, cmd.external_id) if cmd.external_id else None
-        if known:
-            return Applied("unchanged", known, reason=f"{cmd.source} ticket {cmd.external_id} is already known")
-        ticket, _ = await handle_open_ticket(
-            _open_command(cmd, brand, via), uow=uow, clock=clock, reference_prefix=prefix
-        )
+        try:
+            ticket, _ = await handle_open_ticket(
+                _open_command(cmd, brand, via), uow=uow, clock=clock, reference_prefix=prefix
+            )
+        except ExternalRefTaken as taken:
+            return await _describe_known(cmd, taken.ticket_id, uow=uow, clock=clock, via=via)
         if cmd.status not in ("new", "open"):
             ticket = await save_change(uow, decide.change_status(ticket, cmd.status, now=clock.now()))
         return Applied("ticket_opened", ticket.id, ticket.reference)
 
-    ticket_id = await repo.ticket_id_for_ref(cmd.source, cmd.external_id)
+    ticket_id = await TicketRepository(uow.session).ticket_id_for_ref(cmd.source, cmd.external_id)
     if ticket_id is None:
-        if isinstance(cmd, InboundMessage) and cmd.author_kind == "customer":
-            # a conversation that began before this webhook existed: its first message we see opens it
-            first_line = cmd.body.strip().splitlines()[0][:120] if cmd.body.strip() else ""
-            opened = InboundTicket(
-                cmd.source,
-                cmd.external_id,
-                "webhook",
-                first_line,
-                cmd.body,
-                _requester(cmd),
-                attachments=cmd.attachments,
-            )
+        if not (isinstance(cmd, InboundMessage) and cmd.author_kind == "customer"):
+            return Applied("ignored", reason=f"{cmd.source} ticket {cmd.external_id} is unknown here")
+        # a conversation that began before this webhook existed: its first message we see opens it
+        try:
             ticket, _ = await handle_open_ticket(
-                _open_command(opened, brand, via), uow=uow, clock=clock, reference_prefix=prefix
+                _open_command(_ticket_of_first_message(cmd), brand, via), uow=uow, clock=clock, reference_prefix=prefix
             )
+        except ExternalRefTaken as taken:
+            ticket_id = taken.ticket_id  # opened by a concurrent delivery a moment ago: the message goes on it
+        else:
             return Applied(
                 "ticket_opened", ticket.id, ticket.reference, reason="first message seen of an unknown ticket"
             )
-        return Applied("ignored", reason=f"{cmd.source} ticket {cmd.external_id} is unknown here")
 
     ticket = await load_for_update(uow, ticket_id)
     now = clock.now()
@@ -126,14 +132,53 @@ async def _apply(cmd: InboundCommand, *, uow: UnitOfWork, clock: Clock, prefix: 
             change, action = decide.rate_satisfaction(ticket, cmd.rating, cmd.comment, now=now), "satisfaction_rated"
         else:  # pragma: no cover - the union is exhaustive
             raise TypeError(type(cmd))
-    except decide.InvalidChange as exc:
+    except (decide.InvalidChange, limits.FieldTooLarge) as exc:  # too large: the merged fields are over bounds
         return Applied("ignored", ticket.id, ticket.reference, reason=str(exc))
     await save_change(uow, change)
     return Applied(action if change.events else "unchanged", ticket.id, ticket.reference)
 
 
+async def _describe_known(cmd: InboundTicket, ticket_id: str, *, uow: UnitOfWork, clock: Clock, via: str) -> Applied:
+    """`ticket.created` for a known ticket changes nothing, unless the ticket was opened from a first
+    message that raced this delivery: then it lacks the description, which is added as a message."""
+    ticket = await load_for_update(uow, ticket_id)
+    known = Applied(
+        "unchanged", ticket.id, ticket.reference, reason=f"{cmd.source} ticket {cmd.external_id} is already known"
+    )
+    thread = await TicketRepository(uow.session).messages_of(ticket.id)
+    if not cmd.body.strip() or any(m.body == cmd.body for m in thread):
+        return known
+    try:
+        change = decide.add_message(
+            ticket,
+            decide.AddMessage(
+                body=cmd.body,
+                author_kind="customer",
+                author_name=cmd.requester.name,
+                author_email=(cmd.requester.email or "").strip().lower() or None,
+                via=via,
+                attachments=_attachments(cmd.attachments),
+            ),
+            message_id=str(uuid.uuid4()),
+            now=clock.now(),
+        )
+    except decide.InvalidChange:
+        return known
+    await save_change(uow, change)
+    return Applied(
+        "message_added", ticket.id, ticket.reference, reason="the ticket's description, seen after its first message"
+    )
+
+
 async def _seen_message(uow: UnitOfWork, ticket_id: str, external_message_id: str) -> bool:
     return await TicketRepository(uow.session).has_external_message(ticket_id, external_message_id)
+
+
+def _ticket_of_first_message(cmd: InboundMessage) -> InboundTicket:
+    first_line = cmd.body.strip().splitlines()[0][:120] if cmd.body.strip() else ""
+    return InboundTicket(
+        cmd.source, cmd.external_id, "webhook", first_line, cmd.body, _requester(cmd), attachments=cmd.attachments
+    )
 
 
 def _requester(cmd: InboundMessage) -> Requester:

@@ -1,4 +1,8 @@
-"""Queueing and sending the emails of agents' public replies (a transactional outbox for mail)."""
+"""Queueing and sending the emails of agents' public replies (a transactional outbox for mail).
+
+A mail is `queued`, then `sending` while a sender holds its lease, then `sent` (or `failed`
+after MAX_ATTEMPTS); a failed attempt puts it back to `queued` with a backoff.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import contextlib
 import logging
 import smtplib
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.ingest.adapters.outgoing_emails import OutgoingEmails
 from services.ingest.adapters.repository import TicketRepository
@@ -18,6 +23,8 @@ from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+# longer than a send can take (each SMTP step times out after 30 s)
+SEND_LEASE = timedelta(minutes=5)
 
 
 async def queue_reply_notification(
@@ -52,33 +59,46 @@ def _send(settings: IngestSettings, sender: str, recipients: list[str], raw: byt
 
 
 async def send_due(runtime: Runtime, settings: IngestSettings, limit: int = 20) -> int:
-    """Send what is due; each mail in its own transaction, rows locked so replicas never send twice."""
+    """Send what is due, one mail at a time, never inside a database transaction.
+
+    Each mail is claimed (committed as `sending` for SEND_LEASE, so no replica takes it
+    meanwhile), sent with no transaction open, then its result is recorded in a new short
+    transaction. A crash between the send and the record sends it again after the lease:
+    delivery is at least once.
+    """
     sent = 0
     for _ in range(limit):
         async with runtime.uow() as uow:
-            now = runtime.clock.now()
-            queue = OutgoingEmails(uow.session)
-            row = await queue.lock_next_due(now)
-            if row is None:
-                return sent
-            sender = settings.default_from_address
-            try:
-                await asyncio.to_thread(_send, settings, sender, list(row["recipients"]), row["raw"])
-            except (OSError, smtplib.SMTPException) as exc:
-                attempts = row["attempts"] + 1
-                log.warning("notification %s not sent (attempt %d): %s", row["id"], attempts, exc)
-                await queue.mark_failed_attempt(
-                    row["id"],
-                    attempts=attempts,
-                    error=str(exc)[:500],
-                    status="failed" if attempts >= MAX_ATTEMPTS else "queued",
-                    next_attempt_at=now + timedelta(seconds=min(3600, 15 * 2**attempts)),
-                )
-            else:
-                await queue.mark_sent(row["id"], attempts=row["attempts"] + 1, now=now)
-                sent += 1
+            row = await OutgoingEmails(uow.session).claim_next_due(runtime.clock.now(), lease=SEND_LEASE)
             await uow.commit()
+        if row is None:
+            return sent
+        try:
+            await asyncio.to_thread(_send, settings, settings.default_from_address, list(row["recipients"]), row["raw"])
+        except (OSError, smtplib.SMTPException) as exc:
+            error: str | None = str(exc)[:500] or type(exc).__name__
+            log.warning("notification %s not sent (attempt %d): %s", row["id"], row["attempts"], exc)
+        else:
+            error = None
+            sent += 1
+        await _record_attempt(runtime, row, error)
     return sent
+
+
+async def _record_attempt(runtime: Runtime, row: dict[str, Any], error: str | None) -> None:
+    async with runtime.uow() as uow:
+        queue, now = OutgoingEmails(uow.session), runtime.clock.now()
+        if error is None:
+            await queue.mark_sent(row["id"], now=now)
+        else:
+            attempts = row["attempts"]
+            await queue.mark_failed_attempt(
+                row["id"],
+                error=error,
+                status="failed" if attempts >= MAX_ATTEMPTS else "queued",
+                next_attempt_at=now + timedelta(seconds=min(3600, 15 * 2**attempts)),
+            )
+        await uow.commit()
 
 
 async def run_mail_sender(runtime: Runtime, stop: asyncio.Event) -> None:
