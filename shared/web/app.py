@@ -21,6 +21,7 @@ from shared.settings import BaseServiceSettings
 from shared.tracing import continue_or_start, current_trace
 from shared.web.guard import InputGuardMiddleware
 from shared.web.limits import BodyLimitMiddleware
+from shared.web.openapi import ServiceApp
 from shared.web.problems import install_problem_handlers, problem_response
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title or f"Switchboard {definition.name}", lifespan=lifespan)
+    app = ServiceApp(title=title or f"Switchboard {definition.name}", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
@@ -118,7 +119,7 @@ def _operations_router() -> APIRouter:
         """The process is up and serving HTTP."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "Database or Kafka unreachable; `checks` says which"}})
     async def readyz(request: Request) -> Response:
         """Database and Kafka both reachable: safe to send traffic."""
         checks = await get_runtime(request).readiness()

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
@@ -21,6 +22,28 @@ from shared.observability.metrics import HTTP_REJECTED
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
+
+
+class ProblemFieldError(BaseModel):
+    """One entry of a problem's `errors`: which field, and what is wrong with it."""
+
+    field: str = Field(
+        description="dotted path of the field (`requester.name`, `tags.1`, `query.limit`; `$` is the body)"
+    )
+    message: str = Field(description="what is wrong with it, and what would be accepted")
+
+
+class ProblemDocument(BaseModel):
+    """The RFC 9457 document of every error answer (the OpenAPI `Problem` schema); extensions may follow."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field("about:blank", description="a URI naming the kind of problem; `about:blank` for plain HTTP ones")
+    title: str = Field(description="the status phrase, or a short summary of the kind of problem")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what went wrong with this request, in words a person can act on")
+    instance: str = Field(description="the path of the request")
+    errors: list[ProblemFieldError] = Field(default_factory=list, description="each invalid field (422 answers)")
 
 
 class Problem(Exception):
