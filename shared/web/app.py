@@ -1,4 +1,4 @@
-"""The FastAPI app every service builds: lifespan, problem+json, tracing, health and metrics."""
+"""The FastAPI app every service builds: lifespan, problem+json, tracing, health, metrics and its docs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from shared.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import BaseServiceSettings
 from shared.tracing import continue_or_start, current_trace
+from shared.web.docs import install_docs
 from shared.web.guard import InputGuardMiddleware
 from shared.web.limits import BodyLimitMiddleware
 from shared.web.openapi import ServiceApp
@@ -47,7 +48,8 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = ServiceApp(title=title or f"Switchboard {definition.name}", lifespan=lifespan)
+    # the docs pages are our own: FastAPI's load Swagger UI from a CDN
+    app = ServiceApp(title=title or f"Switchboard {definition.name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
@@ -55,6 +57,7 @@ def create_service_app(
     app.add_middleware(InputGuardMiddleware, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, overrides=body_limits)
     app.add_middleware(TraceAndMetricsMiddleware)
+    install_docs(app)
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)
