@@ -1,12 +1,9 @@
 """`switchboard` command line: run the whole system locally, or prepare external infrastructure.
 
-    switchboard up        Kafka + PostgreSQL + four services + demo configuration (Ctrl-C stops all)
-    switchboard migrate   roles, schemas and every service's migrations on DATABASE_URL
-    switchboard topics    create the catalogue's topics on KAFKA_BOOTSTRAP_SERVERS
-    switchboard dead-letters SERVICE      list a service's quarantined messages and why
-    switchboard replay SERVICE [--id N]   send them back to their topic once the cause is fixed
-
-The last two use DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, or the stack `make up` runs.
+`up` runs Kafka, PostgreSQL, the four services and a demo configuration; `migrate` and `topics`
+prepare an external PostgreSQL and Kafka; `dead-letters` and `replay` inspect and resend a
+service's quarantined messages. The help text is plain (no Rich boxes), so it reads the same in a
+terminal, a log or an agent's transcript.
 """
 
 from __future__ import annotations
@@ -31,11 +28,29 @@ from shared.stack.ports import StackError, run_async
 from shared.stack.provision import database_url
 from shared.stack.supervisor import Supervisor
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+HELP = """Run Switchboard on this machine, or prepare external Kafka and PostgreSQL for it.
+
+Services: {services}.
+
+dead-letters and replay read DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS, or use the stack that
+`switchboard up` runs.""".format(services=", ".join(SERVICES))
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
 console = Console()
 
 
-@app.command()
+def _service(value: str) -> str:
+    if value not in SERVICES:
+        raise typer.BadParameter(f"{value!r} is not a service; use one of: {', '.join(SERVICES)}")
+    return value
+
+
+SERVICE = typer.Argument(
+    ..., parser=_service, metavar="SERVICE", show_default=False, help=f"one of: {', '.join(SERVICES)}"
+)
+
+
+@app.command(short_help="Run Kafka, PostgreSQL and the four services here until Ctrl-C.")
 def up() -> None:
     """Start the whole system on this machine and keep it running until Ctrl-C."""
     settings = StackSettings()
@@ -73,7 +88,7 @@ def up() -> None:
         console.print("stopped.")
 
 
-@app.command()
+@app.command(short_help="Create roles and schemas, migrate each service (DATABASE_URL).")
 def migrate() -> None:
     """Create roles and schemas and apply every service's migrations (DATABASE_URL = an admin role)."""
     settings = StackSettings()
@@ -85,7 +100,7 @@ def migrate() -> None:
         console.print(f"{service}: schema and migrations up to date")
 
 
-@app.command()
+@app.command(short_help="Create the event catalogue's topics (KAFKA_BOOTSTRAP_SERVERS).")
 def topics() -> None:
     """Create every topic of the event catalogue (auto-creation stays off)."""
     settings = StackSettings()
@@ -109,14 +124,13 @@ def _bootstrap(settings: StackSettings) -> str:
     return settings.kafka_bootstrap_servers or f"127.0.0.1:{settings.kafka_port}"
 
 
-@app.command("dead-letters")
+@app.command("dead-letters", short_help="List a service's quarantined messages and why.")
 def list_dead_letters(
-    service: str, replayed: bool = typer.Option(False, help="include those already replayed")
+    service: str = SERVICE,
+    replayed: bool = typer.Option(False, "--replayed", show_default=False, help="include those already replayed"),
 ) -> None:
     """List a service's quarantined messages with the reason each was set aside."""
-    rows = run_async(
-        dead_letters(_admin_url(StackSettings()), _check_service(service), include_replayed=replayed), timeout=30
-    )
+    rows = run_async(dead_letters(_admin_url(StackSettings()), service, include_replayed=replayed), timeout=30)
     table = Table(title=f"{service}: {len(rows)} dead letter(s)")
     for column in ("id", "consumer", "topic@offset", "key", "error", "when", "replayed"):
         table.add_column(column)
@@ -133,9 +147,15 @@ def list_dead_letters(
     console.print(table)
 
 
-@app.command("replay")
+@app.command("replay", short_help="Send a service's quarantined messages back to their topic.")
 def replay_dead_letters(
-    service: str, id: list[int] = typer.Option(None, "--id", help="only these (default: all not yet replayed)")
+    service: str = SERVICE,
+    id: list[int] = typer.Option(
+        None,
+        "--id",
+        metavar="ID",
+        help="only the dead letter with this id; repeat for more (default: all not replayed)",
+    ),
 ) -> None:
     """Send quarantined messages back to their topic, unchanged (same event id, so nothing applies twice)."""
     settings = StackSettings()
@@ -143,20 +163,13 @@ def replay_dead_letters(
         replay(
             _admin_url(settings),
             _bootstrap(settings),
-            _check_service(service),
+            service,
             id or None,
             security=KafkaSecurity.from_settings(settings),
         ),
         timeout=120,
     )
     console.print(f"{service}: replayed {count} dead letter(s)")
-
-
-def _check_service(service: str) -> str:
-    if service not in SERVICES:
-        console.print(f"[red]unknown service {service!r}; one of {', '.join(SERVICES)}[/red]")
-        raise typer.Exit(2)
-    return service
 
 
 def _print_summary(

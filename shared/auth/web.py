@@ -7,6 +7,10 @@ the password (`https://any:KEY@host/...`, for senders that can only put credenti
 URL, such as SendGrid's and Postmark's inbound webhooks). Admins pass every role
 check. BOOTSTRAP_ADMIN_KEY (a setting) is accepted as admin without a table row, so a fresh
 installation can issue its first keys.
+
+`require` also declares those three ways as OpenAPI security schemes (the roles it allows as
+each requirement's list, as OpenAPI 3.1 permits for non-OAuth schemes), so `/docs` offers
+"Authorize"; the declaring dependencies read nothing and never refuse: `presented_key` decides.
 """
 
 from __future__ import annotations
@@ -16,13 +20,47 @@ import binascii
 import hmac
 from collections.abc import Awaitable, Callable
 
-from fastapi import Request
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
+from fastapi.openapi.models import SecurityBase as SecuritySchemeModel
+from fastapi.security.base import SecurityBase
 
 from shared.auth.keys import Principal, hash_key
 from shared.auth.store import find_active
 from shared.web.problems import Problem
 
 BOOTSTRAP = Principal(key_id="bootstrap", role="admin", name="bootstrap admin key")
+
+
+class DocumentedScheme(SecurityBase):
+    """One way to send an API key, as an OpenAPI security scheme; as a dependency it does nothing."""
+
+    def __init__(self, name: str, model: SecuritySchemeModel) -> None:
+        self.scheme_name = name
+        self.model = model
+
+    async def __call__(self) -> None:
+        return None
+
+
+BEARER = DocumentedScheme("bearer", HTTPBearer(description="`Authorization: Bearer <key>`"))
+API_KEY_HEADER = DocumentedScheme(
+    "apiKey", APIKey.model_validate({"in": "header", "name": "X-Api-Key", "description": "`X-Api-Key: <key>`"})
+)
+BASIC = DocumentedScheme(
+    "basic",
+    HTTPBase(
+        scheme="basic",
+        description="HTTP Basic with the key as the password (any user name), e.g. `https://any:KEY@host/...`",
+    ),
+)
+KEY_SCHEMES = (BEARER, API_KEY_HEADER, BASIC)
+
+
+async def documented_key(
+    _bearer: None = Depends(BEARER), _api_key: None = Depends(API_KEY_HEADER), _basic: None = Depends(BASIC)
+) -> None:
+    """The three schemes, any one of which carries the key; `Security(documented_key, scopes=roles)` names roles."""
 
 
 def presented_key(request: Request) -> str | None:
@@ -62,12 +100,14 @@ async def authenticate(request: Request) -> Principal:
 
 
 def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
-    async def dependency(request: Request) -> Principal:
+    allowed = ["admin", *roles]
+
+    async def dependency(request: Request, _schemes: None = Security(documented_key, scopes=allowed)) -> Principal:
         principal = await authenticate(request)
         if principal.role != "admin" and principal.role not in roles:
             raise Problem(
                 403,
-                f"role {principal.role!r} may not do this; allowed: {', '.join(('admin', *roles))}",
+                f"role {principal.role!r} may not do this; allowed: {', '.join(allowed)}",
                 title="Forbidden",
             )
         request.state.principal = principal

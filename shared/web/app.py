@@ -1,4 +1,4 @@
-"""The FastAPI app every service builds: lifespan, problem+json, tracing, health and metrics."""
+"""The FastAPI app every service builds: lifespan, problem+json, tracing, health, metrics and its docs."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from shared.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import BaseServiceSettings
 from shared.tracing import continue_or_start, current_trace
+from shared.web.docs import install_docs
 from shared.web.guard import InputGuardMiddleware
 from shared.web.limits import BodyLimitMiddleware
+from shared.web.openapi import ServiceApp
 from shared.web.problems import install_problem_handlers, problem_response
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,8 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title or f"Switchboard {definition.name}", lifespan=lifespan)
+    # the docs pages are our own: FastAPI's load Swagger UI from a CDN
+    app = ServiceApp(title=title or f"Switchboard {definition.name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
@@ -54,6 +57,7 @@ def create_service_app(
     app.add_middleware(InputGuardMiddleware, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, overrides=body_limits)
     app.add_middleware(TraceAndMetricsMiddleware)
+    install_docs(app)
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)
@@ -118,7 +122,7 @@ def _operations_router() -> APIRouter:
         """The process is up and serving HTTP."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "Database or Kafka unreachable; `checks` says which"}})
     async def readyz(request: Request) -> Response:
         """Database and Kafka both reachable: safe to send traffic."""
         checks = await get_runtime(request).readiness()

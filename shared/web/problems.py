@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
@@ -21,6 +24,28 @@ from shared.observability.metrics import HTTP_REJECTED
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
+
+
+class ProblemFieldError(BaseModel):
+    """One entry of a problem's `errors`: which field, and what is wrong with it."""
+
+    field: str = Field(
+        description="dotted path of the field (`requester.name`, `tags.1`, `query.limit`; `$` is the body)"
+    )
+    message: str = Field(description="what is wrong with it, and what would be accepted")
+
+
+class ProblemDocument(BaseModel):
+    """The RFC 9457 document of every error answer (the OpenAPI `Problem` schema); extensions may follow."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field("about:blank", description="a URI naming the kind of problem; `about:blank` for plain HTTP ones")
+    title: str = Field(description="the status phrase, or a short summary of the kind of problem")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what went wrong with this request, in words a person can act on")
+    instance: str = Field(description="the path of the request")
+    errors: list[ProblemFieldError] = Field(default_factory=list, description="each invalid field (422 answers)")
 
 
 class Problem(Exception):
@@ -118,6 +143,8 @@ def _validation_entry(error: Mapping[str, Any], body: Any) -> dict[str, str]:
 async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """Connection refused, dropped, timed out, pool exhausted: the caller should retry, so 503, not 500."""
     if not database_unavailable(exc):
+        if (found := _out_of_range(exc)) is not None:
+            return _on_out_of_range(request, *found)
         return await _on_unexpected(request, exc)
     log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     settings = getattr(request.app.state, "settings", None)
@@ -127,6 +154,36 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResp
     )
     response.headers["Retry-After"] = retry_after
     return response
+
+
+# asyncpg refusing to encode a bound value: "invalid input for query argument $1: 541196590703 (value out of int32 range)"
+_OUT_OF_RANGE = re.compile(r"invalid input for query argument \$\d+: (.*) \(value out of int(16|32|64) range\)")
+
+
+def _out_of_range(exc: BaseException) -> tuple[str, int] | None:
+    """The value and integer width of a number too large for its column, if that is what `exc` is."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        if isinstance(current, asyncpg.exceptions.DataError) and (found := _OUT_OF_RANGE.match(str(current))):
+            return found.group(1), int(found.group(2))
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
+
+
+def _on_out_of_range(request: Request, value: str, bits: int) -> JSONResponse:
+    """A number a route took unbounded reached a column too small for it: the request's fault, so 422."""
+    if value.lstrip().startswith("-"):
+        message = f"{value} is too small; the smallest accepted is {-(2 ** (bits - 1))}"
+    else:
+        message = f"{value} is too large; the largest accepted is {2 ** (bits - 1) - 1}"
+    params = {**request.query_params, **request.path_params}
+    field = next((name for name, given in params.items() if str(given) == value), "$")
+    where = field if field != "$" else "a number in the request"
+    return problem_response(
+        request, 422, f"{where}: {message}", title="Invalid request", errors=[{"field": field, "message": message}]
+    )
 
 
 async def _on_event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
