@@ -242,3 +242,18 @@ async def test_a_platform_closing_an_open_ticket_passes_it_through_solved(http, 
         if e.type.endswith("status_changed")
     ]
     assert changes == [("new", "solved"), ("solved", "closed")]
+
+
+async def test_long_delivery_ids_sharing_a_prefix_are_two_deliveries(http, source):
+    prefix = "msg_" + "x" * 250  # longer than any cut, so only the ends differ
+    answers = []
+    for end in ("a", "b"):
+        raw, headers = signed(created(unique("long")), msg_id=prefix + end)
+        answers.append(await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers))
+    assert [a.status_code for a in answers] == [202, 202]
+    assert [a.headers.get("idempotent-replayed") for a in answers] == [None, None]
+    assert [a.json()["results"][0]["action"] for a in answers] == ["ticket_opened", "ticket_opened"]
+    # and a retry of the second is still recognised as one
+    raw, headers = signed(created("unused"), msg_id=prefix + "b")
+    retry = await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)
+    assert retry.headers.get("idempotent-replayed") == "true" and retry.json() == answers[1].json()
