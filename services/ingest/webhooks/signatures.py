@@ -20,7 +20,11 @@ Schemes:
 - Chatwoot: `X-Chatwoot-Signature` = `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`
   with `X-Chatwoot-Timestamp` (unix seconds); `X-Chatwoot-Delivery` is a per-delivery id.
 - Intercom: `X-Hub-Signature` = `sha1=<hex HMAC-SHA1(client_secret, body)>`. Intercom sends
-  no timestamp, so there is no replay window: de-duplicate on the notification id.
+  no timestamp, so there is no replay window: de-duplicate on the signed body (`replay_key`).
+
+Replays: an unsigned delivery id (`webhook-id`, `Idempotency-Key`, ...) added to a natively
+signed request proves nothing, so `replay_key` names what the signature covers; the caller
+answers a second request with the same key as a retry.
 - Mailgun: the signature travels in the payload (`signature.{timestamp,token,signature}` in
   event webhooks, top-level form fields in inbound routes): hex HMAC-SHA256(signing_key,
   timestamp + token). Reuse of a token within the window is a replay: the caller keeps
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -205,9 +210,13 @@ def _iso_or_unix(value: str, header: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _zendesk_message(timestamp: str, body: bytes) -> bytes:
+    return timestamp.encode("utf-8", "replace") + body
+
+
 def sign_zendesk(secret: str, timestamp: str, body: bytes) -> str:
     """The `X-Zendesk-Webhook-Signature` value for a timestamp header value and body."""
-    return _b64(_hmac(secret.encode("utf-8"), timestamp.encode("utf-8") + body, "sha256"))
+    return _b64(_hmac(secret.encode("utf-8"), _zendesk_message(timestamp, body), "sha256"))
 
 
 def verify_zendesk(
@@ -225,7 +234,7 @@ def verify_zendesk(
     provided = _unb64(signature)
     if provided is None:
         raise SignatureError(f"{ZENDESK_SIGNATURE} is not base64")
-    message = timestamp.encode("utf-8", "replace") + body
+    message = _zendesk_message(timestamp, body)
     expected = [_hmac(s.encode("utf-8"), message, "sha256") for s in secrets]
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
@@ -234,10 +243,13 @@ def verify_zendesk(
 # ---------------------------------------------------------------- Chatwoot
 
 
+def _chatwoot_message(timestamp: int | str, body: bytes) -> bytes:
+    return f"{timestamp}.".encode("utf-8", "replace") + body
+
+
 def sign_chatwoot(secret: str, timestamp: int | str, body: bytes) -> str:
     """The `X-Chatwoot-Signature` value (`sha256=<hex>`)."""
-    message = f"{timestamp}.".encode() + body
-    return "sha256=" + _hmac(secret.encode("utf-8"), message, "sha256").hex()
+    return "sha256=" + _hmac(secret.encode("utf-8"), _chatwoot_message(timestamp, body), "sha256").hex()
 
 
 def verify_chatwoot(
@@ -257,7 +269,7 @@ def verify_chatwoot(
     provided = _unhex(value) if sep and scheme.strip().lower() == "sha256" else None
     if provided is None:
         raise SignatureError(f"{CHATWOOT_SIGNATURE} must look like sha256=<hex>")
-    message = f"{timestamp}.".encode() + body
+    message = _chatwoot_message(timestamp, body)
     expected = [_hmac(s.encode("utf-8"), message, "sha256") for s in secrets]
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
@@ -328,6 +340,35 @@ def verify_mailgun(
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
     return values["token"]
+
+
+# ---------------------------------------------------------------- replays of native signatures
+
+
+def signed_content(kind: str, headers: Mapping[str, str], body: bytes) -> bytes | None:
+    """The bytes a platform's own signature covers (None for kinds without one, or if a header is
+    missing). A request whose signed bytes were seen before is a replay, whatever unsigned
+    delivery id it carries: Zendesk and Chatwoot sign a timestamp (so only within the window),
+    Intercom signs the body alone (so at any time)."""
+    h = _lower(headers)
+    try:
+        if kind == "zendesk":
+            return _zendesk_message(_header(h, ZENDESK_TIMESTAMP), body)
+        if kind == "chatwoot":
+            return _chatwoot_message(_header(h, CHATWOOT_TIMESTAMP), body)
+    except SignatureError:
+        return None
+    if kind == "intercom":
+        return body
+    return None
+
+
+def replay_key(kind: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    """A delivery id for what the platform's own signature covers: `signed:<kind>:sha256:<hex>`."""
+    content = signed_content(kind, headers, body)
+    if content is None:
+        return None
+    return f"signed:{kind}:sha256:" + hashlib.sha256(content).hexdigest()
 
 
 # ---------------------------------------------------------------- by adapter kind
