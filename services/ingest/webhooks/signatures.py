@@ -11,9 +11,12 @@ Schemes:
 
 - Standard Webhooks (standardwebhooks.com, v1): `webhook-id`, `webhook-timestamp` (unix
   seconds), `webhook-signature` = space-separated `v1,<base64 HMAC-SHA256(key,
-  "{id}.{timestamp}.{body}")>`. Secret rule: a secret starting with `whsec_` is base64 and
-  the key is its decoded bytes (what the spec's libraries hand out); any other string is
-  used as its own UTF-8 bytes.
+  "{id}.{timestamp}.{body}")>`. Secret rule, as the specification and its reference library
+  (`standardwebhooks.Webhook`) have it: the secret is base64, with or without the `whsec_`
+  prefix (padding optional), and the key is its decoded bytes. For secrets configured
+  before we followed that: an unprefixed secret that is not base64 is used as its UTF-8
+  bytes, and a signature made with the UTF-8 bytes of an unprefixed base64 secret is still
+  accepted (`standard_keys`); we sign with the decoded key. A `whsec_` secret is base64 only.
 - Zendesk: `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, timestamp + body))
   with `X-Zendesk-Webhook-Signature-Timestamp` (ISO-8601, e.g. `2021-07-25T10:00:00Z`).
   The secret is used as its UTF-8 bytes, as Zendesk's docs do.
@@ -37,6 +40,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,17 +142,39 @@ def _unb64(value: str) -> bytes | None:
 # ---------------------------------------------------------------- Standard Webhooks
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+def _secret_bytes(text: str) -> bytes | None:
+    """`text` as base64 (standard alphabet, padding optional, as the reference library takes it)."""
+    if not _BASE64.fullmatch(text):
+        return None
+    data = text.rstrip("=")
+    try:
+        return base64.b64decode(data + "=" * (-len(data) % 4), validate=True) or None
+    except (binascii.Error, ValueError):
+        return None
+
+
 def standard_key(secret: str) -> bytes:
-    """The HMAC key for a Standard Webhooks secret (see the module docstring for the rule)."""
+    """The HMAC key for a Standard Webhooks secret, the one we sign with (see the module docstring)."""
     if secret.startswith(WHSEC_PREFIX):
-        encoded = secret[len(WHSEC_PREFIX) :]
-        try:
-            return base64.b64decode(encoded.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raise ValueError("a whsec_ secret must be followed by base64") from None
+        key = _secret_bytes(secret[len(WHSEC_PREFIX) :])
+        if key is None:
+            raise ValueError("a whsec_ secret must be followed by base64")
+        return key
     if not secret:
         raise ValueError("a webhook secret must not be empty")
-    return secret.encode("utf-8")
+    return _secret_bytes(secret) or secret.encode("utf-8")
+
+
+def standard_keys(secret: str) -> list[bytes]:
+    """The keys a signature made with `secret` may use: `standard_key`, and for an unprefixed
+    base64 secret also its raw UTF-8 bytes (how every unprefixed secret was used before)."""
+    key = standard_key(secret)
+    if secret.startswith(WHSEC_PREFIX) or key == secret.encode("utf-8"):
+        return [key]
+    return [key, secret.encode("utf-8")]
 
 
 def _timestamp_text(timestamp: int | datetime) -> str:
@@ -173,7 +199,7 @@ def verify_standard(
 ) -> str:
     """Check a Standard Webhooks request; returns its `webhook-id` (use it to drop redeliveries)."""
     _check_secrets(secrets)
-    keys = [standard_key(s) for s in secrets]
+    keys = [key for s in secrets for key in standard_keys(s)]
     h = _lower(headers)
     msg_id = _header(h, STANDARD_ID)
     timestamp = _header(h, STANDARD_TIMESTAMP)
