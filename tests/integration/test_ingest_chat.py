@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from services.ingest.entrypoints import access, tickets
+from services.ingest.entrypoints import chat as chat_entrypoint
 from services.ingest.entrypoints.api import DEFINITION
 from services.ingest.entrypoints.chat import router as chat_router
 from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
@@ -145,7 +146,9 @@ class Closed(Exception):
 
 
 class Socket:
-    def __init__(self, app: Any, url: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, app: Any, url: str, headers: dict[str, str] | None = None, subprotocols: list[str] | None = None
+    ) -> None:
         parts = urlsplit(url)
         self.scope = {
             "type": "websocket",
@@ -159,8 +162,9 @@ class Socket:
             "raw_path": parts.path.encode(),
             "query_string": parts.query.encode(),
             "headers": [(b"host", b"ingest"), *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())],
-            "subprotocols": [],
+            "subprotocols": subprotocols or [],
         }
+        self.subprotocol: str | None = None  # the one the app accepted
         self.app = app
         self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -170,6 +174,7 @@ class Socket:
         self._task = asyncio.create_task(self.app(self.scope, self._to_app.get, self._from_app.put))
         accepted = await self._next()
         assert accepted["type"] == "websocket.accept", accepted
+        self.subprotocol = accepted.get("subprotocol")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -197,11 +202,14 @@ class Socket:
     async def send(self, frame: dict[str, Any]) -> None:
         self._to_app.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
 
-    async def close_code(self) -> int:
+    async def closed(self, timeout: float = 10) -> Closed:
         with pytest.raises(Closed) as closed:
-            frame = await self.receive()
+            frame = await self.receive(timeout)
             raise AssertionError(f"expected the socket to close, got {frame}")
-        return closed.value.code
+        return closed.value
+
+    async def close_code(self) -> int:
+        return (await self.closed()).code
 
 
 # --- opening -------------------------------------------------------------------------------------
@@ -385,7 +393,7 @@ async def test_the_socket_sends_history_then_live_messages_from_the_other_side_t
     path = f"/v1/chats/{chat['id']}/stream"
 
     async with (
-        Socket(ingest.app, f"{path}?api_key={widget.secret}") as customer,
+        Socket(ingest.app, path, headers=widget.headers) as customer,
         Socket(ingest.app, path, headers=agent.headers) as agent_side,
     ):
         for socket in (customer, agent_side):
@@ -429,7 +437,7 @@ async def test_the_socket_sends_history_then_live_messages_from_the_other_side_t
 
     ticket = (await ingest.http.get(f"/v1/tickets/{chat['id']}", headers=ADMIN)).json()
     assert [m["body"] for m in ticket["messages"]][-2:] == ["Great, thanks", "refund approved by Bob"]
-    async with Socket(ingest.app, f"{path}?api_key={widget.secret}") as late:
+    async with Socket(ingest.app, path, headers={"X-Api-Key": widget.secret}) as late:
         frames = [await late.receive() for _ in range(5)]
         assert [f.get("body") for f in frames] == [
             "Hello, my parcel is late",
@@ -445,7 +453,7 @@ async def test_the_socket_sends_history_then_live_messages_from_the_other_side_t
 async def test_a_message_another_replica_stores_reaches_the_socket_by_polling(ingest, widget):
     chat = await open_chat(ingest, widget)
     runtime = ingest.app.state.runtime
-    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream?api_key={widget.secret}") as customer:
+    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream", headers=widget.headers) as customer:
         assert (await customer.receive())["type"] == "message"
         # what another replica does: store and commit; nothing wakes this replica's sockets
         # (and with the clock not moved, the new message has the very same created_at as the first)
@@ -462,25 +470,75 @@ async def test_a_message_another_replica_stores_reaches_the_socket_by_polling(in
 async def test_the_end_frame_names_the_reason(ingest, widget, agent, infra):
     chat = await open_chat(ingest, widget)
     await assign(ingest, infra, chat["id"], agent.agent_id)
-    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream?api_key={widget.secret}") as customer:
+    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream", headers=widget.headers) as customer:
         assert (await customer.receive())["type"] == "message"
         await ingest.http.post(f"/v1/chats/{chat['id']}/end", headers=agent.headers)
         ended = await customer.receive()
         assert (ended["type"], ended["reason"]) == ("ended", "agent")
 
 
-async def test_the_socket_closes_4401_without_a_key_4404_for_an_unknown_chat_and_4403_for_a_stranger(
+async def test_the_socket_closes_4401_without_a_valid_key_4404_for_an_unknown_chat_and_4403_for_a_stranger(
     ingest, widget, other_agent
 ):
     chat = await open_chat(ingest, widget)
-    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream") as anonymous:
-        assert await anonymous.close_code() == 4401
-    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream?api_key=sb_platform_not-a-key") as wrong:
-        assert await wrong.close_code() == 4401
-    async with Socket(ingest.app, f"/v1/chats/{uuid.uuid4()}/stream?api_key={widget.secret}") as unknown:
+    path = f"/v1/chats/{chat['id']}/stream"
+    async with Socket(ingest.app, path, headers={"Authorization": "Bearer sb_platform_not-a-key"}) as wrong:
+        closed = await wrong.closed()
+        assert (closed.code, closed.reason) == (4401, "the API key is not valid")
+    async with Socket(ingest.app, path) as wrong_in_frame:
+        await wrong_in_frame.send({"type": "auth", "api_key": "sb_platform_not-a-key"})
+        assert (await wrong_in_frame.closed()).code == 4401
+    async with Socket(ingest.app, f"/v1/chats/{uuid.uuid4()}/stream", headers=widget.headers) as unknown:
         assert await unknown.close_code() == 4404
-    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream", headers=other_agent.headers) as stranger:
+    async with Socket(ingest.app, path, headers=other_agent.headers) as stranger:
         assert await stranger.close_code() == 4403
+
+
+# --- how the socket learns the key: never from the URL ------------------------------------------
+
+WAYS_TO_SEND_A_KEY = ["authorization", "x-api-key", "subprotocol", "first frame"]
+
+
+@pytest.mark.parametrize("way", WAYS_TO_SEND_A_KEY)
+async def test_the_key_comes_in_a_header_a_subprotocol_or_the_first_frame(ingest, widget, way):
+    chat = await open_chat(ingest, widget)
+    headers = {"authorization": widget.headers, "x-api-key": {"X-Api-Key": widget.secret}}.get(way)
+    subprotocols = ["switchboard.v1", f"bearer.{widget.secret}"] if way == "subprotocol" else None
+    async with Socket(ingest.app, f"/v1/chats/{chat['id']}/stream", headers, subprotocols) as socket:
+        if way == "first frame":
+            await socket.send({"type": "auth", "api_key": widget.secret})
+        first = await socket.receive()
+        assert (first["type"], first["body"]) == ("message", "Hello, my parcel is late")
+        # a browser needs a subprotocol answered; the one carrying the key is never echoed
+        assert socket.subprotocol == ("switchboard.v1" if way == "subprotocol" else None)
+
+
+async def test_a_key_in_the_url_is_refused_with_1008_and_says_what_to_do_instead(ingest, widget):
+    chat = await open_chat(ingest, widget)
+    url = f"/v1/chats/{chat['id']}/stream?api_key={widget.secret}"
+    for headers in (None, widget.headers):  # refused even beside a valid header: the URL was logged
+        async with Socket(ingest.app, url, headers) as socket:
+            closed = await socket.closed()
+            assert closed.code == 1008
+            assert "?api_key=" in closed.reason and "Authorization" in closed.reason and "auth frame" in closed.reason
+            assert widget.secret not in closed.reason
+
+
+async def test_without_a_key_the_socket_waits_for_an_auth_frame_then_closes_4401(ingest, widget, monkeypatch):
+    monkeypatch.setattr(chat_entrypoint, "AUTH_TIMEOUT_S", 0.3)
+    chat = await open_chat(ingest, widget)
+    path = f"/v1/chats/{chat['id']}/stream"
+    async with Socket(ingest.app, path) as silent:
+        closed = await silent.closed(timeout=5)
+        assert closed.code == 4401 and closed.reason.startswith("no API key within 0.3 s")
+    for frame in ({"type": "message", "body": "hi"}, {"type": "auth"}, {"type": "auth", "api_key": 42}):
+        async with Socket(ingest.app, path) as socket:
+            await socket.send(frame)
+            closed = await socket.closed()
+            assert (closed.code, closed.reason) == (4401, 'the first frame must be {"type": "auth", "api_key": "..."}')
+    async with Socket(ingest.app, path, subprotocols=["switchboard.v1"]) as socket:  # no key among them
+        await socket.send({"type": "auth", "api_key": widget.secret})
+        assert (await socket.receive())["type"] == "message"
 
 
 # --- the idle sweeper ----------------------------------------------------------------------------
@@ -493,7 +551,7 @@ async def test_the_sweeper_ends_chats_idle_past_the_limit_and_only_those(ingest,
     await asyncio.sleep(0.5)  # a few sweeps: nothing is idle yet
     assert (await ingest.http.get(f"/v1/tickets/{idle['id']}", headers=ADMIN)).json()["chat_ended_at"] is None
 
-    async with Socket(ingest.app, f"/v1/chats/{idle['id']}/stream?api_key={widget.secret}") as customer:
+    async with Socket(ingest.app, f"/v1/chats/{idle['id']}/stream", headers=widget.headers) as customer:
         assert (await customer.receive())["type"] == "message"
         ingest.clock.advance(timedelta(minutes=10, seconds=1))
 

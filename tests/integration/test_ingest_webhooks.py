@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.ingest.webhooks import sign_standard, sign_zendesk
+from services.ingest.webhooks import sign_chatwoot, sign_intercom, sign_standard, sign_zendesk
+from shared.clock import FakeClock
 from shared.events import topics
-from tests.support.ingest import ingest_client, issue_key, unique
+from tests.support.ingest import ingest_client, issue_key, shared_data, unique
 from tests.support.kafka import about, read_all
+from tests.unit.ingest_webhooks._shapes import CW_CONVERSATION
 
 pytestmark = pytest.mark.integration
 SECRET, NEW_SECRET = "whsec_" + "c2VjcmV0LW9uZS1mb3ItdGVzdHM=", "second-secret-after-rotation"
@@ -242,3 +245,120 @@ async def test_a_platform_closing_an_open_ticket_passes_it_through_solved(http, 
         if e.type.endswith("status_changed")
     ]
     assert changes == [("new", "solved"), ("solved", "closed")]
+
+
+async def test_long_delivery_ids_sharing_a_prefix_are_two_deliveries(http, source):
+    prefix = "msg_" + "x" * 250  # longer than any cut, so only the ends differ
+    answers = []
+    for end in ("a", "b"):
+        raw, headers = signed(created(unique("long")), msg_id=prefix + end)
+        answers.append(await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers))
+    assert [a.status_code for a in answers] == [202, 202]
+    assert [a.headers.get("idempotent-replayed") for a in answers] == [None, None]
+    assert [a.json()["results"][0]["action"] for a in answers] == ["ticket_opened", "ticket_opened"]
+    # and a retry of the second is still recognised as one
+    raw, headers = signed(created("unused"), msg_id=prefix + "b")
+    retry = await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)
+    assert retry.headers.get("idempotent-replayed") == "true" and retry.json() == answers[1].json()
+
+
+# --- replays of natively signed requests: the unsigned delivery headers are not trusted -----------
+
+INTERCOM_SAMPLE = shared_data() / "webhooks" / "zulip-intercom" / "conversation_user_created.json"
+
+
+async def configured(http, kind: str, secret: str) -> str:
+    name = unique(kind)
+    response = await http.put(f"/v1/admin/webhook-sources/{name}", json={"kind": kind, "secrets": [secret]})
+    assert response.status_code == 200, response.text
+    return name
+
+
+def zendesk_request(secret: str) -> tuple[bytes, dict[str, str]]:
+    payload = {
+        "type": "zen:event-type:ticket.created",
+        "id": str(uuid.uuid4()),
+        "time": "2026-11-24T10:00:00Z",
+        "detail": {"id": "9001", "subject": "Login loops", "description": "It asks again", "requester_id": "7"},
+    }
+    raw = json.dumps(payload).encode()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return raw, {
+        "x-zendesk-webhook-signature": sign_zendesk(secret, stamp, raw),
+        "x-zendesk-webhook-signature-timestamp": stamp,
+        "x-zendesk-webhook-invocation-id": f"inv-{uuid.uuid4().hex}",
+    }
+
+
+def chatwoot_request(secret: str) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(CW_CONVERSATION | {"event": "conversation_created"}).encode()
+    stamp = str(int(time.time()))
+    return raw, {
+        "x-chatwoot-signature": sign_chatwoot(secret, stamp, raw),
+        "x-chatwoot-timestamp": stamp,
+        "x-chatwoot-delivery": f"dlv-{uuid.uuid4().hex}",
+    }
+
+
+def intercom_request(secret: str) -> tuple[bytes, dict[str, str]]:
+    raw = INTERCOM_SAMPLE.read_bytes()
+    return raw, {"x-hub-signature": sign_intercom(secret, raw)}
+
+
+def fresh_ids() -> dict[str, str]:
+    """What a replayer adds: unsigned delivery ids never seen before (and no API key)."""
+    return {
+        "webhook-id": f"msg_{uuid.uuid4().hex}",
+        "idempotency-key": uuid.uuid4().hex,
+        "x-zendesk-webhook-invocation-id": f"inv-{uuid.uuid4().hex}",
+        "x-chatwoot-delivery": f"dlv-{uuid.uuid4().hex}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "request_of"),
+    [("zendesk", zendesk_request), ("chatwoot", chatwoot_request), ("intercom", intercom_request)],
+)
+async def test_a_native_request_replayed_with_fresh_delivery_ids_is_answered_like_a_retry(http, kind, request_of):
+    name = await configured(http, kind, f"{kind}-signing-secret")
+    raw, headers = request_of(f"{kind}-signing-secret")
+    headers |= {"content-type": "application/json", "authorization": ""}
+    first = await http.post(f"/v1/webhooks/{name}", content=raw, headers=headers)
+    assert first.status_code == 202, first.text
+    assert first.json()["results"][0]["action"] == "ticket_opened"
+    for _ in range(2):
+        replayed = await http.post(f"/v1/webhooks/{name}", content=raw, headers=headers | fresh_ids())
+        assert replayed.status_code == 202, replayed.text
+        assert replayed.headers.get("idempotent-replayed") == "true"
+        assert replayed.json() == first.json()
+    tickets = (await http.get("/v1/tickets", params={"external_source": name})).json()["items"]
+    assert len(tickets) == 1
+
+
+async def test_an_intercom_request_replayed_a_month_later_is_still_a_replay(infra):
+    clock = FakeClock(datetime.now(UTC))
+    async with ingest_client(infra, clock=clock) as http:
+        name = await configured(http, "intercom", "intercom-client-secret")
+        raw, headers = intercom_request("intercom-client-secret")
+        headers |= {"content-type": "application/json", "authorization": ""}
+        first = await http.post(f"/v1/webhooks/{name}", content=raw, headers=headers)
+        assert first.json()["results"][0]["action"] == "ticket_opened"
+        clock.advance(timedelta(days=30))
+        replayed = await http.post(f"/v1/webhooks/{name}", content=raw, headers=headers | fresh_ids())
+        assert replayed.headers.get("idempotent-replayed") == "true" and replayed.json() == first.json()
+
+
+async def test_a_native_request_signed_anew_is_a_new_delivery(http):
+    """The key is what the signature covers: the same body signed at another time is not a replay."""
+    name = await configured(http, "chatwoot", "cw-secret")
+    raw = json.dumps(CW_CONVERSATION | {"event": "conversation_created"}).encode()
+    answers = []
+    for stamp in (int(time.time()) - 1, int(time.time())):
+        headers = {
+            "x-chatwoot-signature": sign_chatwoot("cw-secret", stamp, raw),
+            "x-chatwoot-timestamp": str(stamp),
+            "x-chatwoot-delivery": f"dlv-{stamp}",  # without one, the same body would be taken for a retry
+        }
+        answers.append(await http.post(f"/v1/webhooks/{name}", content=raw, headers=headers | {"authorization": ""}))
+    assert [a.headers.get("idempotent-replayed") for a in answers] == [None, None]
+    assert [a.json()["results"][0]["action"] for a in answers] == ["ticket_opened", "unchanged"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -211,17 +212,38 @@ class TicketRepository:
 
 
 class DeliveryLog:
-    """Idempotency: the first answer to a delivery id is stored and returned to every retry."""
+    """Idempotency: the first answer to a delivery id is stored and returned to every retry.
+
+    Ids are stored whole up to `MAX_STORED_ID` characters (as before, so rows written then
+    still match); a longer id is stored as `sha256:<hex>` of the whole id, never cut short:
+    two ids that share their first characters stay two deliveries.
+    """
+
+    MAX_STORED_ID = 200
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    @staticmethod
+    def key(delivery_id: str) -> str:
+        """The stored form of a delivery id."""
+        if len(delivery_id) <= DeliveryLog.MAX_STORED_ID:
+            return delivery_id
+        return "sha256:" + hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()
+
     async def find(self, scope: str, delivery_id: str) -> tuple[int, dict[str, Any]] | None:
+        return await self.find_any(scope, [delivery_id])
+
+    async def find_any(self, scope: str, delivery_ids: Sequence[str]) -> tuple[int, dict[str, Any]] | None:
+        """The stored answer to any of these ids (the oldest, should several have one)."""
+        if not delivery_ids:
+            return None
         row = (
             await self._session.execute(
-                select(deliveries.c.status_code, deliveries.c.response).where(
-                    deliveries.c.scope == scope, deliveries.c.delivery_id == delivery_id
-                )
+                select(deliveries.c.status_code, deliveries.c.response)
+                .where(deliveries.c.scope == scope, deliveries.c.delivery_id.in_({self.key(d) for d in delivery_ids}))
+                .order_by(deliveries.c.created_at)
+                .limit(1)
             )
         ).first()
         return (row[0], row[1]) if row else None
@@ -230,13 +252,23 @@ class DeliveryLog:
         self, scope: str, delivery_id: str, status_code: int, response: dict[str, Any], now: datetime
     ) -> bool:
         """Record the answer; False if a concurrent request with the same id got there first."""
+        return await self.claim_all(scope, [delivery_id], status_code, response, now)
+
+    async def claim_all(
+        self, scope: str, delivery_ids: Sequence[str], status_code: int, response: dict[str, Any], now: datetime
+    ) -> bool:
+        """Record the answer under every id; False if a concurrent request holds any of them."""
+        keys = sorted({self.key(d) for d in delivery_ids})  # one lock order for every request
+        if not keys:
+            return True
+        rows = [
+            {"scope": scope, "delivery_id": k, "status_code": status_code, "response": response, "created_at": now}
+            for k in keys
+        ]
         result = await self._session.execute(
-            pg_insert(deliveries)
-            .values(scope=scope, delivery_id=delivery_id, status_code=status_code, response=response, created_at=now)
-            .on_conflict_do_nothing()
-            .returning(deliveries.c.delivery_id)
+            pg_insert(deliveries).values(rows).on_conflict_do_nothing().returning(deliveries.c.delivery_id)
         )
-        return result.first() is not None
+        return len(result.all()) == len(keys)
 
 
 class InboundEmailLog:

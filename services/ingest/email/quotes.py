@@ -8,16 +8,19 @@ Rules, applied to the plain-text body in this order:
 
 1. Quoted blocks: every line starting with ``>`` is removed, together with the
    attribution line(s) right above the block ("On Mon, ... Jane <j@x> wrote:",
-   "Am 07.05.2012 08:10, schrieb ...:", "Le ... a écrit :", ...; wrapped over up to
-   three lines as Gmail does). Text after the quote (bottom-posting, inline answers)
-   is kept.
+   "Am 07.05.2012 08:10, schrieb ...:", "Le ... a écrit :", "... написал(а):",
+   "... さんは書きました:", "<date> <time> Jane <j@x>:", ...; wrapped over up to three
+   lines as Gmail does, or over two when a line ends inside an address "Jane <").
+   Text after the quote (bottom-posting, inline answers) is kept.
 2. Unquoted history (top-posting clients that don't use ``>``): the first of
-   - an attribution line in one of the known languages,
+   - an attribution line in one of the known languages that carries a date or time
+     (every client writes one; "Am Montag schrieb ich Ihnen:" is the customer's text),
    - a "-----Original Message-----" style separator (several languages),
    - a quoted header block: a "From:" and a "Sent:"/"Date:" line (either first)
      among five consecutive non-empty lines - Outlook, GMX and Lotus Notes write them
-     so, also as Von/Gesendet/Datum, De/Envoyé, Van/Verzonden, ... - including the
-     "________" rule or "--- Subject ---" line right above it,
+     so, also as Von/Gesendet/Datum, De/Envoyé, Van/Verzonden, От/Отправлено,
+     差出人/送信日時, 发件人/发送时间, ... - including the "________" rule or
+     "--- Subject ---" line right above it,
    cuts everything from there on. Forwarded messages are *not* cut: a header block
    right after "---------- Forwarded message ---------" / "Begin forwarded message:"
    is what the customer wants us to read.
@@ -48,42 +51,83 @@ _LANGUAGES = (
     rf"(?:Den|På)\s{_MAX}\bskrev\b{_MAX}:",  # Swedish, Danish, Norwegian
     rf"W\sdniu\s{_MAX}\bnapisał(?:\(a\)|a)?\s?:",  # Polish
 )
-# "Jane <j@x.test> wrote:" without the dated intro: only trusted right above a '>' block.
-_BARE = rf"{_MAX}\b(?:wrote|schrieb|a\sécrit|escribió|schreef|ha\sscritto|escreveu|skrev)\s?:"
+# Attributions with no fixed intro word, so only with a time ("10:02") in them: Russian
+# ("6 мая 2024 г., в 10:02, Support <s@x> написал(а):", "06.05.2024 10:02, Support пишет:"),
+# Japanese ("2024-05-06 10:02 に Support さんは書きました:", Apple Mail's "... <s@x>のメール:"),
+# Chinese ("Support <s@x> 于2024年5月6日周一 10:02写道："), and Gmail's verbless
+# "<date> <time> Name <s@x>:" (Russian, Japanese, ...), which must also name a year.
+_TIME = r"(?=.*(?<!\d)\d{1,2}:\d{2}(?!\d))"
+_YEAR = r"(?=.*(?<!\d)(?:19|20)\d{2}(?!\d))"
+_COLON = r"\s?[:：]"
+_VERBLESS = (
+    rf"{_MAX}\b(?:написал(?:\(а\)|а)?|пишет){_COLON}",  # Russian
+    rf"{_MAX}(?:書きました|のメール|のメッセージ){_COLON}",  # Japanese
+    rf"{_MAX}写道{_COLON}",  # Chinese
+    rf"{_YEAR}{_MAX}<[^<>\s]+@[^<>\s]+>{_COLON}",  # Gmail's "... Name <address>:"
+)
+
+
+def _any(parts: tuple[str, ...]) -> str:
+    return "(?:" + "|".join(parts) + ")"
+
+
+# one lookahead in front of each group, not of each pattern: every lookahead reads the whole line
+_TIMED_VERBLESS = _TIME + _any(_VERBLESS)
+_DATED_LANGUAGES = (*_LANGUAGES, _TIMED_VERBLESS)
+# "Jane <j@x.test> wrote:", "Support さんは書きました:" without the dated intro: only trusted right
+# above a '>' block.
+_BARE = (
+    rf"{_MAX}\b(?:wrote|schrieb|a\sécrit|escribió|schreef|ha\sscritto|escreveu|skrev|написал(?:\(а\)|а)?|пишет)"
+    rf"{_COLON}",
+    *_VERBLESS,
+)
 
 
 def _anchored(parts: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"^\s*(?:" + "|".join(parts) + r")\s*$", re.IGNORECASE)
+    return re.compile(r"^\s*" + _any(parts) + r"\s*$", re.IGNORECASE)
 
 
-_LANGUAGE_ATTRIBUTION = _anchored(_LANGUAGES)
-_ATTRIBUTION = _anchored((*_LANGUAGES, _BARE))
+# Above a '>' block, an attribution may be as terse as the client likes.
+_LANGUAGE_ATTRIBUTION = _anchored(_DATED_LANGUAGES)
+_ATTRIBUTION = _anchored((*_DATED_LANGUAGES, *_BARE))
+# With no '>' block to confirm it, a line starts the history only if it is dated (every client
+# writes a date or time): "Am Montag schrieb ich Ihnen bereits:" is the customer's own text.
+_HISTORY_ATTRIBUTION = _anchored((r"(?=.*\d)" + _any(_LANGUAGES), _TIMED_VERBLESS))
+# A wrapped address ("Support Team <" / "support@example.org> wrote:") joins two lines.
+_OPEN_ANGLE = re.compile(r"<[^<>]*$")
 
 _ORIGINAL_MESSAGE = re.compile(
-    r"^\s*-{2,}\s*(?:Original\s+Message|Original-Nachricht|Ursprüngliche\s+Nachricht|"
+    r"^\s*-{2,}\s*(?:Original\s+Message|Original-?\s?Nachricht|Ursprüngliche\s+Nachricht|"
     r"Message\s+d'origine|Mensaje\s+original|Messaggio\s+originale|Oorspronkelijk\s+bericht|"
-    r"Oprindelig\s+meddelelse|Ursprungligt\s+meddelande|Mensagem\s+original|Reply\s+message)"
+    r"Oprindelig\s+meddelelse|Ursprungligt\s+meddelande|Mensagem\s+original|Reply\s+message|"
+    r"Wiadomość\s+oryginalna|Исходное\s+сообщение|元のメッセージ|原始邮件)"
     r"\s*-{2,}\s*$",
     re.IGNORECASE,
 )
 _FORWARD = re.compile(
     r"^\s*(?:-{2,}\s*(?:Forwarded\s+message|Weitergeleitete\s+Nachricht|Message\s+transféré|"
-    r"Mensaje\s+reenviado|Messaggio\s+inoltrato|Doorgestuurd\s+bericht)\s*-{2,}|"
+    r"Mensaje\s+reenviado|Messaggio\s+inoltrato|Doorgestuurd\s+bericht|Пересылаемое\s+сообщение|"
+    r"Пересланное\s+сообщение|転送メッセージ|转发邮件)\s*-{2,}|"
     r"Begin\s+forwarded\s+message\s*:|Anfang\s+der\s+weitergeleiteten\s+Nachricht\s*:)\s*$",
     re.IGNORECASE,
 )
-# Outlook's header block fields, optionally bold ("*From:*") after HTML conversion.
-_HDR = r"^\s*\*?(?:{})\s?:\*?(?:\s|$)"
-_HDR_FROM = re.compile(_HDR.format("From|Von|De|Van|Da|Från|Fra|Od|Remitente"), re.IGNORECASE)
+# Outlook's header block fields, optionally bold ("*From:*") after HTML conversion; Japanese
+# and Chinese clients write a full-width colon, with or without a space after it.
+_HDR = r"^\s*\*?(?:{})\s?(?::\*?(?:\s|$)|：)"
+_HDR_FROM = re.compile(
+    _HDR.format("From|Von|De|Van|Da|Från|Fra|Od|Remitente|От|差出人|送信者|发件人|寄件者"), re.IGNORECASE
+)
 _HDR_SENT = re.compile(
     _HDR.format(
-        "Sent|Date|Gesendet|Datum|Envoyé|Date d'envoi|Verzonden|Enviado|Fecha|Inviato|Data|Skickat|Sendt|Wysłano"
+        "Sent|Date|Gesendet|Datum|Envoyé|Date d'envoi|Verzonden|Enviado|Enviado el|Enviada em|Enviado em|Fecha|"
+        "Inviato|Data|Skickat|Sendt|Wysłano|Отправлено|Дата|送信日時|日付|发送时间|日期|寄件日期"
     ),
     re.IGNORECASE,
 )
 _HDR_TO = re.compile(
     _HDR.format(
-        "To|An|À|A|Aan|Para|Till|Til|Do|Subject|Betreff|Objet|Onderwerp|Asunto|Oggetto|Assunto|Ämne|Emne|Temat"
+        "To|An|À|A|Aan|Para|Till|Til|Do|Subject|Betreff|Objet|Onderwerp|Asunto|Oggetto|Assunto|Ämne|Emne|Temat|"
+        "Кому|Тема|宛先|件名|收件人|主题|主旨"
     ),
     re.IGNORECASE,
 )
@@ -106,9 +150,11 @@ def _attribution_start(lines: list[str], end: int, *, bare: bool) -> int | None:
 
     Clients wrap long attributions ("On ..., Jane Doe <\njane@x.test> wrote:"), so
     up to three lines are joined. A dated intro in a known language ("On", "Am", ...)
-    may span lines; a bare "... wrote:" (only with ``bare``) is one line, so that the
-    sentence above it is never taken for part of it.
+    may span lines; a bare "... wrote:" (only with ``bare``) is one line, or two when the
+    first ends inside an address ("Jane <"), so that the sentence above it is never
+    taken for part of it.
     """
+    dated = _LANGUAGE_ATTRIBUTION if bare else _HISTORY_ATTRIBUTION
     for span in (1, 2, 3):
         start = end - span + 1
         if start < 0:
@@ -116,11 +162,15 @@ def _attribution_start(lines: list[str], end: int, *, bare: bool) -> int | None:
         window = lines[start : end + 1]
         if any(not line.strip() or _is_quote(line) for line in window):
             break
-        if _LANGUAGE_ATTRIBUTION.match(" ".join(line.strip() for line in window)):
+        if dated.match(" ".join(line.strip() for line in window)):
             return start
-    if bare and _ATTRIBUTION.match(lines[end]):
-        return end
-    return None
+    if not bare:
+        return None
+    above = end - 1
+    wrapped = above >= 0 and not _is_quote(lines[above]) and _OPEN_ANGLE.search(lines[above])
+    if wrapped and _ATTRIBUTION.match(lines[above].strip() + lines[end].strip()):
+        return above
+    return end if _ATTRIBUTION.match(lines[end]) else None
 
 
 def _drop_quoted_blocks(lines: list[str]) -> list[str]:

@@ -50,6 +50,14 @@ MAX_BODY = limits.MAX_BODY_CHARS
 
 # WebSocket close codes (4000-4999 are the application's): 4000 plus the HTTP status they stand for
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND = 4401, 4403, 4404
+CLOSE_POLICY_VIOLATION = 1008
+AUTH_TIMEOUT_S = 5.0  # for the first frame's key when the handshake brought none
+SUBPROTOCOL, KEY_SUBPROTOCOL_PREFIX = "switchboard.v1", "bearer."
+# close reasons are at most 123 bytes
+KEY_IN_URL = "?api_key= is refused (URLs are logged): send Authorization: Bearer or X-Api-Key, or a first auth frame"
+NO_KEY = (
+    'no API key within {:g} s: send Authorization: Bearer or X-Api-Key, or a first {{"type": "auth", "api_key": ...}}'
+)
 
 
 def _not_blank(value: str | None) -> str | None:
@@ -204,15 +212,51 @@ async def end_chat(
 # --- the WebSocket ----------------------------------------------------------------------------
 
 
-async def _socket_principal(websocket: WebSocket) -> Principal | None:
-    """`?api_key=` (browsers cannot set headers on a WebSocket) or the usual headers."""
-    secret = websocket.query_params.get("api_key") or presented_key(_http_view(websocket))
-    if not secret:
-        return None
+class _Refused(Exception):
+    """The socket is to be closed with this code and reason before any chat data is sent."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _offered_key(websocket: WebSocket) -> str | None:
+    """A key sent with the handshake: `Authorization`/`X-Api-Key`, or a `bearer.<key>` subprotocol."""
+    if secret := presented_key(_http_view(websocket)):
+        return secret
+    for offered in websocket.scope.get("subprotocols") or ():
+        if offered.startswith(KEY_SUBPROTOCOL_PREFIX) and len(offered) > len(KEY_SUBPROTOCOL_PREFIX):
+            return offered[len(KEY_SUBPROTOCOL_PREFIX) :]
+    return None
+
+
+async def _first_message_key(websocket: WebSocket) -> str:
+    """The key of a first `{"type": "auth", "api_key": ...}` frame, awaited for `AUTH_TIMEOUT_S`."""
+    try:
+        received = await asyncio.wait_for(websocket.receive(), timeout=AUTH_TIMEOUT_S)
+    except TimeoutError:
+        raise _Refused(CLOSE_UNAUTHORIZED, NO_KEY.format(AUTH_TIMEOUT_S)) from None
+    if received["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(received.get("code", 1000))
+    try:
+        frame = json.loads(received.get("text") or received.get("bytes") or "")
+    except ValueError:
+        frame = None
+    secret = frame.get("api_key") if isinstance(frame, dict) and frame.get("type") == "auth" else None
+    if not isinstance(secret, str) or not secret.strip():
+        raise _Refused(CLOSE_UNAUTHORIZED, 'the first frame must be {"type": "auth", "api_key": "..."}')
+    return secret.strip()
+
+
+async def _socket_principal(websocket: WebSocket) -> Principal:
+    """Who is on the socket, from the handshake's key or the first frame's (see `stream`)."""
+    if "api_key" in websocket.query_params:
+        raise _Refused(CLOSE_POLICY_VIOLATION, KEY_IN_URL)
+    secret = _offered_key(websocket) or await _first_message_key(websocket)
     try:
         return await authenticate(_http_view(websocket, [(b"authorization", f"Bearer {secret}".encode())]))
     except Problem:
-        return None
+        raise _Refused(CLOSE_UNAUTHORIZED, "the API key is not valid") from None
 
 
 def _http_view(websocket: WebSocket, headers: list[tuple[bytes, bytes]] | None = None) -> Request:
@@ -234,11 +278,21 @@ async def stream(websocket: WebSocket, ticket_id: str) -> None:
     """Frames out: {"type": "message", ...MessageOut} for every message (history first), then
     {"type": "ended", "reason": ...}; {"type": "error", "status": ..., "detail": ...} answers a bad frame.
     Frames in: {"type": "message", "body": ..., "public"?: bool}, posted with the same rules as the REST route.
+
+    The API key comes with the handshake (`Authorization: Bearer <key>`, `X-Api-Key: <key>`, or,
+    from a browser, the subprotocols `switchboard.v1` and `bearer.<key>`: we answer
+    `switchboard.v1`), else in a first frame {"type": "auth", "api_key": "<key>"} within
+    `AUTH_TIMEOUT_S`. Never in the URL, which access logs keep: `?api_key=` closes with 1008.
     Closes with 4401 without a valid key, 4403 when the key may not follow this chat, 4404 for an unknown chat."""
-    await websocket.accept()  # first, so the close codes below reach the client
-    principal = await _socket_principal(websocket)
-    if principal is None:
-        await _close(websocket, CLOSE_UNAUTHORIZED, "a valid API key is required: ?api_key= or Authorization: Bearer")
+    offered = websocket.scope.get("subprotocols") or ()
+    # first, so the close codes below reach the client; never echo the key-bearing subprotocol
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    try:
+        principal = await _socket_principal(websocket)
+    except _Refused as refused:
+        await _close(websocket, refused.code, refused.reason)
+        return
+    except WebSocketDisconnect:
         return
     runtime: Runtime = websocket.app.state.runtime
     async with runtime.sessionmaker() as session:

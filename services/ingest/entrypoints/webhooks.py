@@ -7,13 +7,19 @@ header, such as Freshdesk, Groove or Front). Every secret of the source is tried
 can be rotated with two valid at once.
 
 Delivery id for idempotency: `webhook-id`, else `Idempotency-Key`, else the platform's own
-delivery header, else a hash of the body (a byte-identical repost is a retry).
+delivery header, else a hash of the body (a byte-identical repost is a retry). The id is used
+whole, however long (the delivery log stores a long one as its hash). A request authenticated
+by the platform's own signature is also known by what that signature covers (`replay_key`):
+those headers are unsigned, so a captured request replayed with a fresh `webhook-id` inside
+the window (Zendesk, Chatwoot) or at any time (Intercom, which signs no timestamp) is
+answered like a retry, with the stored first answer and `Idempotent-Replayed: true`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -21,15 +27,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.ingest.adapters.repository import ConfigRepository
+from services.ingest.adapters.repository import ConfigRepository, DeliveryLog
 from services.ingest.domain.inbound import PayloadError
-from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
+from services.ingest.entrypoints.deps import clock_of, read_body, settings_of
 from services.ingest.handlers.inbound import apply_commands
 from services.ingest.metrics import WEBHOOK_COMMANDS
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS, SignatureError
 from services.ingest.webhooks import signatures as sig
 from shared.auth import Principal
 from shared.auth.web import authenticate, presented_key, require
+from shared.clock import Clock
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
@@ -46,11 +53,13 @@ NATIVE = {
     "chatwoot": (sig.CHATWOOT_SIGNATURE, sig.verify_chatwoot),
     "intercom": (sig.INTERCOM_SIGNATURE, sig.verify_intercom),
 }
+REPLAYED = {"Idempotent-Replayed": "true"}
 DELIVERY_HEADERS = ("webhook-id", "idempotency-key", "x-zendesk-webhook-invocation-id", "x-chatwoot-delivery")
 
 
-async def _authenticate(request: Request, source: dict, body: bytes) -> str:
-    """Returns how the request was authenticated; raises a 401/403 problem otherwise."""
+async def _authenticate(request: Request, source: dict, body: bytes) -> str | None:
+    """Returns the replay key when the platform's own signature authenticated the request (see
+    `signatures.replay_key`), else None; raises a 401/403 problem when nothing authenticates it."""
     headers = {k.lower(): v for k, v in request.headers.items()}
     now = clock_of(request).now()
     tolerance = timedelta(seconds=settings_of(request).webhook_tolerance_s)
@@ -58,16 +67,16 @@ async def _authenticate(request: Request, source: dict, body: bytes) -> str:
         native = NATIVE.get(source["kind"])
         if native and native[0] in headers:
             native[1](source["secrets"], headers, body, now, tolerance)
-            return f"{source['kind']} signature"
+            return sig.replay_key(source["kind"], headers, body)
         if sig.STANDARD_SIGNATURE in headers:
-            sig.verify_standard(source["secrets"], headers, body, now, tolerance)
-            return "standard webhooks signature"
+            sig.verify_standard(source["secrets"], headers, body, now, tolerance)  # it signs its webhook-id
+            return None
     except SignatureError as exc:
         raise Problem(401, f"webhook signature rejected: {exc}", title="Unauthorized") from None
     if presented_key(request):
         principal = await authenticate(request)
         if principal.role == "admin" or (principal.role == "platform" and principal.source == source["name"]):
-            return f"api key {principal.key_id}"
+            return None
         raise Problem(403, f"this key may not post to source {source['name']!r}", title="Forbidden")
     raise Problem(
         401,
@@ -80,7 +89,7 @@ async def _authenticate(request: Request, source: dict, body: bytes) -> str:
 def _delivery_id(request: Request, body: bytes) -> str:
     for name in DELIVERY_HEADERS:
         if value := request.headers.get(name):
-            return f"{name}:{value[:200]}"
+            return f"{name}:{value}"  # whole: the delivery log hashes a long id, never cuts it
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
@@ -95,7 +104,7 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
             404, f"source {source_name!r} is an inbound email source: post to /v1/inbound/email/{source_name}"
         )
     body = await read_body(request, settings.max_webhook_bytes)
-    await _authenticate(request, source, body)
+    replay = await _authenticate(request, source, body)
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -127,7 +136,31 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
             WEBHOOK_COMMANDS.labels(source["kind"], result.action).inc()
         return 202, {"source": source_name, "results": [a.as_dict() for a in applied]}
 
-    return await once(uow, clock_of(request), f"webhook:{source_name}", _delivery_id(request, body), work)
+    keys = [_delivery_id(request, body), *([replay] if replay else [])]
+    return await _once(uow, clock_of(request), f"webhook:{source_name}", keys, work)
+
+
+async def _once(
+    uow: UnitOfWork, clock: Clock, scope: str, keys: list[str], work: Callable[[], Awaitable[tuple[int, dict]]]
+) -> JSONResponse:
+    """`deps.once` under several delivery ids: a request answered before under any of them (its
+    delivery id, or what its signature covers) gets that answer; the new answer is stored under all."""
+    log = DeliveryLog(uow.session)
+
+    async def replay() -> JSONResponse | None:
+        earlier = await log.find_any(scope, keys)
+        return JSONResponse(earlier[1], status_code=earlier[0], headers=REPLAYED) if earlier else None
+
+    if (answered := await replay()) is not None:
+        return answered
+    status, body = await work()
+    if not await log.claim_all(scope, keys, status, body, clock.now()):
+        await uow.rollback()  # a concurrent request with one of these keys won the race: answer what it answered
+        answered = await replay()
+        assert answered is not None
+        return answered
+    await uow.commit()
+    return JSONResponse(body, status_code=status)
 
 
 class SourceIn(BaseModel):

@@ -8,6 +8,7 @@ from services.ingest.webhooks.payloads import ADAPTERS, EVENT_HEADERS, Adapter
 from services.ingest.webhooks.signatures import (
     SCHEMES,
     SignatureError,
+    replay_key,
     sign_chatwoot,
     sign_intercom,
     sign_mailgun,
@@ -26,6 +27,7 @@ __all__ = [
     "SCHEMES",
     "Adapter",
     "SignatureError",
+    "replay_key",
     "sign_chatwoot",
     "sign_intercom",
     "sign_mailgun",

@@ -11,16 +11,23 @@ Schemes:
 
 - Standard Webhooks (standardwebhooks.com, v1): `webhook-id`, `webhook-timestamp` (unix
   seconds), `webhook-signature` = space-separated `v1,<base64 HMAC-SHA256(key,
-  "{id}.{timestamp}.{body}")>`. Secret rule: a secret starting with `whsec_` is base64 and
-  the key is its decoded bytes (what the spec's libraries hand out); any other string is
-  used as its own UTF-8 bytes.
+  "{id}.{timestamp}.{body}")>`. Secret rule, as the specification and its reference library
+  (`standardwebhooks.Webhook`) have it: the secret is base64, with or without the `whsec_`
+  prefix (padding optional), and the key is its decoded bytes. For secrets configured
+  before we followed that: an unprefixed secret that is not base64 is used as its UTF-8
+  bytes, and a signature made with the UTF-8 bytes of an unprefixed base64 secret is still
+  accepted (`standard_keys`); we sign with the decoded key. A `whsec_` secret is base64 only.
 - Zendesk: `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, timestamp + body))
   with `X-Zendesk-Webhook-Signature-Timestamp` (ISO-8601, e.g. `2021-07-25T10:00:00Z`).
   The secret is used as its UTF-8 bytes, as Zendesk's docs do.
 - Chatwoot: `X-Chatwoot-Signature` = `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`
   with `X-Chatwoot-Timestamp` (unix seconds); `X-Chatwoot-Delivery` is a per-delivery id.
 - Intercom: `X-Hub-Signature` = `sha1=<hex HMAC-SHA1(client_secret, body)>`. Intercom sends
-  no timestamp, so there is no replay window: de-duplicate on the notification id.
+  no timestamp, so there is no replay window: de-duplicate on the signed body (`replay_key`).
+
+Replays: an unsigned delivery id (`webhook-id`, `Idempotency-Key`, ...) added to a natively
+signed request proves nothing, so `replay_key` names what the signature covers; the caller
+answers a second request with the same key as a retry.
 - Mailgun: the signature travels in the payload (`signature.{timestamp,token,signature}` in
   event webhooks, top-level form fields in inbound routes): hex HMAC-SHA256(signing_key,
   timestamp + token). Reuse of a token within the window is a replay: the caller keeps
@@ -31,7 +38,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,17 +142,39 @@ def _unb64(value: str) -> bytes | None:
 # ---------------------------------------------------------------- Standard Webhooks
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+def _secret_bytes(text: str) -> bytes | None:
+    """`text` as base64 (standard alphabet, padding optional, as the reference library takes it)."""
+    if not _BASE64.fullmatch(text):
+        return None
+    data = text.rstrip("=")
+    try:
+        return base64.b64decode(data + "=" * (-len(data) % 4), validate=True) or None
+    except (binascii.Error, ValueError):
+        return None
+
+
 def standard_key(secret: str) -> bytes:
-    """The HMAC key for a Standard Webhooks secret (see the module docstring for the rule)."""
+    """The HMAC key for a Standard Webhooks secret, the one we sign with (see the module docstring)."""
     if secret.startswith(WHSEC_PREFIX):
-        encoded = secret[len(WHSEC_PREFIX) :]
-        try:
-            return base64.b64decode(encoded.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raise ValueError("a whsec_ secret must be followed by base64") from None
+        key = _secret_bytes(secret[len(WHSEC_PREFIX) :])
+        if key is None:
+            raise ValueError("a whsec_ secret must be followed by base64")
+        return key
     if not secret:
         raise ValueError("a webhook secret must not be empty")
-    return secret.encode("utf-8")
+    return _secret_bytes(secret) or secret.encode("utf-8")
+
+
+def standard_keys(secret: str) -> list[bytes]:
+    """The keys a signature made with `secret` may use: `standard_key`, and for an unprefixed
+    base64 secret also its raw UTF-8 bytes (how every unprefixed secret was used before)."""
+    key = standard_key(secret)
+    if secret.startswith(WHSEC_PREFIX) or key == secret.encode("utf-8"):
+        return [key]
+    return [key, secret.encode("utf-8")]
 
 
 def _timestamp_text(timestamp: int | datetime) -> str:
@@ -168,7 +199,7 @@ def verify_standard(
 ) -> str:
     """Check a Standard Webhooks request; returns its `webhook-id` (use it to drop redeliveries)."""
     _check_secrets(secrets)
-    keys = [standard_key(s) for s in secrets]
+    keys = [key for s in secrets for key in standard_keys(s)]
     h = _lower(headers)
     msg_id = _header(h, STANDARD_ID)
     timestamp = _header(h, STANDARD_TIMESTAMP)
@@ -205,9 +236,13 @@ def _iso_or_unix(value: str, header: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _zendesk_message(timestamp: str, body: bytes) -> bytes:
+    return timestamp.encode("utf-8", "replace") + body
+
+
 def sign_zendesk(secret: str, timestamp: str, body: bytes) -> str:
     """The `X-Zendesk-Webhook-Signature` value for a timestamp header value and body."""
-    return _b64(_hmac(secret.encode("utf-8"), timestamp.encode("utf-8") + body, "sha256"))
+    return _b64(_hmac(secret.encode("utf-8"), _zendesk_message(timestamp, body), "sha256"))
 
 
 def verify_zendesk(
@@ -225,7 +260,7 @@ def verify_zendesk(
     provided = _unb64(signature)
     if provided is None:
         raise SignatureError(f"{ZENDESK_SIGNATURE} is not base64")
-    message = timestamp.encode("utf-8", "replace") + body
+    message = _zendesk_message(timestamp, body)
     expected = [_hmac(s.encode("utf-8"), message, "sha256") for s in secrets]
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
@@ -234,10 +269,13 @@ def verify_zendesk(
 # ---------------------------------------------------------------- Chatwoot
 
 
+def _chatwoot_message(timestamp: int | str, body: bytes) -> bytes:
+    return f"{timestamp}.".encode("utf-8", "replace") + body
+
+
 def sign_chatwoot(secret: str, timestamp: int | str, body: bytes) -> str:
     """The `X-Chatwoot-Signature` value (`sha256=<hex>`)."""
-    message = f"{timestamp}.".encode() + body
-    return "sha256=" + _hmac(secret.encode("utf-8"), message, "sha256").hex()
+    return "sha256=" + _hmac(secret.encode("utf-8"), _chatwoot_message(timestamp, body), "sha256").hex()
 
 
 def verify_chatwoot(
@@ -257,7 +295,7 @@ def verify_chatwoot(
     provided = _unhex(value) if sep and scheme.strip().lower() == "sha256" else None
     if provided is None:
         raise SignatureError(f"{CHATWOOT_SIGNATURE} must look like sha256=<hex>")
-    message = f"{timestamp}.".encode() + body
+    message = _chatwoot_message(timestamp, body)
     expected = [_hmac(s.encode("utf-8"), message, "sha256") for s in secrets]
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
@@ -328,6 +366,35 @@ def verify_mailgun(
     if not _any_match(expected, [provided]):
         raise SignatureError("signature does not match")
     return values["token"]
+
+
+# ---------------------------------------------------------------- replays of native signatures
+
+
+def signed_content(kind: str, headers: Mapping[str, str], body: bytes) -> bytes | None:
+    """The bytes a platform's own signature covers (None for kinds without one, or if a header is
+    missing). A request whose signed bytes were seen before is a replay, whatever unsigned
+    delivery id it carries: Zendesk and Chatwoot sign a timestamp (so only within the window),
+    Intercom signs the body alone (so at any time)."""
+    h = _lower(headers)
+    try:
+        if kind == "zendesk":
+            return _zendesk_message(_header(h, ZENDESK_TIMESTAMP), body)
+        if kind == "chatwoot":
+            return _chatwoot_message(_header(h, CHATWOOT_TIMESTAMP), body)
+    except SignatureError:
+        return None
+    if kind == "intercom":
+        return body
+    return None
+
+
+def replay_key(kind: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    """A delivery id for what the platform's own signature covers: `signed:<kind>:sha256:<hex>`."""
+    content = signed_content(kind, headers, body)
+    if content is None:
+        return None
+    return f"signed:{kind}:sha256:" + hashlib.sha256(content).hexdigest()
 
 
 # ---------------------------------------------------------------- by adapter kind

@@ -142,10 +142,10 @@ def test_standard_timestamp_is_checked_before_the_signature() -> None:
         sig.verify_standard([NEW], old, BODY, NOW)
 
 
-def test_standard_secret_rule_whsec_is_base64_anything_else_is_raw() -> None:
+def test_standard_secret_rule_base64_with_or_without_whsec_anything_else_is_raw() -> None:
     raw = "correct horse battery staple"
     assert sig.standard_key(raw) == raw.encode()
-    assert sig.standard_key("whsec_aGVsbG8=") == b"hello"
+    assert sig.standard_key("whsec_aGVsbG8=") == sig.standard_key("aGVsbG8=") == sig.standard_key("aGVsbG8") == b"hello"
     assert sig.verify_standard([raw], std_headers(raw), BODY, NOW) == "msg_1"
     # the same bytes given either way sign alike
     assert sig.sign_standard("whsec_aGVsbG8=", "m", TS, BODY) == sig.sign_standard("hello", "m", TS, BODY)
