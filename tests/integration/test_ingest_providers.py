@@ -434,7 +434,7 @@ async def test_keys_sources_size_and_malformed_payloads(http, domain):
         ),
         422,
     )
-    assert answer["detail"].startswith("body: not valid JSON")
+    assert answer["detail"].startswith("$: is not valid JSON") and "line 1, column 2" in answer["detail"]
     answer = problem(
         await http.post(f"/v1/inbound/email/{sendgrid}", json={"from": "a@b.example"}, headers=basic(other_key)), 422
     )
