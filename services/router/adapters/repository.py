@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,8 @@ from services.router.adapters.tables import (
     rule_sets,
     tickets,
 )
-from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
+from services.router.domain.dispatch_pass import ServiceKey, has_room, priority_rank
+from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
 from services.router.domain.overview import WaitingSummary
 
 # one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
@@ -50,6 +52,12 @@ def _agent(row: Any) -> Agent:
     )
 
 
+def _ranks(ticket: RoutedTicket) -> dict[str, Any]:
+    """The service-order columns: the ticket's priority rank and its queue's routing priority."""
+    queue_rank = select(queues.c.routing_priority).where(queues.c.name == ticket.queue).scalar_subquery()
+    return {"priority_rank": priority_rank(ticket.priority), "queue_rank": func.coalesce(queue_rank, 0)}
+
+
 class RoutingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -65,6 +73,7 @@ class RoutingRepository:
             "tags": list(ticket.tags),
             "declined_by": list(ticket.declined_by),
             "facts": to_json(facts),
+            **_ranks(ticket),
         }
         result = await self._session.execute(
             pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id)
@@ -72,7 +81,7 @@ class RoutingRepository:
         return result.first() is not None
 
     async def save(self, ticket: RoutedTicket) -> None:
-        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by)}
+        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by), **_ranks(ticket)}
         del row["ticket_id"]
         await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row))
 
@@ -96,18 +105,32 @@ class RoutingRepository:
         )
         return [_ticket(r) for r in rows.mappings()]
 
-    async def waiting_batch(
-        self, queue: str, *, after: tuple[int, datetime, str] | None, limit: int
-    ) -> list[RoutedTicket]:
-        """Waiting tickets in service order (priority, then age), a page at a time (keyset on the order)."""
-        rank = case(*((tickets.c.priority == p, r) for p, r in PRIORITY_RANK.items()), else_=len(PRIORITY_RANK))
-        query = select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
+    async def waiting_page(
+        self,
+        *,
+        after: ServiceKey | None,
+        limit: int,
+        queues: Sequence[str] | None = None,
+        not_queues: Sequence[str] = (),
+        channels: Sequence[str] | None = None,
+    ) -> list[tuple[ServiceKey, RoutedTicket]]:
+        """Waiting tickets across queues in the global service order (queue routing priority, priority,
+        age, id), a page at a time: a keyset read on ix_tickets_waiting_order."""
+        order = (tickets.c.queue_rank, tickets.c.priority_rank, tickets.c.received_at, tickets.c.ticket_id)
+        query = select(tickets).where(tickets.c.status == "waiting")
+        if queues is not None:
+            query = query.where(tickets.c.queue.in_(list(queues)))
+        if not_queues:
+            query = query.where(tickets.c.queue.not_in(list(not_queues)))
+        if channels is not None:
+            query = query.where(tickets.c.channel.in_(list(channels)))
         if after is not None:
-            query = query.where(tuple_(rank, tickets.c.received_at, tickets.c.ticket_id) > tuple_(*after))
-        rows = await self._session.execute(
-            query.order_by(rank, tickets.c.received_at, tickets.c.ticket_id).limit(limit)
-        )
-        return [_ticket(r) for r in rows.mappings()]
+            query = query.where(tuple_(*order) > tuple_(*after))
+        rows = await self._session.execute(query.order_by(*order).limit(limit))
+        return [
+            ((r["queue_rank"], r["priority_rank"], r["received_at"], r["ticket_id"]), _ticket(r))
+            for r in rows.mappings()
+        ]
 
     async def queues_with_waiting(self) -> list[str]:
         return list(
@@ -162,9 +185,13 @@ class RoutingRepository:
         ]
 
     async def put_queue(self, queue: Queue, now: datetime) -> None:
-        stmt = pg_insert(queues).values(name=queue.name, config=to_json(queue), updated_at=now)
+        values = {"config": to_json(queue), "updated_at": now, "routing_priority": queue.routing_priority}
+        stmt = pg_insert(queues).values(name=queue.name, **values)
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
         await self._session.execute(
-            stmt.on_conflict_do_update(index_elements=["name"], set_={"config": to_json(queue), "updated_at": now})
+            update(tickets)
+            .where(tickets.c.queue == queue.name, tickets.c.queue_rank != queue.routing_priority)
+            .values(queue_rank=queue.routing_priority)
         )
 
     async def delete_queue(self, name: str) -> bool:
@@ -184,6 +211,25 @@ class RoutingRepository:
         query = select(agents).where(agents.c.id == agent_id)
         row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
         return _agent(row) if row else None
+
+    async def online_agents(self) -> list[Agent]:
+        query = select(agents).where(agents.c.status == "online").order_by(agents.c.id)
+        return [_agent(r) for r in (await self._session.execute(query)).mappings()]
+
+    async def agents_with_room(self) -> dict[str, tuple[Agent, AgentLoad]]:
+        """Online agents under their total capacity, with their loads: all an assignment pass can use."""
+        query = select(agents).where(agents.c.status == "online", agents.c.total_load < agents.c.total_capacity)
+        rows = (await self._session.execute(query)).mappings().all()
+        if not rows:
+            return {}
+        by_channel: dict[str, dict[str, int]] = {}
+        loads = select(agent_loads.c.agent_id, agent_loads.c.channel, agent_loads.c.load).where(
+            agent_loads.c.agent_id.in_([r["id"] for r in rows])
+        )
+        for agent_id, channel, load in (await self._session.execute(loads)).all():
+            by_channel.setdefault(agent_id, {})[channel] = load
+        pool = ((_agent(r), AgentLoad(by_channel=by_channel.get(r["id"], {}), total=r["total_load"])) for r in rows)
+        return {agent.id: (agent, load) for agent, load in pool if has_room(agent, load)}
 
     async def all_agents(self) -> list[Agent]:
         return [_agent(r) for r in (await self._session.execute(select(agents).order_by(agents.c.id))).mappings()]

@@ -56,7 +56,18 @@ tickets = Table(
     Column("declined_by", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("skills_widened", Boolean, nullable=False, server_default=text("false")),
     Column("facts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # what rules look at, for re-routing
+    # the global service order, kept as columns so one index serves it (domain.dispatch_pass.service_key)
+    Column("queue_rank", Integer, nullable=False, server_default="0"),  # the queue's routing_priority
+    Column("priority_rank", Integer, nullable=False, server_default="2"),  # urgent 0 ... low 3
     Index("ix_tickets_queue_status", "queue", "status"),
+    Index(
+        "ix_tickets_waiting_order",
+        "queue_rank",
+        "priority_rank",
+        "received_at",
+        "ticket_id",
+        postgresql_where=text("status = 'waiting'"),
+    ),
     Index("ix_tickets_agent", "agent_id", "status"),
 )
 
@@ -66,6 +77,7 @@ queues = Table(
     Column("name", Text, primary_key=True),
     Column("config", JSONB, nullable=False),  # the domain Queue, as JSON
     Column("last_round_robin_agent", Text),
+    Column("routing_priority", Integer, nullable=False, server_default="0"),  # copied from config
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

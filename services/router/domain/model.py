@@ -45,6 +45,8 @@ class Queue:
     fairness_max_per_window: int | None = None  # per agent, assignments from this queue per window
     fairness_window_s: int = 3600
     requeue_email_on_offline: bool = False  # chats always go back to the queue; emails only if set
+    # served before ticket priority across queues: lower first (Salesforce's routing priority); equal by default
+    routing_priority: int = 0
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ class QueueIn(Strict):
     fairness_max_per_window: int | None = Field(None, ge=1)
     fairness_window_s: int = Field(3600, ge=60)
     requeue_email_on_offline: bool = False
+    routing_priority: int = Field(
+        0, ge=-1000, le=1000, description="across queues, lower is served first (before ticket priority)"
+    )
 
     def to_domain(self, name: str) -> Queue:
         data = self.model_dump()

@@ -19,15 +19,17 @@ async def keep_record(uow: UnitOfWork, repo: RoutingRepository, record: RoutingD
 
 async def release(
     uow: UnitOfWork, repo: RoutingRepository, before: RoutedTicket, change: Change, now: datetime
-) -> None:
-    """Give back the capacity the ticket held, if the change says so, and tell an agent who loses it."""
+) -> str | None:
+    """Give back the capacity the ticket held, if the change says so, and tell an agent who loses it.
+    Returns the agent who got capacity back (None: nobody)."""
     if not change.release:
-        return
+        return None
     agent_id = await repo.release(before.ticket_id)
     if change.unassign_reason is not None:
         event = unassigned(before, agent_id, change.unassign_reason, now)
         if event is not None:
             uow.publish(event)
+    return agent_id
 
 
 async def stage(uow: UnitOfWork, repo: RoutingRepository, change: Change) -> None:
@@ -39,6 +41,10 @@ async def stage(uow: UnitOfWork, repo: RoutingRepository, change: Change) -> Non
             uow.publish(event)
 
 
-async def apply(uow: UnitOfWork, repo: RoutingRepository, before: RoutedTicket, change: Change, now: datetime) -> None:
-    await release(uow, repo, before, change, now)
+async def apply(
+    uow: UnitOfWork, repo: RoutingRepository, before: RoutedTicket, change: Change, now: datetime
+) -> str | None:
+    """Release, save, stage; returns the agent who got capacity back (for `dispatch_for`)."""
+    freed = await release(uow, repo, before, change, now)
     await stage(uow, repo, change)
+    return freed
