@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.clock import FakeClock
+from tests.support.access import agent_key
 from tests.support.router import World, routed, router_client
 
 pytestmark = pytest.mark.integration
@@ -58,3 +59,33 @@ async def test_an_agent_in_several_queues_is_served_in_one_order_across_them(htt
         assert (await http.put(f"/v1/agents/{solo}", json=body)).status_code == 200
         await routed(http, expected[slots - 1].ticket_id, status="assigned", agent=solo)
         assert await _assigned(http, ids) == set(ids[:slots]), f"after {slots} slots"
+
+
+async def test_a_transfer_is_not_sent_straight_back_unless_asked_and_an_unknown_queue_is_refused(http, infra):
+    world = World(http)
+    home, other = await world.queue("home"), await world.queue("other")
+    await world.route_tag_to(home)
+    ada = await world.agent("ada")
+    ticket = await world.ticket(infra)
+    await routed(http, ticket.ticket_id, status="assigned", agent=ada)
+    keys = {ada: await agent_key(http, ada)}
+    url = f"/v1/tickets/{ticket.ticket_id}/transfer"
+
+    unknown = await http.post(url, json={"queue": "no-such-queue"}, headers=keys[ada])
+    assert unknown.status_code == 422, unknown.text
+    assert [e["field"] for e in unknown.json()["errors"]] == ["queue"]
+    assert (await http.get(f"/v1/tickets/{ticket.ticket_id}")).json()["agent_id"] == ada, "nothing changed"
+
+    moved = await http.post(url, json={"queue": other}, headers=keys[ada])
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["agent_id"]) == ("waiting", None), "ada is the only one, not again"
+    history = (await http.get(f"/v1/tickets/{ticket.ticket_id}/routing")).json()
+    assert f"not back to {ada}" in [h for h in history if h["kind"] == "transfer"][-1]["reason"]
+
+    bob = await world.agent("bob")
+    await routed(http, ticket.ticket_id, status="assigned", agent=bob, queue=other)
+    keys[bob] = await agent_key(http, bob)
+    back = await http.post(url, json={"queue": home, "allow_same_agent": True}, headers=keys[bob])
+    assert back.status_code == 200, back.text
+    again = await routed(http, ticket.ticket_id, queue=home, status="assigned")
+    assert again["agent_id"] == bob, "asked for: affinity gives it back to bob"

@@ -55,6 +55,7 @@ tickets = Table(
     Column("offer_expires_at", DateTime(timezone=True)),
     Column("declined_by", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("skills_widened", Boolean, nullable=False, server_default=text("false")),
+    Column("excluded_agent_id", Text),  # transferred away by this agent
     Column("facts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # what rules look at, for re-routing
     # the global service order, kept as columns so one index serves it (domain.dispatch_pass.service_key)
     Column("queue_rank", Integer, nullable=False, server_default="0"),  # the queue's routing_priority

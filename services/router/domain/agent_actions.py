@@ -101,14 +101,21 @@ def _check_transferable(ticket: RoutedTicket) -> None:
         raise RoutingConflict(f"{ticket.reference} is solved or closed")
 
 
-def transfer_to_queue(ticket: RoutedTicket, to_queue: str, *, by: str, now: datetime) -> Change:
-    """The ticket waits in the other queue; whoever held it loses it."""
+def transfer_to_queue(
+    ticket: RoutedTicket, to_queue: str, *, by: str, now: datetime, allow_same_agent: bool = False
+) -> Change:
+    """The ticket waits in the other queue; whoever held it loses it and, unless `allow_same_agent`,
+    is not given it back there (affinity would otherwise hand it straight back to them)."""
     _check_transferable(ticket)
+    holder = ticket.agent_id if ticket.status in ("assigned", "offered") else None
     why = f"transferred to queue {to_queue} by {by}"
+    note = f"{why}; not back to {holder}" if holder and not allow_same_agent else why
     moved, changed = move(ticket, to_queue, f"transferred by {by}", now=now)
+    if not allow_same_agent:
+        moved = replace(moved, excluded_agent_id=holder)
     return Change(
         ticket=moved,
-        events=(changed, record("transfer", moved, reason=why, now=now)),
+        events=(changed, record("transfer", moved, reason=note, now=now)),
         release=True,
         unassign_reason=why,
     )

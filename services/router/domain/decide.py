@@ -96,6 +96,7 @@ def requeue(
         waiting_since=now,
         declined_by=ticket.declined_by if keep_declines else (),
         skills_widened=False if queue else ticket.skills_widened,
+        excluded_agent_id=None,
     )
 
 

@@ -147,7 +147,7 @@ def _signature(ticket: RoutedTicket, queue: Queue) -> tuple[object, ...] | None:
     """Tickets with the same signature have the same eligible agents, so when one of them finds
     nobody, the rest of this pass skips them (keeps a long queue from costing O(n) per event).
     None when the answer depends on more than this: workflows (time), affinity, declines."""
-    if queue.workflow or ticket.previous_agent_id or ticket.declined_by:
+    if queue.workflow or ticket.previous_agent_id or ticket.declined_by or ticket.excluded_agent_id:
         return None
     language = ticket.language if queue.require_language else None
     skills = tuple(sorted(ticket.required_skills.items()))

@@ -160,3 +160,4 @@ class RoutedTicket:
     offer_expires_at: datetime | None = None
     declined_by: tuple[str, ...] = ()  # agents who declined or let the offer lapse (not offered again)
     skills_widened: bool = False
+    excluded_agent_id: str | None = None  # transferred away by this agent: not given back to them (until requeued)

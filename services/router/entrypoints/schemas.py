@@ -257,3 +257,4 @@ class RoutedTicketOut(BaseModel):
 class TransferIn(Strict):
     agent_id: str | None = None
     queue: str | None = None
+    allow_same_agent: bool = Field(False, description="to a queue: the agent who held it may get it back")

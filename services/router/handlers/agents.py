@@ -89,15 +89,29 @@ async def expire_offers(uow: UnitOfWork, now: datetime) -> int:
     return len(expired)
 
 
+class UnknownQueue(LookupError):
+    """A transfer names a queue nobody configured (HTTP 422 naming `queue`)."""
+
+
 async def transfer(
-    uow: UnitOfWork, ticket_id: str, *, to_agent: str | None, to_queue: str | None, by: str, now: datetime
+    uow: UnitOfWork,
+    ticket_id: str,
+    *,
+    to_agent: str | None,
+    to_queue: str | None,
+    by: str,
+    now: datetime,
+    allow_same_agent: bool = False,
 ) -> RoutedTicket:
-    """To a queue: it waits there. To an agent: theirs at once if they are online with room."""
+    """To a queue: it waits there (not for the agent who held it, unless allowed). To an agent:
+    theirs at once if they are online with room."""
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     ticket = await _load(repo, ticket_id)
     if to_queue:
-        change = agent_actions.transfer_to_queue(ticket, to_queue, by=by, now=now)
+        if not await repo.queue_exists(to_queue):
+            raise UnknownQueue(to_queue)
+        change = agent_actions.transfer_to_queue(ticket, to_queue, by=by, now=now, allow_same_agent=allow_same_agent)
         freed = await apply(uow, repo, ticket, change, now)
         await dispatch_ticket(uow, now, change.ticket)
         await dispatch_for(uow, now, freed)

@@ -16,8 +16,10 @@ from services.router.domain.agent_actions import (
     transfer_to_agent,
     transfer_to_queue,
 )
+from services.router.domain.assignment import choose_agent
 from services.router.domain.change import Change, unassigned
-from services.router.domain.model import AgentStatus, RoutedTicket
+from services.router.domain.decide import requeue
+from services.router.domain.model import AgentLoad, AgentStatus, RoutedTicket
 from shared.events.routing import AgentStatusChanged, TicketAssigned, TicketOfferDeclined, TicketUnassigned
 from tests.unit.router.factories import NOW, agent, ago, events, held, offered, queue, ticket
 
@@ -110,9 +112,23 @@ def test_a_transfer_to_a_queue_takes_the_ticket_from_its_agent() -> None:
     assert (change.ticket.queue, change.ticket.status, change.ticket.agent_id) == ("tier2", "waiting", None)
     assert events(change) == [
         ("TicketQueueChanged", "transferred by mia"),
-        ("record", "transfer: transferred to queue tier2 by mia"),
+        ("record", "transfer: transferred to queue tier2 by mia; not back to ada"),
     ]
     assert (change.release, change.unassign_reason) == (True, "transferred to queue tier2 by mia")
+
+
+def test_a_transfer_to_a_queue_is_not_given_back_to_the_agent_who_held_it_unless_asked() -> None:
+    tier2 = queue(name="tier2")
+    ada = agent("ada", capacity={"email": 6}, total_capacity=8)
+    moved = transfer_to_queue(held("ada"), "tier2", by="ada", now=NOW).ticket
+    assert moved.excluded_agent_id == "ada" and moved.previous_agent_id == "ada"
+    decision = choose_agent(moved, tier2, [(ada, AgentLoad())], NOW, last_round_robin_agent=None)
+    assert decision.agent_id is None and "transferred this ticket away" in decision.candidates[0].excluded
+
+    allowed = transfer_to_queue(held("ada"), "tier2", by="ada", now=NOW, allow_same_agent=True).ticket
+    again = choose_agent(allowed, tier2, [(ada, AgentLoad())], NOW, last_round_robin_agent=None)
+    assert (again.agent_id, again.reason) == ("ada", "affinity: previous agent ada")
+    assert requeue(moved, now=NOW).excluded_agent_id is None, "a later requeue (e.g. reopen) forgets it"
 
 
 @pytest.mark.parametrize(
