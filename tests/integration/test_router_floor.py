@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.clock import FakeClock
+from shared.events import topics
 from tests.support.access import agent_key
+from tests.support.kafka import about, read_all
 from tests.support.router import World, routed, router_client
 
 pytestmark = pytest.mark.integration
@@ -89,3 +91,27 @@ async def test_a_transfer_is_not_sent_straight_back_unless_asked_and_an_unknown_
     assert back.status_code == 200, back.text
     again = await routed(http, ticket.ticket_id, queue=home, status="assigned")
     assert again["agent_id"] == bob, "asked for: affinity gives it back to bob"
+
+
+async def test_a_rule_raises_priority_but_never_lowers_an_explicit_one_and_says_so(http, infra):
+    world = World(http)
+    queue = await world.queue("prio")
+    await world.route_tag_to(queue, priority="high")
+    urgent = await world.ticket(infra, priority="urgent")  # a manager's PATCH, or an urgent Zendesk ticket
+    normal = await world.ticket(infra, priority="normal")
+    assert (await routed(http, urgent.ticket_id, status="waiting"))["priority"] == "urgent"
+    assert (await routed(http, normal.ticket_id, status="waiting"))["priority"] == "high"
+
+    route = (await http.get(f"/v1/tickets/{normal.ticket_id}/routing")).json()[0]
+    assert route["priority_change"] == {"from": "normal", "to": "high", "by": f"rule:r-{world.tag}"}
+    assert (await http.get(f"/v1/tickets/{urgent.ticket_id}/routing")).json()[0]["priority_change"] is None
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.ROUTING,
+        until=lambda rs: any(e.type == "switchboard.ticket.priority_raised" for e in about(rs, normal.ticket_id)),
+    )
+    raised = [e.data for e in about(records, normal.ticket_id) if e.type == "switchboard.ticket.priority_raised"]
+    assert [(r["old_priority"], r["new_priority"], r["by"]) for r in raised] == [
+        ("normal", "high", f"rule:r-{world.tag}")
+    ]
+    assert not [e for e in about(records, urgent.ticket_id) if e.type == "switchboard.ticket.priority_raised"]

@@ -6,17 +6,19 @@ answers into the router's state changes and the events that announce them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.router.domain.assignment import AssignmentDecision
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
+from shared.events.base import Event
 from shared.events.routing import (
     RoutingDecisionRecorded,
     TicketAssigned,
     TicketOffered,
+    TicketPriorityRaised,
     TicketQueueChanged,
     TicketRouted,
 )
@@ -50,11 +52,73 @@ def higher(a: Priority, b: Priority) -> Priority:
     return a if PRIORITY_RANK[a] <= PRIORITY_RANK[b] else b
 
 
+@dataclass(frozen=True)
+class PriorityChange:
+    """Who set the priority: the explicit one (from a person or the platform, via ingest) stands unless
+    a rule, a queue's default, a workflow step or an escalation raises it; nothing here lowers it."""
+
+    before: Priority
+    after: Priority
+    by: str  # ingest, rule:<id>, queue:<name>, workflow:<queue>/<step>, escalation
+    asked: Priority  # what ingest last said (the explicit priority); `before` unless this change came from ingest
+
+    @property
+    def raised_by_router(self) -> bool:
+        """Ingest shows `asked`; the router now shows more: ingest should be told."""
+        return self.by != "ingest" and PRIORITY_RANK[self.after] < PRIORITY_RANK[self.asked]
+
+    def as_record(self) -> dict[str, str]:
+        record = {"from": self.before, "to": self.after, "by": self.by}
+        if self.asked != self.before:
+            record["asked"] = self.asked
+        return record
+
+
+def settle_priority(
+    before: Priority, explicit: tuple[Priority, str] | None, *floors: tuple[Priority | None, str]
+) -> PriorityChange | None:
+    """`explicit` (priority, by) replaces `before` as is (a person may lower it); each floor may only raise
+    the result. None when nothing changed."""
+    priority, by = explicit if explicit is not None else (before, "ingest")
+    asked = priority
+    for floor, source in floors:
+        if floor is not None and PRIORITY_RANK[floor] < PRIORITY_RANK[priority]:
+            priority, by = floor, source
+    if priority == before and asked == before:
+        return None
+    return PriorityChange(before=before, after=priority, by=by, asked=asked)
+
+
+def raised(
+    ticket_id: str, change: PriorityChange | None, reason: str, now: datetime
+) -> tuple[TicketPriorityRaised, ...]:
+    """The event ingest applies when the router raised a priority (none when ingest set it)."""
+    if change is None or not change.raised_by_router:
+        return ()
+    return (
+        TicketPriorityRaised(
+            ticket_id=ticket_id,
+            old_priority=change.asked,
+            new_priority=change.after,
+            by=change.by,
+            reason=reason,
+            raised_at=now,
+        ),
+    )
+
+
 def route(
     facts: TicketFacts, *, reference: str, received_at: datetime, match: RuleMatch, queue: Queue, now: datetime
-) -> tuple[RoutedTicket, TicketRouted, RoutingDecisionRecorded]:
-    """The ticket waits in the matched queue, at the rule's priority (never below the queue's floor)."""
-    priority = higher(match.actions.priority or facts.priority, queue.default_priority)
+) -> tuple[RoutedTicket, tuple[Event, ...]]:
+    """The ticket waits in the matched queue at its own priority, raised (never lowered) by the rule's
+    and by the queue's default. Events: routed, the record, and priority_raised when raised."""
+    change = settle_priority(
+        facts.priority,
+        None,
+        (match.actions.priority, f"rule:{match.rule_id or 'default'}"),
+        (queue.default_priority, f"queue:{queue.name}"),
+    )
+    priority = change.after if change else facts.priority
     ticket = RoutedTicket(
         ticket_id=facts.ticket_id,
         reference=reference,
@@ -79,7 +143,11 @@ def route(
         reason=match.explanation,
         routed_at=now,
     )
-    return ticket, event, record("route", ticket, reason=match.explanation, match=match, now=now)
+    reason = match.explanation
+    if change is not None:
+        reason += f"; priority {change.before} -> {change.after} by {change.by}"
+    kept = record("route", ticket, reason=reason, match=match, now=now, priority_change=change)
+    return ticket, (event, kept, *raised(ticket.ticket_id, change, reason, now))
 
 
 def requeue(
@@ -135,6 +203,7 @@ def record(
     now: datetime,
     match: RuleMatch | None = None,
     decision: AssignmentDecision | None = None,
+    priority_change: PriorityChange | None = None,
 ) -> RoutingDecisionRecorded:
     """The audit record: published as an event and kept for GET /v1/tickets/{id}/routing."""
     return RoutingDecisionRecorded(
@@ -148,6 +217,7 @@ def record(
         candidates=[asdict(c) for c in decision.candidates] if decision else [],
         rule_trace=[asdict(e) for e in match.trace] if match else [],
         decided_at=now,
+        priority_change=priority_change.as_record() if priority_change else None,
     )
 
 

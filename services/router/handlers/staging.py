@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain.change import Change, unassigned
 from services.router.domain.model import RoutedTicket
+from shared.events.base import Event
 from shared.events.routing import RoutingDecisionRecorded
 from shared.messaging.uow import UnitOfWork
 
@@ -34,7 +36,12 @@ async def release(
 
 async def stage(uow: UnitOfWork, repo: RoutingRepository, change: Change) -> None:
     await repo.save(change.ticket)
-    for event in change.events:
+    await stage_events(uow, repo, change.events)
+
+
+async def stage_events(uow: UnitOfWork, repo: RoutingRepository, events: Iterable[Event]) -> None:
+    """Publish in order; decision records are also kept as the ticket's routing history."""
+    for event in events:
         if isinstance(event, RoutingDecisionRecorded):
             await keep_record(uow, repo, event)
         else:

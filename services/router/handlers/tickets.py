@@ -8,7 +8,7 @@ from services.router.domain import decide, rule_edits, ticket_lifecycle
 from services.router.domain.model import RuleSet
 from services.router.domain.rules import match_rules
 from services.router.handlers.dispatch import dispatch_for, dispatch_ticket
-from services.router.handlers.staging import apply, keep_record
+from services.router.handlers.staging import apply, stage_events
 from shared.clock import Clock
 from shared.events.base import Event
 from shared.events.escalation import EscalationRequested
@@ -28,13 +28,12 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
     facts = decide.facts_of(event)
     match = match_rules(await current_rules(repo, default_queue), facts)
     queue = await repo.queue(match.actions.queue)
-    ticket, routed, record = decide.route(
+    ticket, events = decide.route(
         facts, reference=event.reference, received_at=event.received_at, match=match, queue=queue, now=now
     )
     if not await repo.add(ticket, facts):
         return  # already routed (a replay of an event the inbox did not know, e.g. after a restore)
-    uow.publish(routed)
-    await keep_record(uow, repo, record)
+    await stage_events(uow, repo, events)
     await dispatch_ticket(uow, now, ticket)
 
 
