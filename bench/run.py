@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -186,7 +187,7 @@ def _ms(values: list[float], q: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
 
 
-async def main(tickets: int, concurrency: int) -> None:
+async def main(tickets: int, concurrency: int, profile: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
         t0 = time.perf_counter()
@@ -196,7 +197,13 @@ async def main(tickets: int, concurrency: int) -> None:
         try:
             env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "LOG_LEVEL": "WARNING"}
             for name in ("ingest", "router"):
-                services.append(start_service(name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=env))
+                module = "bench.profiled_router" if name == "router" and profile else None
+                extra = {**env, "PROFILE_OUT": profile} if module and profile else env
+                services.append(
+                    start_service(
+                        name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=extra, module=module
+                    )
+                )
             for service in services:
                 service.wait_ready()
             ingest, router = services[0].url, services[1].url
@@ -255,5 +262,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--profile", help="run the router under cProfile and write its stats here")
     args = parser.parse_args()
-    asyncio.run(main(args.tickets, args.concurrency))
+    asyncio.run(main(args.tickets, args.concurrency, os.path.abspath(args.profile) if args.profile else None))

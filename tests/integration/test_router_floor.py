@@ -13,7 +13,7 @@ from shared.clock import FakeClock
 from shared.events import topics
 from tests.support.access import agent_key
 from tests.support.kafka import about, read_all
-from tests.support.router import World, routed, router_client
+from tests.support.router import World, routed, router_client, send_status
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +115,67 @@ async def test_a_rule_raises_priority_but_never_lowers_an_explicit_one_and_says_
         ("normal", "high", f"rule:r-{world.tag}")
     ]
     assert not [e for e in about(records, urgent.ticket_id) if e.type == "switchboard.ticket.priority_raised"]
+
+
+HOLDING = ("switchboard.ticket.assigned", "switchboard.ticket.offered")
+UNASSIGNED = "switchboard.ticket.unassigned"
+
+
+async def _holder_by_events(infra, ticket_id: str, causes: list[str]) -> tuple[str | None, list[str]]:
+    """Fold the router's events for one ticket: who holds it, as a consumer like ingest would see it."""
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.ROUTING,
+        until=lambda rs: (
+            [e.data.get("cause") for e in about(rs, ticket_id) if e.type == UNASSIGNED][-len(causes) :] == causes
+        ),
+    )
+    holder, seen = None, []
+    for event in about(records, ticket_id):
+        if event.type in HOLDING:
+            holder = event.data["agent_id"]
+        elif event.type == UNASSIGNED:
+            assert event.data["agent_id"] == holder or holder is None, "only the holder is unassigned"
+            holder = None
+            seen.append(event.data["cause"])
+    return holder, seen
+
+
+@pytest.mark.parametrize("path", ["reopen", "transfer", "offline hand-back", "offer lapse"])
+async def test_the_routers_events_say_who_holds_the_ticket(http, infra, path):
+    world = World(http)
+    offer_mode = path == "offer lapse"
+    queue = await world.queue("held", offer_mode=offer_mode)
+    other = await world.queue("elsewhere")
+    await world.route_tag_to(queue)
+    ada = await world.agent("ada")
+    channel = "chat" if path == "offline hand-back" else "email"
+    ticket = await world.ticket(infra, channel=channel)
+    await routed(http, ticket.ticket_id, status="offered" if offer_mode else "assigned", agent=ada)
+
+    if path == "reopen":
+        await send_status(infra, ticket.ticket_id, "open", "solved")
+        await routed(http, ticket.ticket_id, status="done")
+        await http.put(f"/v1/agents/{ada}/status", json={"status": "offline"})
+        await send_status(infra, ticket.ticket_id, "solved", "open")
+        causes = ["solved", "reopened"]
+    elif path == "transfer":
+        moved = await http.post(f"/v1/tickets/{ticket.ticket_id}/transfer", json={"queue": other})
+        assert moved.status_code == 200, moved.text
+        causes = ["transferred"]
+    elif path == "offline hand-back":
+        await http.put(f"/v1/agents/{ada}/status", json={"status": "offline"})
+        causes = ["agent_offline"]
+    else:
+        before = (await http.get(f"/v1/tickets/{ticket.ticket_id}")).json()["waiting_since"]
+        await http.put(f"/v1/agents/{ada}/status", json={"status": "away"})
+        causes = ["agent_offline"]
+
+    shown = await routed(http, ticket.ticket_id, status="waiting")
+    holder, seen = await _holder_by_events(infra, ticket.ticket_id, causes)
+    assert shown["agent_id"] is None and holder is None, f"{path}: the events say {holder} holds it"
+    assert seen[-len(causes) :] == causes
+    if path == "offer lapse":
+        assert shown["waiting_since"] == before, "one path with a timeout: the wait clock runs on"
+        history = (await http.get(f"/v1/tickets/{ticket.ticket_id}/routing")).json()
+        assert any(h["kind"] == "requeue" and h["reason"] == f"offer to {ada} agent_offline" for h in history)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +51,59 @@ def _agent(row: Any) -> Agent:
     )
 
 
+_TICKET_FIELDS = tuple(RoutedTicket.__dataclass_fields__)
+
+
+def _row(ticket: RoutedTicket) -> dict[str, Any]:
+    """The ticket as column values (by hand: dataclasses.asdict deep-copies, and this runs per assignment)."""
+    row = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    row["tags"] = list(ticket.tags)
+    row["declined_by"] = list(ticket.declined_by)
+    row["required_skills"] = dict(ticket.required_skills)
+    return row
+
+
+# Take one unit of the agent's channel and total capacity and hold the ticket, in one statement, or
+# change nothing: the agent row is locked and checked (online, under the total) first, the channel is
+# taken only under its capacity, and every later step runs only if the one before it changed a row.
+_RESERVE = text(
+    """
+    with agent as (
+        select id from router.agents
+        where id = :agent_id and status = 'online' and total_load < total_capacity
+        for update
+    ), channel as (
+        update router.agent_loads set load = load + 1
+        where agent_id = :agent_id and channel = :channel and load < capacity
+          and exists (select 1 from agent)
+        returning agent_id
+    ), total as (
+        update router.agents set total_load = total_load + 1, last_assigned_at = cast(:now as timestamptz)
+        where id = :agent_id and exists (select 1 from channel)
+        returning id
+    ), held as (
+        insert into router.assignments (ticket_id, agent_id, queue, channel, kind, since)
+        select cast(:ticket_id as text), cast(:agent_id as text), cast(:queue as text), cast(:channel as text),
+               cast(:kind as text), cast(:now as timestamptz)
+        where exists (select 1 from total)
+        returning ticket_id
+    ), ticket as (
+        update router.tickets
+        set status = cast(:status as text), agent_id = cast(:agent_id as text),
+            offer_expires_at = cast(:expires as timestamptz)
+        where ticket_id = cast(:ticket_id as text) and cast(:hold as boolean) and exists (select 1 from held)
+        returning ticket_id
+    ), logged as (
+        insert into router.assignment_log (ticket_id, agent_id, queue, assigned_at)
+        select cast(:ticket_id as text), cast(:agent_id as text), cast(:queue as text), cast(:now as timestamptz)
+        where cast(:log as boolean) and exists (select 1 from held)
+        returning id
+    )
+    select (select count(*) from held) + 0 * (select count(*) from ticket) + 0 * (select count(*) from logged)
+    """
+)
+
+
 def _ranks(ticket: RoutedTicket) -> dict[str, Any]:
     """The service-order columns: the ticket's priority rank and its queue's routing priority."""
     queue_rank = select(queues.c.routing_priority).where(queues.c.name == ticket.queue).scalar_subquery()
@@ -68,20 +120,14 @@ class RoutingRepository:
 
     # tickets
     async def add(self, ticket: RoutedTicket, facts: TicketFacts) -> bool:
-        row = {
-            **asdict(ticket),
-            "tags": list(ticket.tags),
-            "declined_by": list(ticket.declined_by),
-            "facts": to_json(facts),
-            **_ranks(ticket),
-        }
+        row = {**_row(ticket), "facts": to_json(facts), **_ranks(ticket)}
         result = await self._session.execute(
             pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id)
         )
         return result.first() is not None
 
     async def save(self, ticket: RoutedTicket) -> None:
-        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by), **_ranks(ticket)}
+        row = {**_row(ticket), **_ranks(ticket)}
         del row["ticket_id"]
         await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row))
 
@@ -285,47 +331,32 @@ class RoutingRepository:
         }
 
     # capacity and assignments
-    async def reserve(self, ticket: RoutedTicket, agent_id: str, kind: str, now: datetime) -> bool:
-        """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all."""
-        async with self._session.begin_nested() as savepoint:
-            channel = await self._session.execute(
-                update(agent_loads)
-                .where(
-                    agent_loads.c.agent_id == agent_id,
-                    agent_loads.c.channel == ticket.channel,
-                    agent_loads.c.load < agent_loads.c.capacity,
-                )
-                .values(load=agent_loads.c.load + 1)
-                .returning(agent_loads.c.load)
-            )
-            total = None
-            if channel.first() is not None:
-                total = (
-                    await self._session.execute(
-                        update(agents)
-                        .where(
-                            agents.c.id == agent_id,
-                            agents.c.total_load < agents.c.total_capacity,
-                            agents.c.status == "online",
-                        )
-                        .values(total_load=agents.c.total_load + 1, last_assigned_at=now)
-                        .returning(agents.c.total_load)
-                    )
-                ).first()
-            if total is None:
-                await savepoint.rollback()
-                return False
-            await self._session.execute(
-                insert(assignments).values(
-                    ticket_id=ticket.ticket_id,
-                    agent_id=agent_id,
-                    queue=ticket.queue,
-                    channel=ticket.channel,
-                    kind=kind,
-                    since=now,
-                )
-            )
-        return True
+    async def reserve(
+        self,
+        ticket: RoutedTicket,
+        agent_id: str,
+        kind: str,
+        now: datetime,
+        *,
+        hold: RoutedTicket | None = None,
+        log: bool = False,
+    ) -> bool:
+        """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all.
+        With `hold` (the ticket as the agent now has it) its state is saved too, and with `log` the
+        assignment is logged, all in the same statement."""
+        params = {
+            "agent_id": agent_id,
+            "channel": ticket.channel,
+            "now": now,
+            "ticket_id": ticket.ticket_id,
+            "queue": ticket.queue,
+            "kind": kind,
+            "hold": hold is not None,
+            "status": hold.status if hold else None,
+            "expires": hold.offer_expires_at if hold else None,
+            "log": log,
+        }
+        return bool(await self._session.scalar(_RESERVE, params))
 
     async def confirm(self, ticket_id: str) -> None:
         await self._session.execute(

@@ -6,11 +6,11 @@ answers into the router's state changes and the events that announce them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from services.router.domain.assignment import AssignmentDecision
+from services.router.domain.assignment import AssignmentDecision, Candidate
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
 from shared.events.base import Event
@@ -214,11 +214,17 @@ def record(
         agent_id=decision.agent_id if decision else ticket.agent_id,
         reason=reason,
         requirements=_requirements(decision),
-        candidates=[asdict(c) for c in decision.candidates] if decision else [],
-        rule_trace=[asdict(e) for e in match.trace] if match else [],
+        candidates=[_candidate(c) for c in decision.candidates] if decision else [],
+        rule_trace=[{"rule_id": e.rule_id, "matched": e.matched, "failed": e.failed} for e in match.trace]
+        if match
+        else [],
         decided_at=now,
         priority_change=priority_change.as_record() if priority_change else None,
     )
+
+
+def _candidate(candidate: Candidate) -> dict[str, Any]:
+    return {"agent_id": candidate.agent_id, "excluded": list(candidate.excluded), "score": candidate.score}
 
 
 def _requirements(decision: AssignmentDecision | None) -> dict[str, Any]:

@@ -10,14 +10,16 @@ from services.router.domain.decide import move, raised, record, requeue, settle_
 from services.router.domain.model import Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
 from shared.events.escalation import EscalationRequested
-from shared.events.routing import TicketRouted
+from shared.events.routing import TicketRouted, TicketUnassigned
 from shared.events.tickets import TicketFieldsChanged, TicketStatusChanged
 
 CLOSING_STATUSES = ("solved", "closed")
 
 
 def status_changed(ticket: RoutedTicket, event: TicketStatusChanged, now: datetime) -> Change | None:
-    """Solved or closed frees the agent (who stays "previous" for affinity); a done ticket reopened waits again."""
+    """Solved or closed frees the agent (who stays "previous" for affinity); a done ticket reopened waits
+    again. Both say `unassigned` for the agent who last had it, so no consumer keeps them as the assignee
+    of a ticket that waits (the next `assigned` says who has it, perhaps the same agent by affinity)."""
     if event.new_status in CLOSING_STATUSES:
         if ticket.status == "done":
             return None
@@ -28,10 +30,12 @@ def status_changed(ticket: RoutedTicket, event: TicketStatusChanged, now: dateti
             agent_id=None,
             offer_expires_at=None,
         )
-        return Change(ticket=done, release=True)
+        why = f"ticket {event.new_status}"
+        return Change(ticket=done, release=True, unassign_reason=why, unassign_cause=event.new_status)
     if ticket.status != "done":
         return None
     reopened = requeue(ticket, now=now)
+    last = ticket.agent_id or ticket.previous_agent_id
     routed = TicketRouted(
         ticket_id=ticket.ticket_id,
         queue=reopened.queue,
@@ -41,7 +45,16 @@ def status_changed(ticket: RoutedTicket, event: TicketStatusChanged, now: dateti
         routed_at=now,
     )
     kept = record("requeue", reopened, reason="reopened; previous agent preferred", now=now)
-    return Change(ticket=reopened, events=(routed, kept))
+    if last is None:
+        return Change(ticket=reopened, events=(routed, kept))
+    gone = TicketUnassigned(
+        ticket_id=ticket.ticket_id,
+        agent_id=last,
+        reason=f"reopened ({event.old_status} -> {event.new_status}): back to the queue",
+        unassigned_at=now,
+        cause="reopened",
+    )
+    return Change(ticket=reopened, events=(gone, routed, kept))
 
 
 def rematches_on_priority_change(ticket: RoutedTicket) -> bool:
@@ -108,4 +121,5 @@ def escalate(ticket: RoutedTicket, event: EscalationRequested, now: datetime) ->
         events=(changed, record("transfer", moved, reason=why, now=now, priority_change=change), *priority_events),
         release=True,
         unassign_reason=f"escalated to {event.to_queue}: {event.reason}",
+        unassign_cause="escalated",
     )

@@ -43,11 +43,11 @@ class _Pass:
     queues: dict[str, Queue] = field(default_factory=dict)
     online_loaded: bool = False
 
-    async def queue(self, name: str) -> Queue:
+    async def queue(self, name: str, known: Queue | None = None) -> Queue:
         queue = self.queues.get(name)
         if queue is not None:
             return queue
-        queue = await self.repo.queue(name)
+        queue = known if known is not None and known.name == name else await self.repo.queue(name)
         self.queues[name] = queue
         now = self.state.now
         if queue.fairness_max_per_window is not None:
@@ -60,9 +60,9 @@ class _Pass:
             self.online_loaded = True
         return queue
 
-    async def offer(self, ticket: RoutedTicket) -> bool:
+    async def offer(self, ticket: RoutedTicket, queue: Queue | None = None) -> bool:
         """Give this ticket to whoever the pass picks, if anyone; True when it got an agent."""
-        queue = await self.queue(ticket.queue)
+        queue = await self.queue(ticket.queue, queue)
         decision = self.state.decide(ticket, queue)
         if decision is None:
             return False
@@ -73,15 +73,13 @@ class _Pass:
         assert agent_id is not None
         now = self.state.now
         kind = "offered" if queue.offer_mode else "assigned"
-        if not await self.repo.reserve(ticket, agent_id, kind, now):
+        changed, event, record = decide.assign(ticket, queue, decision, now=now)
+        # capacity, the assignment row, the ticket's new state and the log: one statement, all or nothing
+        if not await self.repo.reserve(ticket, agent_id, kind, now, hold=changed, log=kind == "assigned"):
             self.state.full(agent_id)  # the database says the agent is full (another replica's change)
             return False
-        changed, event, record = decide.assign(ticket, queue, decision, now=now)
-        await self.repo.save(changed)
         self.uow.publish(event)
         await keep_record(self.uow, self.repo, record)
-        if kind == "assigned":
-            await self.repo.log_assignment(ticket.ticket_id, agent_id, queue.name, now)
         if queue.strategy == "round_robin":
             await self.repo.set_last_round_robin(queue.name, agent_id)
         self.state.took(agent_id, ticket, queue)
@@ -96,14 +94,14 @@ async def _start(uow: UnitOfWork, now: datetime) -> _Pass | None:
     return _Pass(uow, repo, DispatchPass(now=now, pool=pool))
 
 
-async def dispatch_ticket(uow: UnitOfWork, now: datetime, ticket: RoutedTicket) -> bool:
-    """A ticket that just started waiting: True when it got an agent."""
+async def dispatch_ticket(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None = None) -> bool:
+    """A ticket that just started waiting (`queue`: its queue, when the caller has it): True when it got an agent."""
     if ticket.status != "waiting":
         return False
     run = await _start(uow, now)
     if run is None or not run.state.has_room_on(ticket.channel):
         return False
-    return await run.offer(ticket)
+    return await run.offer(ticket, queue)
 
 
 async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> int:

@@ -28,7 +28,7 @@ async def release(
         return None
     agent_id = await repo.release(before.ticket_id)
     if change.unassign_reason is not None:
-        event = unassigned(before, agent_id, change.unassign_reason, now)
+        event = unassigned(before, agent_id, change.unassign_reason, now, change.unassign_cause)
         if event is not None:
             uow.publish(event)
     return agent_id

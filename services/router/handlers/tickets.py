@@ -34,7 +34,7 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
     if not await repo.add(ticket, facts):
         return  # already routed (a replay of an event the inbox did not know, e.g. after a restore)
     await stage_events(uow, repo, events)
-    await dispatch_ticket(uow, now, ticket)
+    await dispatch_ticket(uow, now, ticket, queue)
 
 
 async def on_status_changed(event: TicketStatusChanged, *, uow: UnitOfWork, clock: Clock) -> None:

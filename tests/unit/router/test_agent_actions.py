@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from services.router.domain.agent_actions import (
@@ -62,15 +64,22 @@ def test_what_an_agent_leaving_hands_back(
         return
     assert change is not None
     assert change.release
-    assert (change.ticket.status, change.ticket.agent_id, change.ticket.waiting_since) == ("waiting", None, NOW)
+    assert change.unassign_cause == "agent_offline"
     if expected == "declined":
-        assert events(change) == [("TicketOfferDeclined", "agent_offline")]
+        assert change == lapse_offer(holding, "agent_offline", NOW), "one path with declines and timeouts"
+        assert (change.ticket.status, change.ticket.agent_id, change.ticket.waiting_since) == ("waiting", None, ago(60))
+        assert events(change) == [
+            ("TicketOfferDeclined", "agent_offline"),
+            ("record", "requeue: offer to ada agent_offline"),
+        ]
         assert change.ticket.declined_by == ("ada",)
-        assert change.unassign_reason is None, "an offer was never the agent's"
+        assert change.unassign_reason == "offer to ada agent_offline"
     else:
-        assert events(change) == [("record", f"requeue: ada went offline; {holding.channel} back to the queue")]
+        assert (change.ticket.status, change.ticket.agent_id, change.ticket.waiting_since) == ("waiting", None, NOW)
+        why = f"ada went offline; {holding.channel} back to the queue"
+        assert events(change) == [("record", f"requeue: {why}")]
         assert change.ticket.previous_agent_id == "ada"
-        assert change.unassign_reason == "agent went offline"
+        assert change.unassign_reason == why
 
 
 def test_accepting_an_offer_makes_the_ticket_the_agents() -> None:
@@ -175,14 +184,17 @@ def test_no_room_names_the_agent_and_the_channel() -> None:
 
 @pytest.mark.parametrize(
     ("state", "released_from", "announced"),
-    [(held(), "ada", True), (held(), None, False), (offered(), "ada", False), (ticket(), None, False)],
+    [(held(), "ada", True), (held(), None, False), (offered(), "ada", True), (ticket(), None, False)],
 )
-def test_only_an_agent_who_owned_the_ticket_is_told_they_lost_it(
+def test_an_agent_who_held_the_ticket_or_its_offer_is_told_they_lost_it(
     state: RoutedTicket, released_from: str | None, announced: bool
 ) -> None:
-    event = unassigned(state, released_from, "why", NOW)
-    expected = TicketUnassigned(ticket_id="t-1", agent_id="ada", reason="why", unassigned_at=NOW) if announced else None
-    assert event == expected
+    event = unassigned(state, released_from, "why", NOW, "transferred")
+    held_as: Literal["assigned", "offered"] = "offered" if state.status == "offered" else "assigned"
+    expected = TicketUnassigned(
+        ticket_id="t-1", agent_id="ada", reason="why", unassigned_at=NOW, cause="transferred", held_as=held_as
+    )
+    assert event == (expected if announced else None)
 
 
 def test_events_are_the_shared_wire_types() -> None:

@@ -32,7 +32,7 @@ def test_a_solved_ticket_is_done_and_frees_its_agent(state: RoutedTicket, new: S
     assert (change.ticket.status, change.ticket.agent_id, change.ticket.offer_expires_at) == ("done", None, None)
     assert change.ticket.previous_agent_id == state.agent_id
     assert change.release
-    assert change.unassign_reason is None
+    assert (change.unassign_reason, change.unassign_cause) == (f"ticket {new}", new), "said only if someone held it"
     assert change.events == ()
 
 
@@ -64,9 +64,11 @@ def test_a_reopened_ticket_waits_again_preferring_its_previous_agent() -> None:
         "ada",
     )
     assert events(change) == [
+        ("TicketUnassigned", "reopened (solved -> open): back to the queue"),
         ("TicketRouted", "reopened (solved -> open)"),
         ("record", "requeue: reopened; previous agent preferred"),
     ]
+    assert change.events[0].agent_id == "ada" and change.events[0].cause == "reopened"  # type: ignore[attr-defined]
     assert not change.release
 
 
