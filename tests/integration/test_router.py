@@ -172,7 +172,7 @@ async def test_past_the_wait_limit_a_ticket_overflows_or_widens(http, infra, clo
     clock.advance(timedelta(seconds=301))
     await routed(http, widened.ticket_id, status="assigned", queue=widening)
     kinds = [h["kind"] for h in (await http.get(f"/v1/tickets/{widened.ticket_id}/routing")).json()]
-    assert kinds == ["route", "overflow", "assign"]
+    assert kinds == ["route", "wait", "overflow", "assign"], "the wait record says why it waited"
 
 
 async def test_offline_agents_return_chats_but_keep_emails_and_reopened_tickets_prefer_them(http, infra):

@@ -179,3 +179,26 @@ async def test_the_routers_events_say_who_holds_the_ticket(http, infra, path):
         assert shown["waiting_since"] == before, "one path with a timeout: the wait clock runs on"
         history = (await http.get(f"/v1/tickets/{ticket.ticket_id}/routing")).json()
         assert any(h["kind"] == "requeue" and h["reason"] == f"offer to {ada} agent_offline" for h in history)
+
+
+async def test_a_waiting_tickets_record_says_who_was_considered_and_what_excluded_them(http, infra):
+    world = World(http)
+    billing = await world.queue("billing", required_skills={world.skill: 3})
+    await world.route_tag_to(billing)
+    off = await world.agent("off", status="offline")
+    novice = await world.agent("novice", level=1)
+    full = await world.agent("full", capacity={"email": 1}, total_capacity=8)
+    first = await world.ticket(infra)
+    await routed(http, first.ticket_id, status="assigned", agent=full)
+
+    second = await world.ticket(infra)
+    await routed(http, second.ticket_id, status="waiting")
+    history = (await http.get(f"/v1/tickets/{second.ticket_id}/routing")).json()
+    wait = [h for h in history if h["kind"] == "wait"][-1]
+    assert wait["requirements"]["skills"] == {world.skill: 3}
+    excluded = {c["agent_id"]: c["excluded"] for c in wait["candidates"]}
+    assert excluded[full] == ["email full 1/1"], "those who fit the ticket are named first"
+    assert excluded[off] == ["status offline"]
+    assert excluded.get(novice, [f"skill {world.skill} 1 < 3"]) == [f"skill {world.skill} 1 < 3"]
+    counts = wait["excluded_counts"]
+    assert counts["email full"] >= 1 and counts["status offline"] >= 1 and counts[f"skill {world.skill}"] >= 1

@@ -6,6 +6,8 @@ answers into the router's state changes and the events that announce them.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -204,6 +206,7 @@ def record(
     match: RuleMatch | None = None,
     decision: AssignmentDecision | None = None,
     priority_change: PriorityChange | None = None,
+    excluded_counts: Mapping[str, int] | None = None,
 ) -> RoutingDecisionRecorded:
     """The audit record: published as an event and kept for GET /v1/tickets/{id}/routing."""
     return RoutingDecisionRecorded(
@@ -220,7 +223,54 @@ def record(
         else [],
         decided_at=now,
         priority_change=priority_change.as_record() if priority_change else None,
+        excluded_counts=dict(excluded_counts or {}),
     )
+
+
+WAIT_LISTED = 20  # agents named in a wait record; the counts cover all of them
+
+
+def exclusion_kind(reason: str) -> str:
+    """An eligibility reason without its numbers: "email full 6/6" -> "email full", "skill billing 1 < 3"
+    and "no skill billing" -> "skill billing", "does not speak de (speaks en)" -> "language de"."""
+    words = reason.split()
+    if reason.startswith("no skill ") or (words[0] == "skill" and len(words) > 1):
+        return f"skill {words[2] if words[0] == 'no' else words[1]}"
+    if reason.startswith("does not speak "):
+        return f"language {words[3]}"
+    if len(words) >= 2 and words[1] == "full":
+        return f"{words[0]} full"
+    if reason.startswith("fairness limit"):
+        return "fairness limit"
+    if reason.startswith("not in team"):
+        return f"team {words[3]}"
+    return reason
+
+
+def why_waiting(
+    ticket: RoutedTicket, decision: AssignmentDecision, *, now: datetime, listed: int = WAIT_LISTED
+) -> RoutingDecisionRecorded:
+    """The record of a ticket that keeps waiting: every agent considered and what excluded them, at most
+    `listed` named (the closest first: agents who fit the ticket's skills, team and language, then by
+    how few reasons exclude them, then id), and per kind of exclusion how many agents it left out."""
+    counts = Counter(exclusion_kind(r) for c in decision.candidates for r in c.excluded)
+
+    def closeness(c: Candidate) -> tuple[bool, int, str]:
+        misfit = any(exclusion_kind(r).startswith(("skill ", "team ", "language ")) for r in c.excluded)
+        return (misfit, len(c.excluded), c.agent_id)
+
+    ordered = sorted(decision.candidates, key=closeness)
+    shown = replace(decision, candidates=tuple(ordered[:listed]))
+    if not decision.candidates:
+        reason = "no agents configured"
+    elif decision.agent_id is None:
+        reason = decision.reason
+    else:
+        reason = f"{decision.agent_id} could take it but had no room left when asked (changed meanwhile)"
+    if len(ordered) > listed:
+        reason += f"; {len(ordered) - listed} more agents not listed (see excluded_counts)"
+    waiting = record("wait", ticket, reason=reason, now=now, decision=shown, excluded_counts=counts)
+    return waiting.model_copy(update={"agent_id": None})
 
 
 def _candidate(candidate: Candidate) -> dict[str, Any]:

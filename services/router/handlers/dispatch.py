@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
-from services.router.domain.assignment import AssignmentDecision
+from services.router.domain.assignment import AssignmentDecision, choose_agent
 from services.router.domain.dispatch_pass import DispatchPass, ServiceKey, channels_free, could_serve
-from services.router.domain.model import Queue, RoutedTicket
+from services.router.domain.model import AgentLoad, Queue, RoutedTicket
 from services.router.handlers.staging import keep_record
 from shared.messaging.uow import UnitOfWork
 
@@ -99,9 +99,23 @@ async def dispatch_ticket(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, 
     if ticket.status != "waiting":
         return False
     run = await _start(uow, now)
-    if run is None or not run.state.has_room_on(ticket.channel):
-        return False
-    return await run.offer(ticket, queue)
+    if run is not None and run.state.has_room_on(ticket.channel) and await run.offer(ticket, queue):
+        return True
+    await _explain_wait(uow, now, ticket, queue)
+    return False
+
+
+async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None) -> None:
+    """Why nobody took it: every agent against the ticket's requirements (only for a ticket that waits)."""
+    repo = RoutingRepository(uow.session)
+    if queue is None or queue.name != ticket.queue:
+        queue = await repo.queue(ticket.queue)
+    agents = await repo.all_agents()
+    loads = await repo.loads(queue.name, now - timedelta(seconds=queue.fairness_window_s))
+    online = [a for a in agents if a.status == "online"]
+    rows = [(a, loads.get(a.id, AgentLoad())) for a in agents]
+    decision = choose_agent(ticket, queue, rows, now, last_round_robin_agent=None, online=online)
+    await keep_record(uow, repo, decide.why_waiting(ticket, decision, now=now))
 
 
 async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> int:
