@@ -12,3 +12,5 @@ class RouterSettings(BaseServiceSettings):
     default_queue: str = "triage"
     # offers expire, wait limits and workflow steps are checked this often
     sweep_interval_s: float = 1.0
+    # the Prometheus gauges (queue depth, oldest wait, agents by status, free capacity) are refreshed this often
+    gauges_interval_s: float = 5.0

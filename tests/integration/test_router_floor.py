@@ -5,14 +5,14 @@ Like test_router.py, every test has its own skill, queues and agents (`World`)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.clock import FakeClock
 from shared.events import topics
 from tests.support.access import agent_key
-from tests.support.kafka import about, read_all
+from tests.support.kafka import about, eventually, read_all
 from tests.support.router import World, routed, router_client, send_status
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="module")
 async def http(infra, clock):
-    async with router_client(infra, clock=clock) as client:
+    async with router_client(infra, clock=clock, gauges_interval_s=0.2) as client:
         await client.put("/v1/queues/triage", json={"required_skills": {"nobody-here": 1}})
         yield client
         for agent in (await client.get("/v1/agents")).json():
@@ -202,3 +202,37 @@ async def test_a_waiting_tickets_record_says_who_was_considered_and_what_exclude
     assert excluded.get(novice, [f"skill {world.skill} 1 < 3"]) == [f"skill {world.skill} 1 < 3"]
     counts = wait["excluded_counts"]
     assert counts["email full"] >= 1 and counts["status offline"] >= 1 and counts[f"skill {world.skill}"] >= 1
+
+
+async def test_the_overview_and_metrics_show_per_channel_saturation(http, infra, clock):
+    world = World(http)
+    queue = await world.queue("mail")
+    await world.route_tag_to(queue)
+    ada = await world.agent("ada", capacity={"email": 1, "chat": 2}, total_capacity=8)
+    first, second = await world.ticket(infra), await world.ticket(infra)
+    await routed(http, first.ticket_id, status="assigned", agent=ada)
+    await routed(http, second.ticket_id, status="waiting")
+
+    line = next(a for a in (await http.get("/v1/overview")).json()["agents"] if a["id"] == ada)
+    assert (line["load"], line["capacity"]) == (1, 8)
+    assert line["channels"]["email"] == {"load": 1, "capacity": 1, "full": True}
+    assert line["full_channels"] == ["email"]
+
+    clock.advance(timedelta(seconds=30))
+
+    def value(text: str, series: str) -> float | None:
+        return next((float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith(series + " ")), None)
+
+    last: list[str] = []
+
+    async def scraped() -> str | None:
+        text = (await http.get("/metrics")).text
+        last[:] = [ln for ln in text.splitlines() if ln.startswith("switchboard_router")]
+        oldest = value(text, f'switchboard_router_queue_oldest_wait_seconds{{queue="{queue}"}}')
+        return text if oldest is not None and oldest >= 30 else None  # refreshed since the clock moved
+
+    text = await eventually(scraped, timeout=10)
+    assert isinstance(text, str), last
+    assert value(text, f'switchboard_router_queue_waiting{{queue="{queue}"}}') == 1.0
+    assert 'switchboard_router_agents{status="online"}' in text
+    assert 'switchboard_router_free_capacity{channel="chat"}' in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.router.adapters.gauges import run_gauges
 from services.router.adapters.tables import api_keys, messaging
 from services.router.entrypoints import agents, overview, queues, rules, tickets
 from services.router.handlers.sweeper import ensure_default_queue, run_sweeper
@@ -32,7 +33,7 @@ def definition(settings: RouterSettings) -> ServiceDefinition:
             Subscription("router-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS),
         ),
         dependencies=lambda runtime: {"default_queue": settings.default_queue},
-        workers=(("default-queue", ensure_default_queue), ("sweeper", run_sweeper)),
+        workers=(("default-queue", ensure_default_queue), ("sweeper", run_sweeper), ("router-gauges", run_gauges)),
     )
 
 
