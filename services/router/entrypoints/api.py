@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.router.adapters.agent_stream import AgentStream
 from services.router.adapters.gauges import run_gauges
 from services.router.adapters.tables import api_keys, messaging
 from services.router.entrypoints import agents, overview, queues, rules, tickets
@@ -23,7 +24,8 @@ from shared.web.app import create_service_app
 ROUTERS = (tickets.router, agents.router, queues.router, overview.router, rules.router)
 
 
-def definition(settings: RouterSettings) -> ServiceDefinition:
+def definition(settings: RouterSettings, stream: AgentStream | None = None) -> ServiceDefinition:
+    stream = stream or AgentStream()
     return ServiceDefinition(
         name="router",
         tables=messaging,
@@ -33,10 +35,18 @@ def definition(settings: RouterSettings) -> ServiceDefinition:
             Subscription("router-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS),
         ),
         dependencies=lambda runtime: {"default_queue": settings.default_queue},
-        workers=(("default-queue", ensure_default_queue), ("sweeper", run_sweeper), ("router-gauges", run_gauges)),
+        workers=(
+            ("default-queue", ensure_default_queue),
+            ("sweeper", run_sweeper),
+            ("router-gauges", run_gauges),
+            ("agent-stream", stream.run),
+        ),
     )
 
 
 def create_app(settings: RouterSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RouterSettings()
-    return create_service_app(definition(settings), settings, routers=ROUTERS, clock=clock)
+    stream = AgentStream()
+    app = create_service_app(definition(settings, stream), settings, routers=ROUTERS, clock=clock)
+    app.state.agent_stream = stream
+    return app
