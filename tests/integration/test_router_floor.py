@@ -5,6 +5,7 @@ Like test_router.py, every test has its own skill, queues and agents (`World`)."
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -236,3 +237,46 @@ async def test_the_overview_and_metrics_show_per_channel_saturation(http, infra,
     assert value(text, f'switchboard_router_queue_waiting{{queue="{queue}"}}') == 1.0
     assert 'switchboard_router_agents{status="online"}' in text
     assert 'switchboard_router_free_capacity{channel="chat"}' in text
+
+
+async def test_small_ones_rule_id_from_the_path_unknown_queue_stats_and_who_reads_rules(http, infra):
+    world = World(http)
+    queue = await world.queue("small")
+    rule = {"conditions": {"tags_any": [world.tag]}, "actions": {"queue": queue}}
+    saved = await http.put(f"/v1/rules/r-{world.tag}", json=rule)
+    assert saved.status_code == 200, saved.text
+    assert f"r-{world.tag}" in [r["id"] for r in saved.json()["rules"]], "the id is the path's"
+    mismatch = await http.put(f"/v1/rules/r-{world.tag}", json={**rule, "id": "another"})
+    assert mismatch.status_code == 422 and [e["field"] for e in mismatch.json()["errors"]] == ["id"]
+
+    stats = await http.get("/v1/queues/no-such-queue/stats")
+    assert stats.status_code == 404 and stats.headers["content-type"] == "application/problem+json"
+    assert (await http.get(f"/v1/queues/{queue}/stats")).status_code == 200
+
+    ada = await world.agent("ada")
+    assert (await http.get("/v1/rules", headers=await agent_key(http, ada))).status_code == 200, (
+        "agents read the rules: their tickets' routing records name them"
+    )
+
+
+async def test_old_decision_records_and_assignment_log_rows_are_purged_in_batches(http, clock):
+    from services.router.adapters.repository import RoutingRepository
+    from services.router.handlers.retention import purge_history
+    from tests.support.access import _app_of
+
+    runtime = _app_of(http).state.runtime
+    now = clock.now()
+    ticket_id = f"old-{uuid.uuid4()}"
+    async with runtime.uow() as uow:
+        repo = RoutingRepository(uow.session)
+        for days in (100, 95, 91, 10):
+            at = now - timedelta(days=days)
+            await repo.record_decision(ticket_id, "route", {"days": days}, at)
+            await repo.log_assignment(ticket_id, "ada", "q", at)
+        await uow.commit()
+
+    assert await purge_history(runtime, now, days=90, batch=2) >= 6
+    async with runtime.uow() as uow:
+        kept = [r["record"]["days"] for r in await RoutingRepository(uow.session).decisions_of(ticket_id)]
+    assert kept == [10]
+    assert await purge_history(runtime, now, days=0) == 0, "0 keeps history for good"

@@ -133,6 +133,7 @@ assignment_log = Table(
     Column("queue", Text, nullable=False),
     Column("assigned_at", DateTime(timezone=True), nullable=False),
     Index("ix_assignment_log_queue_time", "queue", "assigned_at"),
+    Index("ix_assignment_log_assigned_at", "assigned_at"),  # the retention purge
 )
 
 rule_sets = Table(
@@ -153,4 +154,5 @@ decisions = Table(
     Column("kind", Text, nullable=False),
     Column("record", JSONB, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_decisions_decided_at", "decided_at"),  # the retention purge
 )

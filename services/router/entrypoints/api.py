@@ -11,6 +11,7 @@ from services.router.adapters.agent_stream import AgentStream
 from services.router.adapters.gauges import run_gauges
 from services.router.adapters.tables import api_keys, messaging
 from services.router.entrypoints import agents, overview, queues, rules, tickets
+from services.router.handlers.retention import run_history_retention
 from services.router.handlers.sweeper import ensure_default_queue, run_sweeper
 from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS
 from services.router.settings import RouterSettings
@@ -40,6 +41,7 @@ def definition(settings: RouterSettings, stream: AgentStream | None = None) -> S
             ("sweeper", run_sweeper),
             ("router-gauges", run_gauges),
             ("agent-stream", stream.run),
+            ("history-retention", run_history_retention),
         ),
     )
 

@@ -189,6 +189,15 @@ class RuleIn(Strict):
         )
 
 
+class OneRuleIn(RuleIn):
+    """PUT /v1/rules/{id}: the id is the path's; one in the body is optional and must match it."""
+
+    id: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")  # type: ignore[assignment]
+
+    def with_id(self, rule_id: str) -> RuleIn:
+        return RuleIn(**{**self.model_dump(), "id": rule_id})
+
+
 class RuleSetIn(Strict):
     rules: list[RuleIn] = Field(default_factory=list, max_length=500)
     default: ActionsIn

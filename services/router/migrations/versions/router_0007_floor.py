@@ -1,4 +1,4 @@
-"""the support floor: a transferring agent is not given the ticket back; retention of decision history
+"""the support floor: a transferring agent is not given the ticket back
 
 Revision ID: router_0007
 Revises: router_0006
