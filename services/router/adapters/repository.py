@@ -52,6 +52,7 @@ def _agent(row: Any) -> Agent:
 
 
 _TICKET_FIELDS = tuple(RoutedTicket.__dataclass_fields__)
+_RULESETS: dict[int, RuleSet] = {}  # parsed rule sets by version (versions are immutable)
 
 
 def _row(ticket: RoutedTicket) -> dict[str, Any]:
@@ -100,6 +101,17 @@ _RESERVE = text(
         returning id
     )
     select (select count(*) from held) + 0 * (select count(*) from ticket) + 0 * (select count(*) from logged)
+    """
+)
+
+
+# online agents under their total capacity with their load per channel, in one read
+_WITH_ROOM = text(
+    """
+    select a.*, (select jsonb_object_agg(l.channel, l.load) from router.agent_loads l where l.agent_id = a.id)
+           as by_channel
+    from router.agents a
+    where a.status = 'online' and a.total_load < a.total_capacity
     """
 )
 
@@ -264,17 +276,8 @@ class RoutingRepository:
 
     async def agents_with_room(self) -> dict[str, tuple[Agent, AgentLoad]]:
         """Online agents under their total capacity, with their loads: all an assignment pass can use."""
-        query = select(agents).where(agents.c.status == "online", agents.c.total_load < agents.c.total_capacity)
-        rows = (await self._session.execute(query)).mappings().all()
-        if not rows:
-            return {}
-        by_channel: dict[str, dict[str, int]] = {}
-        loads = select(agent_loads.c.agent_id, agent_loads.c.channel, agent_loads.c.load).where(
-            agent_loads.c.agent_id.in_([r["id"] for r in rows])
-        )
-        for agent_id, channel, load in (await self._session.execute(loads)).all():
-            by_channel.setdefault(agent_id, {})[channel] = load
-        pool = ((_agent(r), AgentLoad(by_channel=by_channel.get(r["id"], {}), total=r["total_load"])) for r in rows)
+        rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
+        pool = ((_agent(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"])) for r in rows)
         return {agent.id: (agent, load) for agent, load in pool if has_room(agent, load)}
 
     async def all_agents(self) -> list[Agent]:
@@ -402,12 +405,20 @@ class RoutingRepository:
 
     # rules
     async def ruleset(self) -> RuleSet | None:
-        row = (
-            (await self._session.execute(select(rule_sets).order_by(rule_sets.c.version.desc()).limit(1)))
-            .mappings()
-            .first()
-        )
-        return ruleset_from_json(row["version"], row["rules"], row["default_actions"]) if row else None
+        """The current rule set. A version never changes once saved, so parsed ones are kept by version
+        and each call reads only the latest version number."""
+        version = await self._session.scalar(select(func.max(rule_sets.c.version)))
+        if version is None:
+            return None
+        cached = _RULESETS.get(version)
+        if cached is not None:
+            return cached
+        row = (await self._session.execute(select(rule_sets).where(rule_sets.c.version == version))).mappings().one()
+        ruleset = ruleset_from_json(row["version"], row["rules"], row["default_actions"])
+        if len(_RULESETS) >= 16:
+            _RULESETS.clear()
+        _RULESETS[version] = ruleset
+        return ruleset
 
     async def ruleset_version(self, version: int) -> dict[str, Any] | None:
         row = (await self._session.execute(select(rule_sets).where(rule_sets.c.version == version))).mappings().first()
