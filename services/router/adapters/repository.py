@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from services.router.adapters.tables import (
 from services.router.domain.dispatch_pass import ServiceKey, has_room, priority_rank
 from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
 from services.router.domain.overview import WaitingSummary
+from shared.events.routing import RoutingDecisionRecorded
 
 # one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
 ROUTING_LOCK = 0x5B_0001
@@ -99,8 +101,15 @@ _RESERVE = text(
         select cast(:ticket_id as text), cast(:agent_id as text), cast(:queue as text), cast(:now as timestamptz)
         where cast(:log as boolean) and exists (select 1 from held)
         returning id
+    ), recorded as (
+        insert into router.decisions (ticket_id, kind, record, decided_at)
+        select cast(:ticket_id as text), cast(:record_kind as text), cast(cast(:record as text) as jsonb),
+               cast(:now as timestamptz)
+        where cast(:record as text) is not null and exists (select 1 from held)
+        returning id
     )
     select (select count(*) from held) + 0 * (select count(*) from ticket) + 0 * (select count(*) from logged)
+           + 0 * (select count(*) from recorded)
     """
 )
 
@@ -343,10 +352,11 @@ class RoutingRepository:
         *,
         hold: RoutedTicket | None = None,
         log: bool = False,
+        record: RoutingDecisionRecorded | None = None,
     ) -> bool:
         """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all.
-        With `hold` (the ticket as the agent now has it) its state is saved too, and with `log` the
-        assignment is logged, all in the same statement."""
+        With `hold` (the ticket as the agent now has it) its state is saved too, with `log` the
+        assignment is logged and with `record` the decision is kept, all in the same statement."""
         params = {
             "agent_id": agent_id,
             "channel": ticket.channel,
@@ -358,6 +368,8 @@ class RoutingRepository:
             "status": hold.status if hold else None,
             "expires": hold.offer_expires_at if hold else None,
             "log": log,
+            "record_kind": record.kind if record else None,
+            "record": json.dumps(record.model_dump(mode="json")) if record else None,
         }
         return bool(await self._session.scalar(_RESERVE, params))
 

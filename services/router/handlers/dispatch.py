@@ -74,12 +74,14 @@ class _Pass:
         now = self.state.now
         kind = "offered" if queue.offer_mode else "assigned"
         changed, event, record = decide.assign(ticket, queue, decision, now=now)
-        # capacity, the assignment row, the ticket's new state and the log: one statement, all or nothing
-        if not await self.repo.reserve(ticket, agent_id, kind, now, hold=changed, log=kind == "assigned"):
+        # capacity, the assignment row, the ticket's new state, the log and the record: one statement, all or nothing
+        if not await self.repo.reserve(
+            ticket, agent_id, kind, now, hold=changed, log=kind == "assigned", record=record
+        ):
             self.state.full(agent_id)  # the database says the agent is full (another replica's change)
             return False
         self.uow.publish(event)
-        await keep_record(self.uow, self.repo, record)
+        self.uow.publish(record)
         if queue.strategy == "round_robin":
             await self.repo.set_last_round_robin(queue.name, agent_id)
         self.state.took(agent_id, ticket, queue)
