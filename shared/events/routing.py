@@ -40,7 +40,9 @@ class TicketAssigned(Event):
 
 
 class TicketUnassigned(Event):
-    """The ticket has no agent any more (agent offline, transfer, solved...)."""
+    """The agent no longer holds the ticket (assigned, or on offer to them): published on every path
+    where an agent loses one, so a consumer can clear the assignee. The next `ticket.assigned` or
+    `ticket.offered` (if any) says who has it now."""
 
     TYPE: ClassVar[str] = "switchboard.ticket.unassigned"
     TOPIC: ClassVar[str] = topics.ROUTING
@@ -49,6 +51,29 @@ class TicketUnassigned(Event):
     agent_id: str
     reason: str
     unassigned_at: datetime
+    cause: str | None = Field(
+        None,
+        description="solved, closed, reopened, transferred, escalated, agent_offline, offer_declined, "
+        "offer_timeout (None from routers before this field)",
+    )
+    held_as: Literal["assigned", "offered"] = Field(
+        "assigned", description="what the agent had: the ticket or an offer"
+    )
+
+
+class TicketPriorityRaised(Event):
+    """The router raised the ticket's priority above what ingest reported (a rule, a queue's default,
+    a workflow step, an escalation). Never lowers one: apply it as the ticket's priority."""
+
+    TYPE: ClassVar[str] = "switchboard.ticket.priority_raised"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    ticket_id: str
+    old_priority: Priority
+    new_priority: Priority
+    by: str = Field(description="rule:<id>, queue:<name>, workflow:<queue>/<step> or escalation")
+    reason: str
+    raised_at: datetime
 
 
 class TicketOffered(Event):
@@ -116,3 +141,9 @@ class RoutingDecisionRecorded(Event):
     candidates: list[dict[str, Any]] = Field(default_factory=list, description="agent_id, excluded (reasons), score")
     rule_trace: list[dict[str, Any]] = Field(default_factory=list, description="rule_id, matched, failed")
     decided_at: datetime
+    priority_change: dict[str, Any] | None = Field(
+        None, description="from, to, by (ingest, rule:<id>, queue:<name>, workflow:<queue>/<step>, escalation)"
+    )
+    excluded_counts: dict[str, int] = Field(
+        default_factory=dict, description="wait records: agents left out by each filter (all agents, not just listed)"
+    )

@@ -1,5 +1,5 @@
 """The demo configuration `make up` loads: one API key per role, support addresses, a webhook source,
-a billing queue with a rule and an online agent.
+triage and billing queues with a rule, and an online agent for each queue.
 
 It talks to the running services over their public REST API with the bootstrap admin key,
 exactly as an administrator would, and writes the keys to `<state>/demo-keys.json`
@@ -33,8 +33,11 @@ KEYS = {
 }
 
 
-# router: a billing queue for the billing@ mailbox's tag, the demo agent who works it, one rule
+# router: a billing queue for the billing@ mailbox's tag and triage for the rest, each worked by its own
+# agent (scoped by skill, so triage mail never fills the billing agent's slots), with room for far more
+# tickets than a walkthrough sends; one rule
 QUEUES = {
+    "triage": {"required_skills": {"triage": 1}},
     "billing": {
         "required_skills": {"billing": 1},
         "default_priority": "normal",
@@ -42,7 +45,11 @@ QUEUES = {
         "overflow_queue": "triage",
     },
 }
-AGENT = {"name": "Demo Agent", "team": "support", "skills": {"billing": 3, "general": 2}, "languages": ["en"]}
+_ROOM = {"capacity": {"email": 50, "webhook": 50, "api": 50, "chat": 4}, "total_capacity": 100}
+AGENTS = {
+    "demo-agent": {"name": "Demo Agent", "team": "support", "skills": {"billing": 3}, "languages": ["en"], **_ROOM},
+    "demo-triage": {"name": "Demo Triage", "team": "support", "skills": {"triage": 2}, "languages": ["en"], **_ROOM},
+}
 RULES = [
     {
         "id": "billing-tag",
@@ -75,8 +82,9 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
     with httpx.Client(base_url=router.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
         for name, queue in QUEUES.items():
             _ok(http.put(f"/v1/queues/{name}", json=queue))
-        _ok(http.put(f"/v1/agents/{KEYS['agent']['agent_id']}", json=AGENT))
-        _ok(http.put(f"/v1/agents/{KEYS['agent']['agent_id']}/status", json={"status": "online"}))
+        for agent_id, agent in AGENTS.items():
+            _ok(http.put(f"/v1/agents/{agent_id}", json=agent))
+            _ok(http.put(f"/v1/agents/{agent_id}/status", json={"status": "online"}))
         _ok(http.put("/v1/rules", json={"rules": RULES, "default": {"queue": "triage"}}))
     demo_path.write_text(
         json.dumps(
@@ -90,7 +98,7 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         **{f"{role} key": key for role, key in keys.items()},
         "support mail": ", ".join(MAILBOXES),
         "webhook": f"{ingest.url}/v1/webhooks/{DEMO_SOURCE} (secret in {demo_path.resolve()})",
-        "routing": "queues triage + billing (tag billing), agent demo-agent online",
+        "routing": "queues triage + billing (tag billing), agents demo-triage and demo-agent (billing) online",
     }
 
 

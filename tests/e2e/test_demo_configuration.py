@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
 from services.ingest.webhooks import sign_standard
-from shared.stack.demo import DEMO_DOMAIN, DEMO_SOURCE, load_demo
+from shared.stack.demo import AGENTS, DEMO_DOMAIN, DEMO_SOURCE, load_demo
 from tests.support.api import ADMIN_KEY
 from tests.support.kafka import eventually
 
@@ -71,4 +75,80 @@ async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(s
         assert me.status_code == 200, "the demo agent key works at the router"
         demo_agent = (await http.get(f"{router}/v1/agents/demo-agent", headers=manager)).json()
         assert demo_agent["status"] == "online" and demo_agent["skills"]["billing"] == 3
-        await http.put(f"{router}/v1/agents/demo-agent/status", json={"status": "offline"}, headers=manager)
+        for agent_id in AGENTS:
+            await http.put(f"{router}/v1/agents/{agent_id}/status", json={"status": "offline"}, headers=manager)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def walkthrough(ingest: str, router: str, smtp_port: str, keys: Path) -> str:
+    """The README's "Try it" block, as written, pointed at this test's services instead of `make up`'s."""
+    text = README.read_text()
+    block = re.search(r"Try it once `make up` says it is up.*?```sh\n(.*?)```", text, re.S)
+    assert block, "README has the walkthrough"
+    script = block.group(1)
+    for default, here in (
+        ("localhost:8001", ingest.removeprefix("http://")),
+        ("localhost:8002", router.removeprefix("http://")),
+        ('"127.0.0.1", 2525', f'"127.0.0.1", {smtp_port}'),
+        (".local/demo-keys.json", str(keys)),
+    ):
+        assert default in script, f"the walkthrough uses {default}"
+        script = script.replace(default, here)
+    return script
+
+
+async def test_the_readme_walkthrough_ends_with_the_ticket_assigned_however_often_it_is_repeated(services, tmp_path):
+    """Seven billing emails once left the seventh waiting: triage mail had filled the agent's email slots.
+    Here the README block runs eight times (a new subject each time, so each is a new ticket), with
+    triage traffic in between, and each run's own last command shows every billing ticket assigned."""
+    load_demo(list(services.values()), tmp_path, ADMIN_KEY)
+    ingest, router = services["ingest"], services["router"]
+    script = walkthrough(ingest.url, router.url, ingest.env["SMTP_PORT"], tmp_path / "demo-keys.json")
+    keys = json.loads((tmp_path / "demo-keys.json").read_text())
+    manager = {"Authorization": f"Bearer {keys['manager']}"}
+    secret = json.loads((tmp_path / "demo.json").read_text())["webhook_secret"]
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+
+            async def held(agent_id: str) -> int:
+                return len((await http.get(f"{router.url}/v1/agents/{agent_id}/tickets", headers=manager)).json())
+
+            billing_before, triage_before = await held("demo-agent"), await held("demo-triage")
+            for run in range(1, 9):
+                if run % 2 == 0:  # triage traffic in between (a webhook to the support side) must not block billing
+                    await _webhook(http, ingest.url, secret)
+                # the same steps; from the second run on another subject, or ingest threads it into the first ticket
+                steps = script if run == 1 else script.replace('"Charged twice"', f'"Charged twice ({run})"')
+                done = await asyncio.to_thread(
+                    subprocess.run, ["bash", "-c", steps], capture_output=True, text=True, timeout=60
+                )
+                assert done.returncode == 0, done.stderr
+                shown = json.loads(done.stdout.strip().splitlines()[-1])
+                assert len(shown) == billing_before + run, (run, shown)
+                assert all(t["status"] == "assigned" and t["queue"] == "billing" for t in shown), shown
+            assert await held("demo-triage") == triage_before + 4, "triage mail went to the triage agent"
+    finally:
+        async with httpx.AsyncClient(timeout=10) as http:
+            for agent_id in AGENTS:
+                await http.put(f"{router.url}/v1/agents/{agent_id}/status", json={"status": "offline"}, headers=manager)
+
+
+async def _webhook(http: httpx.AsyncClient, ingest: str, secret: str) -> None:
+    body = json.dumps(
+        {
+            "event": "ticket.created",
+            "external_id": str(uuid.uuid4()),
+            "subject": "Printer on fire",
+            "body": "help",
+            "requester": {"email": "bo@customer.example"},
+        }
+    ).encode()
+    msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(now),
+        "webhook-signature": sign_standard(secret, msg_id, now, body),
+    }
+    assert (await http.post(f"{ingest}/v1/webhooks/{DEMO_SOURCE}", content=body, headers=headers)).status_code == 202

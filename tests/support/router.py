@@ -18,6 +18,7 @@ from shared.events.tickets import Status, TicketReceived, TicketStatusChanged
 from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.events import envelope_of, ticket_received
+from tests.support.ingest import unique
 from tests.support.kafka import eventually, produce
 
 
@@ -76,3 +77,40 @@ async def routed(
     shown = await eventually(check, timeout=timeout)
     assert isinstance(shown, dict)
     return shown
+
+
+class World:
+    """One test's skill, queues, agents and rules."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.skill = unique("skill")
+        self.tag = self.skill
+
+    async def queue(self, name: str, **config: Any) -> str:
+        name = f"{name}-{self.skill}"
+        response = await self.http.put(f"/v1/queues/{name}", json={"required_skills": {self.skill: 1}, **config})
+        assert response.status_code == 200, response.text
+        return name
+
+    async def agent(self, name: str, status: str = "online", level: int = 3, **profile: Any) -> str:
+        agent_id = f"{name}-{self.skill}"
+        body = {"name": name, "skills": {self.skill: level}, **profile}
+        response = await self.http.put(f"/v1/agents/{agent_id}", json=body)
+        assert response.status_code == 200, response.text
+        if status != "offline":
+            assert (await self.http.put(f"/v1/agents/{agent_id}/status", json={"status": status})).status_code == 200
+        return agent_id
+
+    async def route_tag_to(self, queue: str, tag: str | None = None, **actions: Any) -> None:
+        """Add a rule sending this test's tag (or `tag`) to `queue` in front of the current rules."""
+        tag = tag or self.tag
+        current = (await self.http.get("/v1/rules")).json()
+        rule_id = f"r-{tag}"
+        rules = [{"id": rule_id, "conditions": {"tags_any": [tag]}, "actions": {"queue": queue, **actions}}]
+        rules += [r for r in current["rules"] if r["id"] != rule_id]
+        response = await self.http.put("/v1/rules", json={"rules": rules, "default": current["default"]})
+        assert response.status_code == 200, response.text
+
+    async def ticket(self, infra: Infrastructure, **fields: Any) -> TicketReceived:
+        return await send_ticket(infra, tags=(self.tag, *fields.pop("tags", ())), **fields)

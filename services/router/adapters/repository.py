@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +22,10 @@ from services.router.adapters.tables import (
     rule_sets,
     tickets,
 )
-from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
+from services.router.domain.dispatch_pass import ServiceKey, has_room, priority_rank
+from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
 from services.router.domain.overview import WaitingSummary
+from shared.events.routing import RoutingDecisionRecorded
 
 # one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
 ROUTING_LOCK = 0x5B_0001
@@ -50,6 +53,84 @@ def _agent(row: Any) -> Agent:
     )
 
 
+_TICKET_FIELDS = tuple(RoutedTicket.__dataclass_fields__)
+_RULESETS: dict[int, RuleSet] = {}  # parsed rule sets by version (versions are immutable)
+
+
+def _row(ticket: RoutedTicket) -> dict[str, Any]:
+    """The ticket as column values (by hand: dataclasses.asdict deep-copies, and this runs per assignment)."""
+    row = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    row["tags"] = list(ticket.tags)
+    row["declined_by"] = list(ticket.declined_by)
+    row["required_skills"] = dict(ticket.required_skills)
+    return row
+
+
+# Take one unit of the agent's channel and total capacity and hold the ticket, in one statement, or
+# change nothing: the agent row is locked and checked (online, under the total) first, the channel is
+# taken only under its capacity, and every later step runs only if the one before it changed a row.
+_RESERVE = text(
+    """
+    with agent as (
+        select id from router.agents
+        where id = :agent_id and status = 'online' and total_load < total_capacity
+        for update
+    ), channel as (
+        update router.agent_loads set load = load + 1
+        where agent_id = :agent_id and channel = :channel and load < capacity
+          and exists (select 1 from agent)
+        returning agent_id
+    ), total as (
+        update router.agents set total_load = total_load + 1, last_assigned_at = cast(:now as timestamptz)
+        where id = :agent_id and exists (select 1 from channel)
+        returning id
+    ), held as (
+        insert into router.assignments (ticket_id, agent_id, queue, channel, kind, since)
+        select cast(:ticket_id as text), cast(:agent_id as text), cast(:queue as text), cast(:channel as text),
+               cast(:kind as text), cast(:now as timestamptz)
+        where exists (select 1 from total)
+        returning ticket_id
+    ), ticket as (
+        update router.tickets
+        set status = cast(:status as text), agent_id = cast(:agent_id as text),
+            offer_expires_at = cast(:expires as timestamptz)
+        where ticket_id = cast(:ticket_id as text) and cast(:hold as boolean) and exists (select 1 from held)
+        returning ticket_id
+    ), logged as (
+        insert into router.assignment_log (ticket_id, agent_id, queue, assigned_at)
+        select cast(:ticket_id as text), cast(:agent_id as text), cast(:queue as text), cast(:now as timestamptz)
+        where cast(:log as boolean) and exists (select 1 from held)
+        returning id
+    ), recorded as (
+        insert into router.decisions (ticket_id, kind, record, decided_at)
+        select cast(:ticket_id as text), cast(:record_kind as text), cast(cast(:record as text) as jsonb),
+               cast(:now as timestamptz)
+        where cast(:record as text) is not null and exists (select 1 from held)
+        returning id
+    )
+    select (select count(*) from held) + 0 * (select count(*) from ticket) + 0 * (select count(*) from logged)
+           + 0 * (select count(*) from recorded)
+    """
+)
+
+
+# online agents under their total capacity with their load per channel, in one read
+_WITH_ROOM = text(
+    """
+    select a.*, (select jsonb_object_agg(l.channel, l.load) from router.agent_loads l where l.agent_id = a.id)
+           as by_channel
+    from router.agents a
+    where a.status = 'online' and a.total_load < a.total_capacity
+    """
+)
+
+
+def _ranks(ticket: RoutedTicket) -> dict[str, Any]:
+    """The service-order columns: the ticket's priority rank and its queue's routing priority."""
+    queue_rank = select(queues.c.routing_priority).where(queues.c.name == ticket.queue).scalar_subquery()
+    return {"priority_rank": priority_rank(ticket.priority), "queue_rank": func.coalesce(queue_rank, 0)}
+
+
 class RoutingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -60,19 +141,14 @@ class RoutingRepository:
 
     # tickets
     async def add(self, ticket: RoutedTicket, facts: TicketFacts) -> bool:
-        row = {
-            **asdict(ticket),
-            "tags": list(ticket.tags),
-            "declined_by": list(ticket.declined_by),
-            "facts": to_json(facts),
-        }
+        row = {**_row(ticket), "facts": to_json(facts), **_ranks(ticket)}
         result = await self._session.execute(
             pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id)
         )
         return result.first() is not None
 
     async def save(self, ticket: RoutedTicket) -> None:
-        row = {**asdict(ticket), "tags": list(ticket.tags), "declined_by": list(ticket.declined_by)}
+        row = {**_row(ticket), **_ranks(ticket)}
         del row["ticket_id"]
         await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row))
 
@@ -96,18 +172,32 @@ class RoutingRepository:
         )
         return [_ticket(r) for r in rows.mappings()]
 
-    async def waiting_batch(
-        self, queue: str, *, after: tuple[int, datetime, str] | None, limit: int
-    ) -> list[RoutedTicket]:
-        """Waiting tickets in service order (priority, then age), a page at a time (keyset on the order)."""
-        rank = case(*((tickets.c.priority == p, r) for p, r in PRIORITY_RANK.items()), else_=len(PRIORITY_RANK))
-        query = select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
+    async def waiting_page(
+        self,
+        *,
+        after: ServiceKey | None,
+        limit: int,
+        queues: Sequence[str] | None = None,
+        not_queues: Sequence[str] = (),
+        channels: Sequence[str] | None = None,
+    ) -> list[tuple[ServiceKey, RoutedTicket]]:
+        """Waiting tickets across queues in the global service order (queue routing priority, priority,
+        age, id), a page at a time: a keyset read on ix_tickets_waiting_order."""
+        order = (tickets.c.queue_rank, tickets.c.priority_rank, tickets.c.received_at, tickets.c.ticket_id)
+        query = select(tickets).where(tickets.c.status == "waiting")
+        if queues is not None:
+            query = query.where(tickets.c.queue.in_(list(queues)))
+        if not_queues:
+            query = query.where(tickets.c.queue.not_in(list(not_queues)))
+        if channels is not None:
+            query = query.where(tickets.c.channel.in_(list(channels)))
         if after is not None:
-            query = query.where(tuple_(rank, tickets.c.received_at, tickets.c.ticket_id) > tuple_(*after))
-        rows = await self._session.execute(
-            query.order_by(rank, tickets.c.received_at, tickets.c.ticket_id).limit(limit)
-        )
-        return [_ticket(r) for r in rows.mappings()]
+            query = query.where(tuple_(*order) > tuple_(*after))
+        rows = await self._session.execute(query.order_by(*order).limit(limit))
+        return [
+            ((r["queue_rank"], r["priority_rank"], r["received_at"], r["ticket_id"]), _ticket(r))
+            for r in rows.mappings()
+        ]
 
     async def queues_with_waiting(self) -> list[str]:
         return list(
@@ -162,9 +252,13 @@ class RoutingRepository:
         ]
 
     async def put_queue(self, queue: Queue, now: datetime) -> None:
-        stmt = pg_insert(queues).values(name=queue.name, config=to_json(queue), updated_at=now)
+        values = {"config": to_json(queue), "updated_at": now, "routing_priority": queue.routing_priority}
+        stmt = pg_insert(queues).values(name=queue.name, **values)
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
         await self._session.execute(
-            stmt.on_conflict_do_update(index_elements=["name"], set_={"config": to_json(queue), "updated_at": now})
+            update(tickets)
+            .where(tickets.c.queue == queue.name, tickets.c.queue_rank != queue.routing_priority)
+            .values(queue_rank=queue.routing_priority)
         )
 
     async def delete_queue(self, name: str) -> bool:
@@ -184,6 +278,16 @@ class RoutingRepository:
         query = select(agents).where(agents.c.id == agent_id)
         row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
         return _agent(row) if row else None
+
+    async def online_agents(self) -> list[Agent]:
+        query = select(agents).where(agents.c.status == "online").order_by(agents.c.id)
+        return [_agent(r) for r in (await self._session.execute(query)).mappings()]
+
+    async def agents_with_room(self) -> dict[str, tuple[Agent, AgentLoad]]:
+        """Online agents under their total capacity, with their loads: all an assignment pass can use."""
+        rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
+        pool = ((_agent(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"])) for r in rows)
+        return {agent.id: (agent, load) for agent, load in pool if has_room(agent, load)}
 
     async def all_agents(self) -> list[Agent]:
         return [_agent(r) for r in (await self._session.execute(select(agents).order_by(agents.c.id))).mappings()]
@@ -239,47 +343,35 @@ class RoutingRepository:
         }
 
     # capacity and assignments
-    async def reserve(self, ticket: RoutedTicket, agent_id: str, kind: str, now: datetime) -> bool:
-        """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all."""
-        async with self._session.begin_nested() as savepoint:
-            channel = await self._session.execute(
-                update(agent_loads)
-                .where(
-                    agent_loads.c.agent_id == agent_id,
-                    agent_loads.c.channel == ticket.channel,
-                    agent_loads.c.load < agent_loads.c.capacity,
-                )
-                .values(load=agent_loads.c.load + 1)
-                .returning(agent_loads.c.load)
-            )
-            total = None
-            if channel.first() is not None:
-                total = (
-                    await self._session.execute(
-                        update(agents)
-                        .where(
-                            agents.c.id == agent_id,
-                            agents.c.total_load < agents.c.total_capacity,
-                            agents.c.status == "online",
-                        )
-                        .values(total_load=agents.c.total_load + 1, last_assigned_at=now)
-                        .returning(agents.c.total_load)
-                    )
-                ).first()
-            if total is None:
-                await savepoint.rollback()
-                return False
-            await self._session.execute(
-                insert(assignments).values(
-                    ticket_id=ticket.ticket_id,
-                    agent_id=agent_id,
-                    queue=ticket.queue,
-                    channel=ticket.channel,
-                    kind=kind,
-                    since=now,
-                )
-            )
-        return True
+    async def reserve(
+        self,
+        ticket: RoutedTicket,
+        agent_id: str,
+        kind: str,
+        now: datetime,
+        *,
+        hold: RoutedTicket | None = None,
+        log: bool = False,
+        record: RoutingDecisionRecorded | None = None,
+    ) -> bool:
+        """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all.
+        With `hold` (the ticket as the agent now has it) its state is saved too, with `log` the
+        assignment is logged and with `record` the decision is kept, all in the same statement."""
+        params = {
+            "agent_id": agent_id,
+            "channel": ticket.channel,
+            "now": now,
+            "ticket_id": ticket.ticket_id,
+            "queue": ticket.queue,
+            "kind": kind,
+            "hold": hold is not None,
+            "status": hold.status if hold else None,
+            "expires": hold.offer_expires_at if hold else None,
+            "log": log,
+            "record_kind": record.kind if record else None,
+            "record": json.dumps(record.model_dump(mode="json")) if record else None,
+        }
+        return bool(await self._session.scalar(_RESERVE, params))
 
     async def confirm(self, ticket_id: str) -> None:
         await self._session.execute(
@@ -325,12 +417,20 @@ class RoutingRepository:
 
     # rules
     async def ruleset(self) -> RuleSet | None:
-        row = (
-            (await self._session.execute(select(rule_sets).order_by(rule_sets.c.version.desc()).limit(1)))
-            .mappings()
-            .first()
-        )
-        return ruleset_from_json(row["version"], row["rules"], row["default_actions"]) if row else None
+        """The current rule set. A version never changes once saved, so parsed ones are kept by version
+        and each call reads only the latest version number."""
+        version = await self._session.scalar(select(func.max(rule_sets.c.version)))
+        if version is None:
+            return None
+        cached = _RULESETS.get(version)
+        if cached is not None:
+            return cached
+        row = (await self._session.execute(select(rule_sets).where(rule_sets.c.version == version))).mappings().one()
+        ruleset = ruleset_from_json(row["version"], row["rules"], row["default_actions"])
+        if len(_RULESETS) >= 16:
+            _RULESETS.clear()
+        _RULESETS[version] = ruleset
+        return ruleset
 
     async def ruleset_version(self, version: int) -> dict[str, Any] | None:
         row = (await self._session.execute(select(rule_sets).where(rule_sets.c.version == version))).mappings().first()

@@ -55,8 +55,20 @@ tickets = Table(
     Column("offer_expires_at", DateTime(timezone=True)),
     Column("declined_by", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("skills_widened", Boolean, nullable=False, server_default=text("false")),
+    Column("excluded_agent_id", Text),  # transferred away by this agent
     Column("facts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # what rules look at, for re-routing
+    # the global service order, kept as columns so one index serves it (domain.dispatch_pass.service_key)
+    Column("queue_rank", Integer, nullable=False, server_default="0"),  # the queue's routing_priority
+    Column("priority_rank", Integer, nullable=False, server_default="2"),  # urgent 0 ... low 3
     Index("ix_tickets_queue_status", "queue", "status"),
+    Index(
+        "ix_tickets_waiting_order",
+        "queue_rank",
+        "priority_rank",
+        "received_at",
+        "ticket_id",
+        postgresql_where=text("status = 'waiting'"),
+    ),
     Index("ix_tickets_agent", "agent_id", "status"),
 )
 
@@ -66,6 +78,7 @@ queues = Table(
     Column("name", Text, primary_key=True),
     Column("config", JSONB, nullable=False),  # the domain Queue, as JSON
     Column("last_round_robin_agent", Text),
+    Column("routing_priority", Integer, nullable=False, server_default="0"),  # copied from config
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -120,6 +133,7 @@ assignment_log = Table(
     Column("queue", Text, nullable=False),
     Column("assigned_at", DateTime(timezone=True), nullable=False),
     Index("ix_assignment_log_queue_time", "queue", "assigned_at"),
+    Index("ix_assignment_log_assigned_at", "assigned_at"),  # the retention purge
 )
 
 rule_sets = Table(
@@ -140,4 +154,5 @@ decisions = Table(
     Column("kind", Text, nullable=False),
     Column("record", JSONB, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_decisions_decided_at", "decided_at"),  # the retention purge
 )

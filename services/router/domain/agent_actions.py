@@ -47,13 +47,10 @@ def change_status(agent: Agent, status: AgentStatus, now: datetime) -> StatusCha
 def hand_back(
     ticket: RoutedTicket, queue: Queue, agent_id: str, *, status: AgentStatus, now: datetime
 ) -> Change | None:
-    """Offers lapse when an agent leaves; going offline also returns their chats (and emails, if the queue says so)."""
+    """Offers lapse when an agent leaves (the same path as a decline or a timeout: `lapse_offer`); going
+    offline also returns their chats (and emails, if the queue says so)."""
     if ticket.status == "offered":
-        declined = TicketOfferDeclined(
-            ticket_id=ticket.ticket_id, agent_id=agent_id, reason="agent_offline", declined_at=now
-        )
-        back = requeue(replace(ticket, declined_by=(*ticket.declined_by, agent_id)), now=now, keep_declines=True)
-        return Change(ticket=back, events=(declined,), release=True)
+        return lapse_offer(ticket, "agent_offline", now)
     if status == "offline" and (ticket.channel == "chat" or queue.requeue_email_on_offline):
         back = requeue(ticket, now=now)
         why = f"{agent_id} went offline; {ticket.channel} back to the queue"
@@ -61,7 +58,8 @@ def hand_back(
             ticket=back,
             events=(record("requeue", back, reason=why, now=now),),
             release=True,
-            unassign_reason="agent went offline",
+            unassign_reason=why,
+            unassign_cause="agent_offline",
         )
     return None
 
@@ -86,14 +84,17 @@ def decline_offer(ticket: RoutedTicket, agent_id: str, now: datetime) -> Change:
 
 
 def lapse_offer(ticket: RoutedTicket, reason: DeclineReason, now: datetime) -> Change:
-    """A declined or expired offer: the agent is not asked again, the ticket waits for the next one."""
+    """A declined, expired or handed-back offer (the agent left): the agent is not asked again, the
+    ticket waits for the next one, its wait clock running on, and the agent is told it is gone."""
     agent_id = ticket.agent_id
     assert agent_id is not None, "an offered ticket has the agent it is offered to"
     declined = TicketOfferDeclined(ticket_id=ticket.ticket_id, agent_id=agent_id, reason=reason, declined_at=now)
     back = requeue(replace(ticket, declined_by=(*ticket.declined_by, agent_id)), now=now, keep_declines=True)
     back = replace(back, waiting_since=ticket.waiting_since)  # the wait is the customer's, it does not restart
-    kept = record("requeue", back, reason=f"offer to {agent_id} {reason}", now=now)
-    return Change(ticket=back, events=(declined, kept), release=True)
+    why = f"offer to {agent_id} {reason}"
+    kept = record("requeue", back, reason=why, now=now)
+    cause = "agent_offline" if reason == "agent_offline" else f"offer_{reason}"
+    return Change(ticket=back, events=(declined, kept), release=True, unassign_reason=why, unassign_cause=cause)
 
 
 def _check_transferable(ticket: RoutedTicket) -> None:
@@ -101,16 +102,24 @@ def _check_transferable(ticket: RoutedTicket) -> None:
         raise RoutingConflict(f"{ticket.reference} is solved or closed")
 
 
-def transfer_to_queue(ticket: RoutedTicket, to_queue: str, *, by: str, now: datetime) -> Change:
-    """The ticket waits in the other queue; whoever held it loses it."""
+def transfer_to_queue(
+    ticket: RoutedTicket, to_queue: str, *, by: str, now: datetime, allow_same_agent: bool = False
+) -> Change:
+    """The ticket waits in the other queue; whoever held it loses it and, unless `allow_same_agent`,
+    is not given it back there (affinity would otherwise hand it straight back to them)."""
     _check_transferable(ticket)
+    holder = ticket.agent_id if ticket.status in ("assigned", "offered") else None
     why = f"transferred to queue {to_queue} by {by}"
+    note = f"{why}; not back to {holder}" if holder and not allow_same_agent else why
     moved, changed = move(ticket, to_queue, f"transferred by {by}", now=now)
+    if not allow_same_agent:
+        moved = replace(moved, excluded_agent_id=holder)
     return Change(
         ticket=moved,
-        events=(changed, record("transfer", moved, reason=why, now=now)),
+        events=(changed, record("transfer", moved, reason=note, now=now)),
         release=True,
         unassign_reason=why,
+        unassign_cause="transferred",
     )
 
 
@@ -144,6 +153,7 @@ def transfer_to_agent(
         events=(event, record("transfer", assigned, reason=why, now=now)),
         release=True,
         unassign_reason=why,
+        unassign_cause="transferred",
     )
 
 

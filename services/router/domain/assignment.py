@@ -173,6 +173,8 @@ def eligibility(
         reasons.append(f"fairness limit {limit} per {queue.fairness_window_s} s reached")
     if agent.id in ticket.declined_by:
         reasons.append("declined this ticket")
+    if agent.id == ticket.excluded_agent_id:
+        reasons.append("transferred this ticket away")
     return tuple(reasons)
 
 

@@ -20,11 +20,22 @@ class Change:
     ticket: RoutedTicket  # the state to save
     events: tuple[Event, ...] = ()  # to publish, in this order
     release: bool = False  # first give back the capacity (assignment or offer) the ticket held
-    unassign_reason: str | None = None  # with release: the agent who owned it is told why they lost it
+    unassign_reason: str | None = None  # with release: the agent who held it is told why they lost it
+    unassign_cause: str | None = None  # the same, as a code (TicketUnassigned.cause)
 
 
-def unassigned(ticket: RoutedTicket, released_from: str | None, reason: str, now: datetime) -> TicketUnassigned | None:
-    """Only an agent who owned the ticket loses it; an offer going back was never theirs."""
-    if released_from and ticket.status == "assigned":
-        return TicketUnassigned(ticket_id=ticket.ticket_id, agent_id=released_from, reason=reason, unassigned_at=now)
+def unassigned(
+    ticket: RoutedTicket, released_from: str | None, reason: str, now: datetime, cause: str | None = None
+) -> TicketUnassigned | None:
+    """The agent who held the ticket (assigned, or on offer to them) loses it: say so, so every consumer
+    can clear the assignee. None when nobody held it."""
+    if released_from and ticket.status in ("assigned", "offered"):
+        return TicketUnassigned(
+            ticket_id=ticket.ticket_id,
+            agent_id=released_from,
+            reason=reason,
+            unassigned_at=now,
+            cause=cause,
+            held_as="offered" if ticket.status == "offered" else "assigned",
+        )
     return None

@@ -6,17 +6,21 @@ answers into the router's state changes and the events that announce them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from services.router.domain.assignment import AssignmentDecision
+from services.router.domain.assignment import AssignmentDecision, Candidate
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
+from shared.events.base import Event
 from shared.events.routing import (
     RoutingDecisionRecorded,
     TicketAssigned,
     TicketOffered,
+    TicketPriorityRaised,
     TicketQueueChanged,
     TicketRouted,
 )
@@ -50,11 +54,73 @@ def higher(a: Priority, b: Priority) -> Priority:
     return a if PRIORITY_RANK[a] <= PRIORITY_RANK[b] else b
 
 
+@dataclass(frozen=True)
+class PriorityChange:
+    """Who set the priority: the explicit one (from a person or the platform, via ingest) stands unless
+    a rule, a queue's default, a workflow step or an escalation raises it; nothing here lowers it."""
+
+    before: Priority
+    after: Priority
+    by: str  # ingest, rule:<id>, queue:<name>, workflow:<queue>/<step>, escalation
+    asked: Priority  # what ingest last said (the explicit priority); `before` unless this change came from ingest
+
+    @property
+    def raised_by_router(self) -> bool:
+        """Ingest shows `asked`; the router now shows more: ingest should be told."""
+        return self.by != "ingest" and PRIORITY_RANK[self.after] < PRIORITY_RANK[self.asked]
+
+    def as_record(self) -> dict[str, str]:
+        record = {"from": self.before, "to": self.after, "by": self.by}
+        if self.asked != self.before:
+            record["asked"] = self.asked
+        return record
+
+
+def settle_priority(
+    before: Priority, explicit: tuple[Priority, str] | None, *floors: tuple[Priority | None, str]
+) -> PriorityChange | None:
+    """`explicit` (priority, by) replaces `before` as is (a person may lower it); each floor may only raise
+    the result. None when nothing changed."""
+    priority, by = explicit if explicit is not None else (before, "ingest")
+    asked = priority
+    for floor, source in floors:
+        if floor is not None and PRIORITY_RANK[floor] < PRIORITY_RANK[priority]:
+            priority, by = floor, source
+    if priority == before and asked == before:
+        return None
+    return PriorityChange(before=before, after=priority, by=by, asked=asked)
+
+
+def raised(
+    ticket_id: str, change: PriorityChange | None, reason: str, now: datetime
+) -> tuple[TicketPriorityRaised, ...]:
+    """The event ingest applies when the router raised a priority (none when ingest set it)."""
+    if change is None or not change.raised_by_router:
+        return ()
+    return (
+        TicketPriorityRaised(
+            ticket_id=ticket_id,
+            old_priority=change.asked,
+            new_priority=change.after,
+            by=change.by,
+            reason=reason,
+            raised_at=now,
+        ),
+    )
+
+
 def route(
     facts: TicketFacts, *, reference: str, received_at: datetime, match: RuleMatch, queue: Queue, now: datetime
-) -> tuple[RoutedTicket, TicketRouted, RoutingDecisionRecorded]:
-    """The ticket waits in the matched queue, at the rule's priority (never below the queue's floor)."""
-    priority = higher(match.actions.priority or facts.priority, queue.default_priority)
+) -> tuple[RoutedTicket, tuple[Event, ...]]:
+    """The ticket waits in the matched queue at its own priority, raised (never lowered) by the rule's
+    and by the queue's default. Events: routed, the record, and priority_raised when raised."""
+    change = settle_priority(
+        facts.priority,
+        None,
+        (match.actions.priority, f"rule:{match.rule_id or 'default'}"),
+        (queue.default_priority, f"queue:{queue.name}"),
+    )
+    priority = change.after if change else facts.priority
     ticket = RoutedTicket(
         ticket_id=facts.ticket_id,
         reference=reference,
@@ -79,7 +145,11 @@ def route(
         reason=match.explanation,
         routed_at=now,
     )
-    return ticket, event, record("route", ticket, reason=match.explanation, match=match, now=now)
+    reason = match.explanation
+    if change is not None:
+        reason += f"; priority {change.before} -> {change.after} by {change.by}"
+    kept = record("route", ticket, reason=reason, match=match, now=now, priority_change=change)
+    return ticket, (event, kept, *raised(ticket.ticket_id, change, reason, now))
 
 
 def requeue(
@@ -96,6 +166,7 @@ def requeue(
         waiting_since=now,
         declined_by=ticket.declined_by if keep_declines else (),
         skills_widened=False if queue else ticket.skills_widened,
+        excluded_agent_id=None,
     )
 
 
@@ -134,6 +205,8 @@ def record(
     now: datetime,
     match: RuleMatch | None = None,
     decision: AssignmentDecision | None = None,
+    priority_change: PriorityChange | None = None,
+    excluded_counts: Mapping[str, int] | None = None,
 ) -> RoutingDecisionRecorded:
     """The audit record: published as an event and kept for GET /v1/tickets/{id}/routing."""
     return RoutingDecisionRecorded(
@@ -144,10 +217,64 @@ def record(
         agent_id=decision.agent_id if decision else ticket.agent_id,
         reason=reason,
         requirements=_requirements(decision),
-        candidates=[asdict(c) for c in decision.candidates] if decision else [],
-        rule_trace=[asdict(e) for e in match.trace] if match else [],
+        candidates=[_candidate(c) for c in decision.candidates] if decision else [],
+        rule_trace=[{"rule_id": e.rule_id, "matched": e.matched, "failed": e.failed} for e in match.trace]
+        if match
+        else [],
         decided_at=now,
+        priority_change=priority_change.as_record() if priority_change else None,
+        excluded_counts=dict(excluded_counts or {}),
     )
+
+
+WAIT_LISTED = 20  # agents named in a wait record; the counts cover all of them
+
+
+def exclusion_kind(reason: str) -> str:
+    """An eligibility reason without its numbers: "email full 6/6" -> "email full", "skill billing 1 < 3"
+    and "no skill billing" -> "skill billing", "does not speak de (speaks en)" -> "language de"."""
+    words = reason.split()
+    if reason.startswith("no skill ") or (words[0] == "skill" and len(words) > 1):
+        return f"skill {words[2] if words[0] == 'no' else words[1]}"
+    if reason.startswith("does not speak "):
+        return f"language {words[3]}"
+    if len(words) >= 2 and words[1] == "full":
+        return f"{words[0]} full"
+    if reason.startswith("fairness limit"):
+        return "fairness limit"
+    if reason.startswith("not in team"):
+        return f"team {words[3]}"
+    return reason
+
+
+def why_waiting(
+    ticket: RoutedTicket, decision: AssignmentDecision, *, now: datetime, listed: int = WAIT_LISTED
+) -> RoutingDecisionRecorded:
+    """The record of a ticket that keeps waiting: every agent considered and what excluded them, at most
+    `listed` named (the closest first: agents who fit the ticket's skills, team and language, then by
+    how few reasons exclude them, then id), and per kind of exclusion how many agents it left out."""
+    counts = Counter(exclusion_kind(r) for c in decision.candidates for r in c.excluded)
+
+    def closeness(c: Candidate) -> tuple[bool, int, str]:
+        misfit = any(exclusion_kind(r).startswith(("skill ", "team ", "language ")) for r in c.excluded)
+        return (misfit, len(c.excluded), c.agent_id)
+
+    ordered = sorted(decision.candidates, key=closeness)
+    shown = replace(decision, candidates=tuple(ordered[:listed]))
+    if not decision.candidates:
+        reason = "no agents configured"
+    elif decision.agent_id is None:
+        reason = decision.reason
+    else:
+        reason = f"{decision.agent_id} could take it but had no room left when asked (changed meanwhile)"
+    if len(ordered) > listed:
+        reason += f"; {len(ordered) - listed} more agents not listed (see excluded_counts)"
+    waiting = record("wait", ticket, reason=reason, now=now, decision=shown, excluded_counts=counts)
+    return waiting.model_copy(update={"agent_id": None})
+
+
+def _candidate(candidate: Candidate) -> dict[str, Any]:
+    return {"agent_id": candidate.agent_id, "excluded": list(candidate.excluded), "score": candidate.score}
 
 
 def _requirements(decision: AssignmentDecision | None) -> dict[str, Any]:

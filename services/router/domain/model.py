@@ -45,6 +45,8 @@ class Queue:
     fairness_max_per_window: int | None = None  # per agent, assignments from this queue per window
     fairness_window_s: int = 3600
     requeue_email_on_offline: bool = False  # chats always go back to the queue; emails only if set
+    # served before ticket priority across queues: lower first (Salesforce's routing priority); equal by default
+    routing_priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,3 +160,4 @@ class RoutedTicket:
     offer_expires_at: datetime | None = None
     declined_by: tuple[str, ...] = ()  # agents who declined or let the offer lapse (not offered again)
     skills_widened: bool = False
+    excluded_agent_id: str | None = None  # transferred away by this agent: not given back to them (until requeued)

@@ -25,6 +25,13 @@ class QueueHealth:
 
 
 @dataclass(frozen=True)
+class ChannelLoad:
+    load: int
+    capacity: int
+    full: bool
+
+
+@dataclass(frozen=True)
 class AgentLine:
     id: str
     name: str
@@ -32,6 +39,8 @@ class AgentLine:
     status: str
     load: int
     capacity: int
+    channels: dict[str, ChannelLoad]  # per channel: an agent can be full on email with room in total
+    full_channels: list[str]  # channels on which they can take nothing more (channel or total full)
 
 
 @dataclass(frozen=True)
@@ -69,10 +78,7 @@ def overview(
     queues = {name: QueueHealth(waiting=0, oldest_wait_seconds=0.0) for name in queue_names}
     for name, summary in waiting.items():
         queues[name] = health(summary, now)
-    lines = [
-        AgentLine(id=a.id, name=a.name, team=a.team, status=a.status, load=loads[a.id].total, capacity=a.total_capacity)
-        for a in agents
-    ]
+    lines = [agent_line(a, loads.get(a.id, AgentLoad())) for a in agents]
     online = [line for line in lines if line.status == "online"]
     return Overview(
         queues=queues,
@@ -81,6 +87,40 @@ def overview(
         online_load=sum(line.load for line in online),
         online_capacity=sum(line.capacity for line in online),
     )
+
+
+def agent_line(agent: Agent, load: AgentLoad) -> AgentLine:
+    channels = {
+        channel: ChannelLoad(
+            load=load.by_channel.get(channel, 0),
+            capacity=capacity,
+            full=load.by_channel.get(channel, 0) >= capacity or load.total >= agent.total_capacity,
+        )
+        for channel, capacity in sorted(agent.capacity.items())
+    }
+    return AgentLine(
+        id=agent.id,
+        name=agent.name,
+        team=agent.team,
+        status=agent.status,
+        load=load.total,
+        capacity=agent.total_capacity,
+        channels=channels,
+        full_channels=[c for c, line in channels.items() if line.full],
+    )
+
+
+def free_capacity(agents: Iterable[Agent], loads: Mapping[str, AgentLoad]) -> dict[str, int]:
+    """Per channel, how many more tickets the online agents could take now (each agent's channel room,
+    bounded by their room in total)."""
+    free: dict[str, int] = {}
+    for agent in agents:
+        load = loads.get(agent.id, AgentLoad())
+        total_room = max(0, agent.total_capacity - load.total) if agent.status == "online" else 0
+        for channel, capacity in agent.capacity.items():
+            room = min(total_room, max(0, capacity - load.by_channel.get(channel, 0)))
+            free[channel] = free.get(channel, 0) + room
+    return dict(sorted(free.items()))
 
 
 def fairness_window_start(queue: Queue, now: datetime) -> datetime:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from services.router.domain.assignment import overflow_action, requirements
 from services.router.domain.change import Change
-from services.router.domain.decide import higher, move, record
+from services.router.domain.decide import move, raised, record, settle_priority
 from services.router.domain.model import Agent, Queue, RoutedTicket
 
 
@@ -18,12 +18,13 @@ def step_priority(ticket: RoutedTicket, queue: Queue, online: Sequence[Agent], n
     step = steps.get(requirements(queue, ticket, now, online).step or "")
     if step is None or step.priority is None:
         return None
-    raised = higher(step.priority, ticket.priority)
-    if raised == ticket.priority:
+    change = settle_priority(ticket.priority, None, (step.priority, f"workflow:{queue.name}/{step.name}"))
+    if change is None:
         return None
-    changed = replace(ticket, priority=raised)
-    why = f"workflow step {step.name}: priority {ticket.priority} -> {raised}"
-    return Change(ticket=changed, events=(record("route", changed, reason=why, now=now),))
+    changed = replace(ticket, priority=change.after)
+    why = f"workflow step {step.name}: priority {change.before} -> {change.after}"
+    kept = record("route", changed, reason=why, now=now, priority_change=change)
+    return Change(ticket=changed, events=(kept, *raised(ticket.ticket_id, change, why, now)))
 
 
 def overflow(ticket: RoutedTicket, queue: Queue, now: datetime) -> Change | None:

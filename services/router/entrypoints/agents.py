@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 
+from services.router.adapters.agent_stream import AgentStream
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import admin_checks
 from services.router.entrypoints.deps import agent_of, now, routing_problems
@@ -49,6 +51,15 @@ async def my_tickets(
 ) -> list[RoutedTicketOut]:
     """Open tickets assigned (or on offer) to me, oldest first."""
     return [RoutedTicketOut.of(t) for t in await RoutingRepository(uow.session).held_by(agent_of(principal))]
+
+
+@router.get("/agents/me/events", response_class=StreamingResponse)
+async def my_events(request: Request, principal: Principal = Depends(require("agent"))) -> StreamingResponse:
+    """My offers and assignments as they happen (server-sent events): offered, assigned, unassigned,
+    offer_lapsed, from whichever replica made the change; a comment line every 15 s keeps it open."""
+    stream: AgentStream = request.app.state.agent_stream
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream.sse(agent_of(principal)), media_type="text/event-stream", headers=headers)
 
 
 @router.get("/agents", response_model=list[AgentOut])

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.router.adapters.agent_stream import AgentStream
+from services.router.adapters.gauges import run_gauges
 from services.router.adapters.tables import api_keys, messaging
 from services.router.entrypoints import agents, overview, queues, rules, tickets
+from services.router.handlers.retention import run_history_retention
 from services.router.handlers.sweeper import ensure_default_queue, run_sweeper
 from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS
 from services.router.settings import RouterSettings
@@ -22,7 +25,8 @@ from shared.web.app import create_service_app
 ROUTERS = (tickets.router, agents.router, queues.router, overview.router, rules.router)
 
 
-def definition(settings: RouterSettings) -> ServiceDefinition:
+def definition(settings: RouterSettings, stream: AgentStream | None = None) -> ServiceDefinition:
+    stream = stream or AgentStream()
     return ServiceDefinition(
         name="router",
         tables=messaging,
@@ -32,10 +36,19 @@ def definition(settings: RouterSettings) -> ServiceDefinition:
             Subscription("router-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS),
         ),
         dependencies=lambda runtime: {"default_queue": settings.default_queue},
-        workers=(("default-queue", ensure_default_queue), ("sweeper", run_sweeper)),
+        workers=(
+            ("default-queue", ensure_default_queue),
+            ("sweeper", run_sweeper),
+            ("router-gauges", run_gauges),
+            ("agent-stream", stream.run),
+            ("history-retention", run_history_retention),
+        ),
     )
 
 
 def create_app(settings: RouterSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RouterSettings()
-    return create_service_app(definition(settings), settings, routers=ROUTERS, clock=clock)
+    stream = AgentStream()
+    app = create_service_app(definition(settings, stream), settings, routers=ROUTERS, clock=clock)
+    app.state.agent_stream = stream
+    return app

@@ -89,7 +89,9 @@ async def queue_stats(
     """Queue health and fairness: waiting count and oldest wait, assignments per agent in the window, skew."""
     repo = RoutingRepository(uow.session)
     at = now(request)
-    queue = await repo.queue(name)
     waiting_now = (await repo.waiting_summaries(name)).get(name, WaitingSummary())
+    if not waiting_now.count and not await repo.queue_exists(name):
+        raise Problem(404, f"no queue {name!r}")
+    queue = await repo.queue(name)
     counts = await repo.assignment_counts(name, fairness_window_start(queue, at))
     return asdict(queue_stats_of(queue, waiting_now, counts, at))

@@ -14,7 +14,7 @@ from services.router.domain import rule_edits
 from services.router.domain.model import RuleSet
 from services.router.domain.rules import match_rules, validate_ruleset
 from services.router.entrypoints.deps import default_queue, now
-from services.router.entrypoints.schemas import RuleIn, RuleSetIn, RuleSetOut, RuleTestIn
+from services.router.entrypoints.schemas import OneRuleIn, RuleSetIn, RuleSetOut, RuleTestIn
 from services.router.handlers.tickets import current_rules
 from shared.auth import Principal
 from shared.auth.web import require
@@ -64,17 +64,23 @@ async def put_rules(
 @router.put("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
 async def put_rule(
     rule_id: str,
-    body: RuleIn,
+    body: OneRuleIn,
     request: Request,
     position: int | None = Query(None, ge=0),
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("admin")),
 ) -> RuleSetOut:
     """Add or replace one rule (in place, or at `position`, 0 = first); the whole set is validated and versioned."""
-    if body.id != rule_id:
-        raise Problem(422, f"id: {body.id!r} does not match the path's {rule_id!r}", title="Invalid request")
+    if body.id is not None and body.id != rule_id:
+        raise Problem(
+            422,
+            f"id: {body.id!r} does not match the path's {rule_id!r}",
+            title="Invalid request",
+            errors=[{"field": "id", "message": f"must be {rule_id!r} (the path's) or left out"}],
+        )
+    rule = body.with_id(rule_id).to_domain()
     current = await current_rules(RoutingRepository(uow.session), default_queue(request))
-    return await _save(uow, rule_edits.with_rule(current, body.to_domain(), position), principal, request)
+    return await _save(uow, rule_edits.with_rule(current, rule, position), principal, request)
 
 
 @router.delete("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])

@@ -58,6 +58,9 @@ class QueueIn(Strict):
     fairness_max_per_window: int | None = Field(None, ge=1, le=100_000)
     fairness_window_s: int = Field(3600, ge=60, le=MAX_SECONDS)
     requeue_email_on_offline: bool = False
+    routing_priority: int = Field(
+        0, ge=-1000, le=1000, description="across queues, lower is served first (before ticket priority)"
+    )
 
     def to_domain(self, name: str) -> Queue:
         data = self.model_dump()
@@ -190,6 +193,15 @@ class RuleIn(Strict):
         )
 
 
+class OneRuleIn(RuleIn):
+    """PUT /v1/rules/{id}: the id is the path's; one in the body is optional and must match it."""
+
+    id: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")  # type: ignore[assignment]
+
+    def with_id(self, rule_id: str) -> RuleIn:
+        return RuleIn(**{**self.model_dump(), "id": rule_id})
+
+
 class RuleSetIn(Strict):
     rules: list[RuleIn] = Field(default_factory=list, max_length=500)
     default: ActionsIn
@@ -258,3 +270,4 @@ class RoutedTicketOut(BaseModel):
 class TransferIn(Strict):
     agent_id: str | None = None
     queue: str | None = None
+    allow_same_agent: bool = Field(False, description="to a queue: the agent who held it may get it back")

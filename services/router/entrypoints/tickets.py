@@ -58,14 +58,23 @@ async def transfer(
                 403, f"only the agent holding {ticket_id!r} (or a manager) may transfer it", title="Forbidden"
             )
     with routing_problems():
-        moved = await agent_actions.transfer(
-            uow,
-            ticket_id,
-            to_agent=body.agent_id,
-            to_queue=body.queue,
-            by=principal.agent_id or principal.name,
-            now=now(request),
-        )
+        try:
+            moved = await agent_actions.transfer(
+                uow,
+                ticket_id,
+                to_agent=body.agent_id,
+                to_queue=body.queue,
+                by=principal.agent_id or principal.name,
+                now=now(request),
+                allow_same_agent=body.allow_same_agent,
+            )
+        except agent_actions.UnknownQueue:
+            raise Problem(
+                422,
+                f"queue: no queue {body.queue!r}",
+                title="Invalid request",
+                errors=[{"field": "queue", "message": f"no queue {body.queue!r}"}],
+            ) from None
     await uow.commit()
     return RoutedTicketOut.of(moved, now=now(request))
 

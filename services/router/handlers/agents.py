@@ -12,7 +12,7 @@ from services.router.adapters.repository import RoutingRepository
 from services.router.domain import agent_actions
 from services.router.domain.agent_actions import NotFound
 from services.router.domain.model import Agent, AgentStatus, RoutedTicket
-from services.router.handlers.dispatch import dispatch
+from services.router.handlers.dispatch import dispatch_for, dispatch_ticket
 from services.router.handlers.staging import apply, release, stage
 from shared.messaging.uow import UnitOfWork
 
@@ -22,7 +22,7 @@ async def save_agent(uow: UnitOfWork, agent: Agent, now: datetime) -> None:
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     await repo.put_agent(agent)
-    await dispatch(uow, now)
+    await dispatch_for(uow, now, agent.id)
 
 
 async def set_status(uow: UnitOfWork, agent_id: str, status: AgentStatus, now: datetime) -> Agent:
@@ -42,7 +42,9 @@ async def set_status(uow: UnitOfWork, agent_id: str, status: AgentStatus, now: d
             back = agent_actions.hand_back(ticket, queue, agent_id, status=status, now=now)
             if back is not None:
                 await apply(uow, repo, ticket, back, now)
-    await dispatch(uow, now)
+                await dispatch_ticket(uow, now, back.ticket)
+    else:
+        await dispatch_for(uow, now, agent_id)
     return change.agent
 
 
@@ -69,8 +71,9 @@ async def decline_offer(uow: UnitOfWork, ticket_id: str, agent_id: str, now: dat
     await repo.lock_routing()
     ticket = await _load(repo, ticket_id)
     change = agent_actions.decline_offer(ticket, agent_id, now)
-    await apply(uow, repo, ticket, change, now)
-    await dispatch(uow, now, [change.ticket.queue])
+    freed = await apply(uow, repo, ticket, change, now)
+    await dispatch_ticket(uow, now, change.ticket)
+    await dispatch_for(uow, now, freed)
     return change.ticket
 
 
@@ -80,22 +83,38 @@ async def expire_offers(uow: UnitOfWork, now: datetime) -> int:
     expired = await repo.expired_offers(now)
     for ticket in expired:
         change = agent_actions.lapse_offer(ticket, "timeout", now)
-        await apply(uow, repo, ticket, change, now)
-        await dispatch(uow, now, [change.ticket.queue])
+        freed = await apply(uow, repo, ticket, change, now)
+        await dispatch_ticket(uow, now, change.ticket)
+        await dispatch_for(uow, now, freed)
     return len(expired)
 
 
+class UnknownQueue(LookupError):
+    """A transfer names a queue nobody configured (HTTP 422 naming `queue`)."""
+
+
 async def transfer(
-    uow: UnitOfWork, ticket_id: str, *, to_agent: str | None, to_queue: str | None, by: str, now: datetime
+    uow: UnitOfWork,
+    ticket_id: str,
+    *,
+    to_agent: str | None,
+    to_queue: str | None,
+    by: str,
+    now: datetime,
+    allow_same_agent: bool = False,
 ) -> RoutedTicket:
-    """To a queue: it waits there. To an agent: theirs at once if they are online with room."""
+    """To a queue: it waits there (not for the agent who held it, unless allowed). To an agent:
+    theirs at once if they are online with room."""
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     ticket = await _load(repo, ticket_id)
     if to_queue:
-        change = agent_actions.transfer_to_queue(ticket, to_queue, by=by, now=now)
-        await apply(uow, repo, ticket, change, now)
-        await dispatch(uow, now, [to_queue])
+        if not await repo.queue_exists(to_queue):
+            raise UnknownQueue(to_queue)
+        change = agent_actions.transfer_to_queue(ticket, to_queue, by=by, now=now, allow_same_agent=allow_same_agent)
+        freed = await apply(uow, repo, ticket, change, now)
+        await dispatch_ticket(uow, now, change.ticket)
+        await dispatch_for(uow, now, freed)
         return change.ticket
     assert to_agent is not None, "the route asks for exactly one of to_agent and to_queue"
     assigned = agent_actions.transfer_to_agent(ticket, to_agent, await repo.agent(to_agent), by=by, now=now)
@@ -107,5 +126,5 @@ async def transfer(
         raise agent_actions.no_room(ticket, to_agent)
     await repo.log_assignment(ticket_id, to_agent, ticket.queue, now)
     await stage(uow, repo, assigned)
-    await dispatch(uow, now)
+    await dispatch_for(uow, now, ticket.agent_id if ticket.agent_id != to_agent else None)
     return assigned.ticket

@@ -1,99 +1,167 @@
-"""Hand waiting tickets to agents the moment someone eligible has room.
+"""Hand waiting tickets to agents the moment someone eligible has room, at a cost proportional to what changed.
 
-Called after every change that can make an assignment possible: a ticket arrives or comes
-back, an agent comes online, capacity is freed or raised, an offer is declined, time passes
-(workflow steps, widening). Each waiting ticket, in priority-then-age order, gets the agent
-`choose_agent` picks; the database then has the last word on capacity (`reserve`).
+Every routing change ends in one of three calls, all under the routing lock:
+
+* `dispatch_ticket`: a ticket started waiting (arrived, came back, moved): only that ticket,
+  against only the online agents with room on its channel.
+* `dispatch_for`: one agent got room (a solve, an offer declined, online, capacity raised):
+  that agent's best waiting tickets across the queues they could serve, read in the global
+  service order (a keyset read on ``ix_tickets_waiting_order``) until they are full.
+* `dispatch`: everything that is waiting (or waiting in `queues`), in the global service order,
+  until nobody has room: for what time alone changes (the sweeper) and queue edits.
+
+Between calls no waiting ticket has an eligible agent with room (each change that could make
+one calls one of these), which is why a new ticket need not look at older ones. The
+database has the last word on capacity (`reserve`'s conditional updates).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import replace
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide
-from services.router.domain.assignment import choose_agent, waiting_order
-from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket
+from services.router.domain.assignment import AssignmentDecision, choose_agent
+from services.router.domain.dispatch_pass import DispatchPass, ServiceKey, channels_free, could_serve
+from services.router.domain.model import AgentLoad, Queue, RoutedTicket
 from services.router.handlers.staging import keep_record
 from shared.messaging.uow import UnitOfWork
 
-
-def _has_room(agent: Agent, load: AgentLoad) -> bool:
-    return agent.status == "online" and load.total < agent.total_capacity
+PAGE = 200
 
 
-async def dispatch(uow: UnitOfWork, now: datetime, queues: Iterable[str] | None = None) -> int:
-    """Assign (or offer) what can be assigned now; returns how many tickets got an agent."""
+@dataclass
+class _Pass:
+    """A `DispatchPass` with what it lazily needs from the database: queues, and per queue only what
+    its configuration uses (fairness counts, the round-robin pointer, every online agent for workflows)."""
+
+    uow: UnitOfWork
+    repo: RoutingRepository
+    state: DispatchPass
+    queues: dict[str, Queue] = field(default_factory=dict)
+    online_loaded: bool = False
+
+    async def queue(self, name: str, known: Queue | None = None) -> Queue:
+        queue = self.queues.get(name)
+        if queue is not None:
+            return queue
+        queue = known if known is not None and known.name == name else await self.repo.queue(name)
+        self.queues[name] = queue
+        now = self.state.now
+        if queue.fairness_max_per_window is not None:
+            since = now - timedelta(seconds=queue.fairness_window_s)
+            self.state.recent[name] = await self.repo.assignment_counts(name, since)
+        if queue.strategy == "round_robin":
+            self.state.last_round_robin[name] = await self.repo.last_round_robin(name)
+        if queue.workflow and not self.online_loaded:
+            self.state.online = await self.repo.online_agents()
+            self.online_loaded = True
+        return queue
+
+    async def offer(self, ticket: RoutedTicket, queue: Queue | None = None) -> bool:
+        """Give this ticket to whoever the pass picks, if anyone; True when it got an agent."""
+        queue = await self.queue(ticket.queue, queue)
+        decision = self.state.decide(ticket, queue)
+        if decision is None:
+            return False
+        return await self._give(ticket, queue, decision)
+
+    async def _give(self, ticket: RoutedTicket, queue: Queue, decision: AssignmentDecision) -> bool:
+        agent_id = decision.agent_id
+        assert agent_id is not None
+        now = self.state.now
+        kind = "offered" if queue.offer_mode else "assigned"
+        changed, event, record = decide.assign(ticket, queue, decision, now=now)
+        # capacity, the assignment row, the ticket's new state, the log and the record: one statement, all or nothing
+        if not await self.repo.reserve(
+            ticket, agent_id, kind, now, hold=changed, log=kind == "assigned", record=record
+        ):
+            self.state.full(agent_id)  # the database says the agent is full (another replica's change)
+            return False
+        self.uow.publish(event)
+        self.uow.publish(record)
+        if queue.strategy == "round_robin":
+            await self.repo.set_last_round_robin(queue.name, agent_id)
+        self.state.took(agent_id, ticket, queue)
+        return True
+
+
+async def _start(uow: UnitOfWork, now: datetime) -> _Pass | None:
     repo = RoutingRepository(uow.session)
-    agents = await repo.all_agents()
-    names = sorted(set(queues) if queues is not None else await repo.queues_with_waiting())
-    given = 0
-    for name in names:
-        queue = await repo.queue(name)
-        loads = await repo.loads(name, now - timedelta(seconds=queue.fairness_window_s))
-        if not any(_has_room(a, loads.get(a.id, AgentLoad())) for a in agents):
-            return given  # nobody anywhere has room: nothing more can happen in any queue
-        online = [a for a in agents if a.status == "online"]
-        last_rr = await repo.last_round_robin(name)
-        hopeless: set[tuple] = set()  # requirement signatures nobody could take in this pass
-        async for ticket in _waiting(repo, name):
-            signature = _signature(ticket, queue)
-            if signature in hopeless:
-                continue
-            pool = [(a, loads.get(a.id, AgentLoad())) for a in agents]
-            decision = choose_agent(ticket, queue, pool, now, last_round_robin_agent=last_rr, online=online)
-            if decision.agent_id is None:
-                if signature is not None:
-                    hopeless.add(signature)
-                continue
-            locked = await repo.get(ticket.ticket_id, for_update=True)
-            if locked is None or locked.status != "waiting":
-                continue
-            kind = "offered" if queue.offer_mode else "assigned"
-            if not await repo.reserve(ticket, decision.agent_id, kind, now):
-                continue  # the database says the agent is full (another replica's change): try the next ticket
-            changed, event, record = decide.assign(ticket, queue, decision, now=now)
-            await repo.save(changed)
-            uow.publish(event)
-            await keep_record(uow, repo, record)
-            if kind == "assigned":
-                await repo.log_assignment(ticket.ticket_id, decision.agent_id, name, now)
-            if queue.strategy == "round_robin":
-                last_rr = decision.agent_id
-                await repo.set_last_round_robin(name, decision.agent_id)
-            loads[decision.agent_id] = _plus_one(loads.get(decision.agent_id, AgentLoad()), ticket.channel)
-            given += 1
-            if not any(_has_room(a, loads.get(a.id, AgentLoad())) for a in agents):
-                return given
-    return given
-
-
-async def _waiting(repo: RoutingRepository, queue: str, page: int = 200) -> AsyncIterator[RoutedTicket]:
-    """Waiting tickets in service order, fetched a page at a time: a long queue is not loaded whole."""
-    after: tuple[int, datetime, str] | None = None
-    while True:
-        batch = await repo.waiting_batch(queue, after=after, limit=page)
-        for ticket in batch:
-            yield ticket
-        if len(batch) < page:
-            return
-        last = batch[-1]
-        after = waiting_order(last)
-
-
-def _signature(ticket: RoutedTicket, queue: Queue) -> tuple | None:
-    """Tickets with the same signature have the same eligible agents, so when one of them finds
-    nobody, the rest of this pass skips them (keeps a long queue from costing O(n) per event).
-    None when the answer depends on more than this: workflows (time), affinity, declines."""
-    if queue.workflow or ticket.previous_agent_id or ticket.declined_by:
+    pool = await repo.agents_with_room()
+    if not pool:
         return None
-    language = ticket.language if queue.require_language else None
-    return (ticket.channel, tuple(sorted(ticket.required_skills.items())), language, ticket.skills_widened)
+    return _Pass(uow, repo, DispatchPass(now=now, pool=pool))
 
 
-def _plus_one(load: AgentLoad, channel: str) -> AgentLoad:
-    by_channel = dict(load.by_channel)
-    by_channel[channel] = by_channel.get(channel, 0) + 1
-    return replace(load, by_channel=by_channel, total=load.total + 1, recent_from_queue=load.recent_from_queue + 1)
+async def dispatch_ticket(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None = None) -> bool:
+    """A ticket that just started waiting (`queue`: its queue, when the caller has it): True when it got an agent."""
+    if ticket.status != "waiting":
+        return False
+    run = await _start(uow, now)
+    if run is not None and run.state.has_room_on(ticket.channel) and await run.offer(ticket, queue):
+        return True
+    await _explain_wait(uow, now, ticket, queue)
+    return False
+
+
+async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None) -> None:
+    """Why nobody took it: every agent against the ticket's requirements (only for a ticket that waits)."""
+    repo = RoutingRepository(uow.session)
+    if queue is None or queue.name != ticket.queue:
+        queue = await repo.queue(ticket.queue)
+    agents = await repo.all_agents()
+    loads = await repo.loads(queue.name, now - timedelta(seconds=queue.fairness_window_s))
+    online = [a for a in agents if a.status == "online"]
+    rows = [(a, loads.get(a.id, AgentLoad())) for a in agents]
+    decision = choose_agent(ticket, queue, rows, now, last_round_robin_agent=None, online=online)
+    await keep_record(uow, repo, decide.why_waiting(ticket, decision, now=now))
+
+
+async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> int:
+    """One agent has room again: their best waiting tickets, in the global order, until they are full."""
+    if agent_id is None:
+        return 0
+    run = await _start(uow, now)
+    if run is None or agent_id not in run.state.pool:
+        return 0
+    agent, load = run.state.pool[agent_id]
+    not_theirs = [q.name for q in await run.repo.all_queues() if not could_serve(agent, q)]
+    async for ticket in _waiting(run.repo, not_queues=not_theirs, channels=channels_free(agent, load)):
+        await run.offer(ticket)
+        if agent_id not in run.state.pool:
+            break
+    return run.state.given
+
+
+async def dispatch(uow: UnitOfWork, now: datetime, queues: Sequence[str] | None = None) -> int:
+    """Assign (or offer) whatever can be assigned now; returns how many tickets got an agent."""
+    run = await _start(uow, now)
+    if run is None:
+        return 0
+    channels = sorted({c for agent, load in run.state.pool.values() for c in channels_free(agent, load)})
+    async for ticket in _waiting(run.repo, queues=queues, channels=channels):
+        await run.offer(ticket)
+        if run.state.exhausted:
+            break
+    return run.state.given
+
+
+async def _waiting(
+    repo: RoutingRepository,
+    *,
+    queues: Sequence[str] | None = None,
+    not_queues: Sequence[str] = (),
+    channels: Sequence[str] | None = None,
+) -> AsyncIterator[RoutedTicket]:
+    """Waiting tickets in the global service order, a page at a time: a long queue is not loaded whole."""
+    after: ServiceKey | None = None
+    while True:
+        page = await repo.waiting_page(after=after, limit=PAGE, queues=queues, not_queues=not_queues, channels=channels)
+        for _, ticket in page:
+            yield ticket
+        if len(page) < PAGE:
+            return
+        after = page[-1][0]

@@ -28,7 +28,7 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     await expire_offers(uow, now)
-    online = [a for a in await repo.all_agents() if a.status == "online"]
+    online = await repo.online_agents()
     for name in await repo.queues_with_waiting():
         queue = await repo.queue(name)
         if queue.workflow:

@@ -7,8 +7,8 @@ from services.router.adapters.repository import RoutingRepository
 from services.router.domain import decide, rule_edits, ticket_lifecycle
 from services.router.domain.model import RuleSet
 from services.router.domain.rules import match_rules
-from services.router.handlers.dispatch import dispatch
-from services.router.handlers.staging import apply, keep_record
+from services.router.handlers.dispatch import dispatch_for, dispatch_ticket
+from services.router.handlers.staging import apply, stage_events
 from shared.clock import Clock
 from shared.events.base import Event
 from shared.events.escalation import EscalationRequested
@@ -28,14 +28,13 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
     facts = decide.facts_of(event)
     match = match_rules(await current_rules(repo, default_queue), facts)
     queue = await repo.queue(match.actions.queue)
-    ticket, routed, record = decide.route(
+    ticket, events = decide.route(
         facts, reference=event.reference, received_at=event.received_at, match=match, queue=queue, now=now
     )
     if not await repo.add(ticket, facts):
         return  # already routed (a replay of an event the inbox did not know, e.g. after a restore)
-    uow.publish(routed)
-    await keep_record(uow, repo, record)
-    await dispatch(uow, now, [ticket.queue])
+    await stage_events(uow, repo, events)
+    await dispatch_ticket(uow, now, ticket, queue)
 
 
 async def on_status_changed(event: TicketStatusChanged, *, uow: UnitOfWork, clock: Clock) -> None:
@@ -48,9 +47,10 @@ async def on_status_changed(event: TicketStatusChanged, *, uow: UnitOfWork, cloc
     change = ticket_lifecycle.status_changed(ticket, event, now)
     if change is None:
         return
-    await apply(uow, repo, ticket, change, now)
-    # capacity given back (a solve) can serve any queue; a reopened ticket only needs its own
-    await dispatch(uow, now, None if change.release else [change.ticket.queue])
+    freed = await apply(uow, repo, ticket, change, now)
+    # capacity given back (a solve) serves that agent's best waiting ticket; a reopened ticket looks for an agent
+    await dispatch_for(uow, now, freed)
+    await dispatch_ticket(uow, now, change.ticket)
 
 
 async def on_priority_changed(
@@ -72,7 +72,7 @@ async def on_priority_changed(
         rematch = (match, await repo.queue(match.actions.queue))
     change = ticket_lifecycle.reprioritise(ticket, event.new_priority, rematch=rematch, now=now)
     await apply(uow, repo, ticket, change, now)
-    await dispatch(uow, now, [change.ticket.queue])
+    await dispatch_ticket(uow, now, change.ticket)
 
 
 async def on_fields_changed(event: TicketFieldsChanged, *, uow: UnitOfWork) -> None:
@@ -94,8 +94,9 @@ async def on_escalation_requested(event: EscalationRequested, *, uow: UnitOfWork
     change = ticket_lifecycle.escalate(ticket, event, now)
     if change is None:
         return
-    await apply(uow, repo, ticket, change, now)
-    await dispatch(uow, now, [change.ticket.queue])
+    freed = await apply(uow, repo, ticket, change, now)
+    await dispatch_ticket(uow, now, change.ticket)
+    await dispatch_for(uow, now, freed)
 
 
 EVENT_HANDLERS: dict[type[Event], Handler] = {

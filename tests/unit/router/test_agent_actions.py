@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from services.router.domain.agent_actions import (
@@ -16,8 +18,10 @@ from services.router.domain.agent_actions import (
     transfer_to_agent,
     transfer_to_queue,
 )
+from services.router.domain.assignment import choose_agent
 from services.router.domain.change import Change, unassigned
-from services.router.domain.model import AgentStatus, RoutedTicket
+from services.router.domain.decide import requeue
+from services.router.domain.model import AgentLoad, AgentStatus, RoutedTicket
 from shared.events.routing import AgentStatusChanged, TicketAssigned, TicketOfferDeclined, TicketUnassigned
 from tests.unit.router.factories import NOW, agent, ago, events, held, offered, queue, ticket
 
@@ -60,15 +64,22 @@ def test_what_an_agent_leaving_hands_back(
         return
     assert change is not None
     assert change.release
-    assert (change.ticket.status, change.ticket.agent_id, change.ticket.waiting_since) == ("waiting", None, NOW)
+    assert change.unassign_cause == "agent_offline"
     if expected == "declined":
-        assert events(change) == [("TicketOfferDeclined", "agent_offline")]
+        assert change == lapse_offer(holding, "agent_offline", NOW), "one path with declines and timeouts"
+        assert (change.ticket.status, change.ticket.agent_id, change.ticket.waiting_since) == ("waiting", None, ago(60))
+        assert events(change) == [
+            ("TicketOfferDeclined", "agent_offline"),
+            ("record", "requeue: offer to ada agent_offline"),
+        ]
         assert change.ticket.declined_by == ("ada",)
-        assert change.unassign_reason is None, "an offer was never the agent's"
+        assert change.unassign_reason == "offer to ada agent_offline"
     else:
-        assert events(change) == [("record", f"requeue: ada went offline; {holding.channel} back to the queue")]
+        assert (change.ticket.status, change.ticket.agent_id, change.ticket.waiting_since) == ("waiting", None, NOW)
+        why = f"ada went offline; {holding.channel} back to the queue"
+        assert events(change) == [("record", f"requeue: {why}")]
         assert change.ticket.previous_agent_id == "ada"
-        assert change.unassign_reason == "agent went offline"
+        assert change.unassign_reason == why
 
 
 def test_accepting_an_offer_makes_the_ticket_the_agents() -> None:
@@ -110,9 +121,23 @@ def test_a_transfer_to_a_queue_takes_the_ticket_from_its_agent() -> None:
     assert (change.ticket.queue, change.ticket.status, change.ticket.agent_id) == ("tier2", "waiting", None)
     assert events(change) == [
         ("TicketQueueChanged", "transferred by mia"),
-        ("record", "transfer: transferred to queue tier2 by mia"),
+        ("record", "transfer: transferred to queue tier2 by mia; not back to ada"),
     ]
     assert (change.release, change.unassign_reason) == (True, "transferred to queue tier2 by mia")
+
+
+def test_a_transfer_to_a_queue_is_not_given_back_to_the_agent_who_held_it_unless_asked() -> None:
+    tier2 = queue(name="tier2")
+    ada = agent("ada", capacity={"email": 6}, total_capacity=8)
+    moved = transfer_to_queue(held("ada"), "tier2", by="ada", now=NOW).ticket
+    assert moved.excluded_agent_id == "ada" and moved.previous_agent_id == "ada"
+    decision = choose_agent(moved, tier2, [(ada, AgentLoad())], NOW, last_round_robin_agent=None)
+    assert decision.agent_id is None and "transferred this ticket away" in decision.candidates[0].excluded
+
+    allowed = transfer_to_queue(held("ada"), "tier2", by="ada", now=NOW, allow_same_agent=True).ticket
+    again = choose_agent(allowed, tier2, [(ada, AgentLoad())], NOW, last_round_robin_agent=None)
+    assert (again.agent_id, again.reason) == ("ada", "affinity: previous agent ada")
+    assert requeue(moved, now=NOW).excluded_agent_id is None, "a later requeue (e.g. reopen) forgets it"
 
 
 @pytest.mark.parametrize(
@@ -159,14 +184,17 @@ def test_no_room_names_the_agent_and_the_channel() -> None:
 
 @pytest.mark.parametrize(
     ("state", "released_from", "announced"),
-    [(held(), "ada", True), (held(), None, False), (offered(), "ada", False), (ticket(), None, False)],
+    [(held(), "ada", True), (held(), None, False), (offered(), "ada", True), (ticket(), None, False)],
 )
-def test_only_an_agent_who_owned_the_ticket_is_told_they_lost_it(
+def test_an_agent_who_held_the_ticket_or_its_offer_is_told_they_lost_it(
     state: RoutedTicket, released_from: str | None, announced: bool
 ) -> None:
-    event = unassigned(state, released_from, "why", NOW)
-    expected = TicketUnassigned(ticket_id="t-1", agent_id="ada", reason="why", unassigned_at=NOW) if announced else None
-    assert event == expected
+    event = unassigned(state, released_from, "why", NOW, "transferred")
+    held_as: Literal["assigned", "offered"] = "offered" if state.status == "offered" else "assigned"
+    expected = TicketUnassigned(
+        ticket_id="t-1", agent_id="ada", reason="why", unassigned_at=NOW, cause="transferred", held_as=held_as
+    )
+    assert event == (expected if announced else None)
 
 
 def test_events_are_the_shared_wire_types() -> None:

@@ -10,9 +10,12 @@ import pytest
 from services.router.domain.model import Agent, AgentLoad, AgentStatus, Queue
 from services.router.domain.overview import (
     AgentLine,
+    ChannelLoad,
     QueueHealth,
     WaitingSummary,
+    agent_line,
     fairness_window_start,
+    free_capacity,
     health,
     overview,
     queue_stats,
@@ -55,9 +58,9 @@ def test_the_overview_lists_every_queue_and_agent_and_totals_the_online_ones() -
     }
     assert list(result.queues) == ["billing", "triage", "unconfigured"], "configured queues first, in their order"
     assert result.agents == [
-        AgentLine(id="ada", name="Ada", team="t1", status="online", load=3, capacity=8),
-        AgentLine(id="bob", name="Bob", team="t1", status="away", load=1, capacity=4),
-        AgentLine(id="cy", name="Cy", team="t1", status="online", load=2, capacity=2),
+        AgentLine(id="ada", name="Ada", team="t1", status="online", load=3, capacity=8, channels={}, full_channels=[]),
+        AgentLine(id="bob", name="Bob", team="t1", status="away", load=1, capacity=4, channels={}, full_channels=[]),
+        AgentLine(id="cy", name="Cy", team="t1", status="online", load=2, capacity=2, channels={}, full_channels=[]),
     ]
     assert (result.online_agents, result.online_load, result.online_capacity) == (2, 5, 10)
 
@@ -66,7 +69,18 @@ def test_the_overview_serialises_to_the_dashboards_json() -> None:
     result = overview(["triage"], {}, [agent("ada", "offline", 8)], {"ada": AgentLoad()}, NOW)
     assert asdict(result) == {
         "queues": {"triage": {"waiting": 0, "oldest_wait_seconds": 0.0}},
-        "agents": [{"id": "ada", "name": "Ada", "team": "t1", "status": "offline", "load": 0, "capacity": 8}],
+        "agents": [
+            {
+                "id": "ada",
+                "name": "Ada",
+                "team": "t1",
+                "status": "offline",
+                "load": 0,
+                "capacity": 8,
+                "channels": {},
+                "full_channels": [],
+            }
+        ],
         "online_agents": 0,
         "online_load": 0,
         "online_capacity": 0,
@@ -98,3 +112,26 @@ def test_queue_stats_add_the_fairness_window_and_skew(counts: dict[str, int], sk
 @pytest.mark.parametrize(("window_s", "start"), [(3600, ago(3600)), (60, ago(60))])
 def test_the_fairness_window_ends_now(window_s: int, start: datetime) -> None:
     assert fairness_window_start(Queue(name="q", fairness_window_s=window_s), NOW) == start
+
+
+def test_an_agent_full_on_one_channel_shows_it_though_their_total_has_room() -> None:
+    """6 email slots full while 82 emails wait: load 6 / capacity 8 alone hides it."""
+    ada = Agent(id="ada", name="Ada", status="online", capacity={"email": 6, "chat": 2}, total_capacity=8)
+    line = agent_line(ada, AgentLoad(by_channel={"email": 6}, total=6))
+    assert line.channels == {
+        "chat": ChannelLoad(load=0, capacity=2, full=False),
+        "email": ChannelLoad(load=6, capacity=6, full=True),
+    }
+    assert line.full_channels == ["email"]
+    full_total = agent_line(ada, AgentLoad(by_channel={"email": 4, "chat": 2}, total=8))
+    assert full_total.full_channels == ["chat", "email"], "total full: nothing more on any channel"
+
+
+def test_free_capacity_per_channel_counts_online_agents_bounded_by_their_total() -> None:
+    agents = [
+        Agent(id="ada", name="Ada", status="online", capacity={"email": 6, "chat": 2}, total_capacity=8),
+        Agent(id="bob", name="Bob", status="online", capacity={"email": 6}, total_capacity=7),
+        Agent(id="cy", name="Cy", status="away", capacity={"email": 6}, total_capacity=8),
+    ]
+    loads = {"ada": AgentLoad(by_channel={"email": 6}, total=6), "bob": AgentLoad(by_channel={"email": 5}, total=6)}
+    assert free_capacity(agents, loads) == {"chat": 2, "email": 1}

@@ -79,7 +79,8 @@ def test_a_workflow_step_raises_the_priority(
         return
     assert change is not None
     assert change.ticket.priority == raised
-    assert events(change) == [("record", f"route: workflow step everyone: priority {current} -> {raised}")]
+    why = f"workflow step everyone: priority {current} -> {raised}"
+    assert events(change) == [("record", f"route: {why}"), ("TicketPriorityRaised", why)]
     assert not change.release
 
 

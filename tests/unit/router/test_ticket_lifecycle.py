@@ -15,6 +15,7 @@ from services.router.domain.ticket_lifecycle import (
     status_changed,
 )
 from shared.events.escalation import EscalationRequested
+from shared.events.routing import RoutingDecisionRecorded, TicketPriorityRaised
 from shared.events.tickets import Status, TicketFieldsChanged, TicketStatusChanged
 from tests.unit.router.factories import NOW, events, held, offered, queue, ticket
 
@@ -31,7 +32,7 @@ def test_a_solved_ticket_is_done_and_frees_its_agent(state: RoutedTicket, new: S
     assert (change.ticket.status, change.ticket.agent_id, change.ticket.offer_expires_at) == ("done", None, None)
     assert change.ticket.previous_agent_id == state.agent_id
     assert change.release
-    assert change.unassign_reason is None
+    assert (change.unassign_reason, change.unassign_cause) == (f"ticket {new}", new), "said only if someone held it"
     assert change.events == ()
 
 
@@ -63,9 +64,11 @@ def test_a_reopened_ticket_waits_again_preferring_its_previous_agent() -> None:
         "ada",
     )
     assert events(change) == [
+        ("TicketUnassigned", "reopened (solved -> open): back to the queue"),
         ("TicketRouted", "reopened (solved -> open)"),
         ("record", "requeue: reopened; previous agent preferred"),
     ]
+    assert change.events[0].agent_id == "ada" and change.events[0].cause == "reopened"  # type: ignore[attr-defined]
     assert not change.release
 
 
@@ -74,13 +77,14 @@ def match(queue_name: str, priority: Priority | None = None) -> RuleMatch:
 
 
 @pytest.mark.parametrize(
-    ("new", "rule_priority", "floor", "rematch_to", "priority", "queue_name", "moved"),
+    ("new", "rule_priority", "floor", "rematch_to", "priority", "by", "queue_name", "moved"),
     [
-        pytest.param("high", None, "low", None, "high", "billing", False, id="held: priority only"),
-        pytest.param("high", None, "low", "billing", "high", "billing", False, id="same queue"),
-        pytest.param("low", None, "normal", "billing", "normal", "billing", False, id="the queue's floor"),
-        pytest.param("low", "urgent", "low", "billing", "urgent", "billing", False, id="the rule's priority"),
-        pytest.param("urgent", None, "low", "vip", "urgent", "vip", True, id="the rules pick another queue"),
+        pytest.param("high", None, "low", None, "high", "ingest", "billing", False, id="held: priority only"),
+        pytest.param("high", None, "low", "billing", "high", "ingest", "billing", False, id="same queue"),
+        pytest.param("low", None, "normal", "billing", "normal", "queue:billing", "billing", False, id="queue floor"),
+        pytest.param("low", "urgent", "low", "billing", "urgent", "rule:r1", "billing", False, id="the rule raises"),
+        pytest.param("urgent", "high", "low", "billing", "urgent", "ingest", "billing", False, id="never lowered"),
+        pytest.param("urgent", None, "low", "vip", "urgent", "ingest", "vip", True, id="the rules pick another queue"),
     ],
 )
 def test_a_priority_change(
@@ -89,6 +93,7 @@ def test_a_priority_change(
     floor: Priority,
     rematch_to: str | None,
     priority: Priority,
+    by: str,
     queue_name: str,
     moved: bool,
 ) -> None:
@@ -97,14 +102,17 @@ def test_a_priority_change(
         rematch = (match(rematch_to, rule_priority), queue(name=rematch_to, default_priority=floor))
     change = reprioritise(ticket(), new, rematch=rematch, now=NOW)
     assert (change.ticket.priority, change.ticket.queue) == (priority, queue_name)
-    if moved:
-        assert events(change) == [
-            ("TicketQueueChanged", f"priority now {new}: rule r1 matched: vip"),
-            ("record", "route: rule r1 matched: vip"),
-        ]
-        assert change.ticket.waiting_since == NOW
+    records = [e for e in change.events if isinstance(e, RoutingDecisionRecorded)]
+    asked = {} if new == "normal" else {"asked": new}
+    assert [r.priority_change for r in records] == [{"from": "normal", "to": priority, "by": by, **asked}]
+    raised = [e for e in change.events if isinstance(e, TicketPriorityRaised)]
+    if by == "ingest":
+        assert raised == [], "ingest knows what it set"
     else:
-        assert change.events == ()
+        assert [(e.old_priority, e.new_priority, e.by) for e in raised] == [(new, priority, by)]
+    if moved:
+        assert events(change)[0] == ("TicketQueueChanged", f"priority now {new}: rule r1 matched: vip")
+        assert change.ticket.waiting_since == NOW
 
 
 @pytest.mark.parametrize(("state", "rematches"), [(ticket(), True), (held(), False), (offered(), False)])
@@ -143,12 +151,17 @@ def test_an_escalation(
     change = escalate(state, event, NOW)
     assert change is not None
     assert (change.ticket.priority, change.ticket.queue) == (priority, queue_name)
+    raised = [(e.old_priority, e.new_priority, e.by) for e in change.events if isinstance(e, TicketPriorityRaised)]
+    assert raised == ([(state.priority, priority, "escalation")] if priority != state.priority else [])
     if moved:
-        assert events(change) == [("TicketQueueChanged", "escalated: sla"), ("record", "transfer: escalated: sla")]
+        assert events(change)[:2] == [
+            ("TicketQueueChanged", "escalated: sla"),
+            ("record", "transfer: escalated: sla; priority normal -> high by escalation"),
+        ]
         assert (change.release, change.unassign_reason) == (True, "escalated to tier2: sla")
         assert (change.ticket.status, change.ticket.agent_id) == ("waiting", None)
     else:
-        assert (change.events, change.release) == ((), False)
+        assert not change.release
         assert change.ticket.agent_id == "ada"
 
 
