@@ -150,3 +150,19 @@ async def test_numbers_beyond_what_the_database_or_date_arithmetic_take_are_422s
     _problem(await http.put(f"{router}/v1/agents/ag-{uuid.uuid4().hex[:6]}", json=agent), "capacity.email")
     queue = {"wait_limit_s": 10**15}  # timedelta(seconds=...) overflows
     _problem(await http.put(f"{router}/v1/queues/q-{uuid.uuid4().hex[:6]}", json=queue), "wait_limit_s")
+
+
+async def test_a_chunked_body_over_the_limit_is_a_413_not_a_parse_error(
+    http: httpx.AsyncClient, urls: dict[str, str]
+) -> None:
+    async def chunks() -> Any:
+        yield b'{"subject": "big", "body": "'
+        for _ in range(48):
+            yield b"x" * 65536  # 3 MiB in all, no Content-Length: the limit must count what streams in
+        yield b'", "requester": {}}'
+
+    response = await http.post(
+        f"{urls['ingest']}/v1/tickets", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413, (response.status_code, response.text[:300])
+    assert response.headers["content-type"] == "application/problem+json"
