@@ -166,3 +166,8 @@ async def test_a_chunked_body_over_the_limit_is_a_413_not_a_parse_error(
     )
     assert response.status_code == 413, (response.status_code, response.text[:300])
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_rule_id_in_the_path_follows_the_rule_id_syntax(http: httpx.AsyncClient, urls: dict[str, str]) -> None:
+    rule = {"conditions": {"tags_any": ["x"]}, "actions": {"queue": "triage"}}
+    _problem(await http.put(f"{urls['router']}/v1/rules/%C3%AD%C3%9EZ", json=rule), "rule_id")  # found by schemathesis

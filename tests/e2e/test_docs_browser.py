@@ -29,7 +29,7 @@ COSMETIC = {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
 def docs_base() -> Iterator[str]:
     port = free_port()
     app = SLA.create_app(SLA.settings(_env_file=None))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -46,6 +46,12 @@ from router.agent_loads l join router.agents a on a.id = l.agent_id
 left join held h on h.agent_id = l.agent_id and h.channel = l.channel
 where a.id like $1 and (l.load > l.capacity or a.total_load > a.total_capacity)
 """
+# every (agent, channel) counter beside the assignment rows it counts and the capacity it may not pass
+CHANNEL_COUNTERS = """
+select l.agent_id, l.channel, l.load, l.capacity,
+       (select count(*) from router.assignments s where s.agent_id = l.agent_id and s.channel = l.channel) as rows
+from router.agent_loads l where l.agent_id like $1
+"""
 COUNTERS = """
 select a.id, a.total_load, (select count(*) from router.assignments s where s.agent_id = a.id) as rows
 from router.agents a where a.id like $1
@@ -159,6 +165,10 @@ async def test_two_replicas_never_double_assign_nor_exceed_capacity(infra, start
         await asyncio.sleep(2)
 
         assert violations == [], f"capacity exceeded: {violations[:5]}"
+        channels = await db.fetch(infra, CHANNEL_COUNTERS, f"%-{skill}")
+        assert channels, "the agents' per-channel counters exist"
+        wrong = [dict(r) for r in channels if r["load"] != r["rows"] or r["rows"] > r["capacity"]]
+        assert wrong == [], f"per-channel loads disagree with the assignments or exceed capacity: {wrong[:5]}"
         counters = await db.fetch(infra, COUNTERS, f"%-{skill}")
         assert all(r["total_load"] == r["rows"] for r in counters), [
             dict(r) for r in counters if r["total_load"] != r["rows"]

@@ -183,6 +183,8 @@ def _parse(raw: bytes | bytearray | memoryview, max_attachment_bytes: int) -> Pa
         raise EmailParseError("no_content", "no From address, Subject or body text")
 
     content_type, report_type = _content_type(msg)
+    to = tuple(a for _, a in headers.addresses("to"))
+    cc = tuple(a for _, a in headers.addresses("cc"))
     return ParsedEmail(
         message_id=headers.message_id(),
         in_reply_to=headers.ids("in-reply-to"),
@@ -190,8 +192,8 @@ def _parse(raw: bytes | bytearray | memoryview, max_attachment_bytes: int) -> Pa
         subject=subject,
         from_address=from_address,
         from_name=from_name,
-        to=tuple(a for _, a in headers.addresses("to")),
-        cc=tuple(a for _, a in headers.addresses("cc")),
+        to=to,
+        cc=cc,
         reply_to=tuple(a for _, a in headers.addresses("reply-to")),
         delivered_to=tuple(a for _, a in headers.addresses("delivered-to", every=True)),
         x_original_to=tuple(a for _, a in headers.addresses("x-original-to", every=True)),
@@ -205,7 +207,7 @@ def _parse(raw: bytes | bytearray | memoryview, max_attachment_bytes: int) -> Pa
         content_type=content_type,
         report_type=report_type,
         raw_size=len(raw),
-        content_hash=content_hash(from_address, subject, text, attachments),
+        content_hash=content_hash(from_address, subject, text, attachments, to + cc),
         defects=_defects(msg),
     )
 
@@ -323,14 +325,22 @@ def _defects(msg: Message) -> tuple[str, ...]:
 # --- de-duplication --------------------------------------------------------------------
 
 
-def content_hash(from_address: str | None, subject: str, text: str, attachments: tuple[Attachment, ...] = ()) -> str:
-    """sha256 hex over what the sender wrote, not over how the mail travelled.
+def content_hash(
+    from_address: str | None,
+    subject: str,
+    text: str,
+    attachments: tuple[Attachment, ...] = (),
+    recipients: tuple[str, ...] = (),
+) -> str:
+    """sha256 hex over what the sender wrote and to whom, not over how the mail travelled.
 
     The same mail can reach us twice by two routes (SMTP and a provider's webhook) with
     different Received headers, a re-minted Message-ID, CRLF vs LF, or re-wrapped
-    quoted-printable. So only the sender's address, the subject and the body text go in,
-    each with all whitespace runs collapsed, plus the names and decoded sizes of the
-    attachments (two "scan attached" mails with the same empty body are different mails).
+    quoted-printable. So only the sender's address, the To and Cc addresses (the headers, which
+    no route rewrites), the subject and the body text go in, each with all whitespace runs
+    collapsed, plus the names and decoded sizes of the attachments (two "scan attached" mails
+    with the same empty body are different mails). The same words sent to two support
+    addresses (two brands) are two mails.
     """
 
     def norm(value: str) -> str:
@@ -341,6 +351,7 @@ def content_hash(from_address: str | None, subject: str, text: str, attachments:
         "subject": norm(subject),
         "text": norm(text),
         "attachments": sorted([norm(a.filename), a.size] for a in attachments),
+        "to": sorted({r.strip().lower() for r in recipients}),
     }
     encoded = json.dumps(material, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

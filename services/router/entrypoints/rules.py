@@ -6,7 +6,9 @@ kept as a new version; a rule set that does not validate is refused whole, with 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.router.adapters.codec import to_json
 from services.router.adapters.repository import RoutingRepository
@@ -14,7 +16,7 @@ from services.router.domain import rule_edits
 from services.router.domain.model import RuleSet
 from services.router.domain.rules import match_rules, validate_ruleset
 from services.router.entrypoints.deps import default_queue, now
-from services.router.entrypoints.schemas import OneRuleIn, RuleSetIn, RuleSetOut, RuleTestIn
+from services.router.entrypoints.schemas import NAME_PATTERN, OneRuleIn, RuleSetIn, RuleSetOut, RuleTestIn
 from services.router.handlers.tickets import current_rules
 from shared.auth import Principal
 from shared.auth.web import require
@@ -63,7 +65,7 @@ async def put_rules(
 
 @router.put("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
 async def put_rule(
-    rule_id: str,
+    rule_id: Annotated[str, Path(min_length=1, max_length=100, pattern=NAME_PATTERN)],
     body: OneRuleIn,
     request: Request,
     position: int | None = Query(None, ge=0),

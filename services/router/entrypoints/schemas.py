@@ -23,7 +23,8 @@ from services.router.domain.model import (
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Channel = Literal["email", "chat", "webhook", "api"]
-Name = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+Name = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
 Skills = dict[str, int]
 
 

@@ -52,10 +52,11 @@ def _lines(captured: str) -> list[dict]:
 def test_every_log_record_is_redacted_messages_fields_and_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("test", level="INFO", fmt="json")
     stdlib = logging.getLogger("uvicorn.error")
-    # earlier tests may have run uvicorn's own logging config in this process: start from a plain logger
-    stdlib.handlers.clear()
-    stdlib.setLevel(logging.NOTSET)
-    stdlib.propagate, stdlib.disabled = True, False
+    # earlier tests may have run uvicorn's own logging config in this process: start from plain loggers
+    for logger in (logging.getLogger("uvicorn"), stdlib):
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate, logger.disabled = True, False
     stdlib.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:1", f"/v1/stream?api_key={KEY}")
     stdlib.warning("bad source", extra={"secrets": [WHSEC], "header": f"Bearer {KEY}"})
     structlog.get_logger("app").info("issued", api_key=KEY, nested={"urls": [f"https://x:{KEY}@h/"]})

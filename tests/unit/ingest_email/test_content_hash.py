@@ -66,3 +66,13 @@ def test_different_attachments_different_hash() -> None:
 
     assert parse_email(scan(b"%PDF one")).content_hash != parse_email(scan(b"%PDF second page")).content_hash
     assert parse_email(scan(b"%PDF one")).content_hash == parse_email(scan(b"%PDF one")).content_hash
+
+
+def test_the_same_words_to_two_support_addresses_are_two_mails() -> None:
+    """Two brands, two tickets; the order and case of the recipients do not matter."""
+    acme = parse_email(b"From: jane@example.com\nTo: support@acme.example\nSubject: s\n\nbody").content_hash
+    globex = parse_email(b"From: jane@example.com\nTo: support@globex.example\nSubject: s\n\nbody").content_hash
+    both = b"From: jane@example.com\nTo: Support@Acme.example\nCc: billing@acme.example\nSubject: s\n\nbody"
+    swapped = b"From: jane@example.com\nTo: billing@acme.example\nCc: support@acme.example\nSubject: s\n\nbody"
+    assert acme != globex
+    assert parse_email(both).content_hash == parse_email(swapped).content_hash
