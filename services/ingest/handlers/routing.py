@@ -1,24 +1,39 @@
-"""Ingest follows the router's assignments, so an agent can act on exactly their own tickets."""
+"""Ingest follows the router's view of each ticket: who has it (so an agent can act on exactly their
+own tickets) and which queue it waits in (for lists). Offers are not tracked: an agent holding only
+an offer is not the assignee, so losing one changes nothing here."""
 
 from __future__ import annotations
 
 from services.ingest.adapters.repository import TicketRepository
 from shared.events.base import Event
-from shared.events.routing import TicketAssigned, TicketUnassigned
+from shared.events.routing import TicketAssigned, TicketQueueChanged, TicketRouted, TicketUnassigned
 from shared.messaging.consumer import Handler
 from shared.messaging.uow import UnitOfWork
 
 
+async def on_ticket_routed(event: TicketRouted, *, uow: UnitOfWork) -> None:
+    await TicketRepository(uow.session).set_queue(event.ticket_id, event.queue)
+
+
+async def on_queue_changed(event: TicketQueueChanged, *, uow: UnitOfWork) -> None:
+    await TicketRepository(uow.session).set_queue(event.ticket_id, event.to_queue)
+
+
 async def on_ticket_assigned(event: TicketAssigned, *, uow: UnitOfWork) -> None:
-    await TicketRepository(uow.session).set_assignee(event.ticket_id, event.agent_id)
+    repo = TicketRepository(uow.session)
+    await repo.set_assignee(event.ticket_id, event.agent_id)
+    await repo.set_queue(event.ticket_id, event.queue)
 
 
 async def on_ticket_unassigned(event: TicketUnassigned, *, uow: UnitOfWork) -> None:
-    # only if still theirs: an unassignment overtaken by a newer assignment changes nothing
+    # only if still theirs: an unassignment overtaken by a newer assignment changes nothing, and an
+    # offer's end (held_as "offered") never named the assignee
     await TicketRepository(uow.session).set_assignee(event.ticket_id, None, only_if=event.agent_id)
 
 
 EVENT_HANDLERS: dict[type[Event], Handler] = {
+    TicketRouted: on_ticket_routed,
+    TicketQueueChanged: on_queue_changed,
     TicketAssigned: on_ticket_assigned,
     TicketUnassigned: on_ticket_unassigned,
 }
