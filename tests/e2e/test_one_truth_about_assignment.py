@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.events import topics
 from tests.support.api import ADMIN
-from tests.support.kafka import eventually
+from tests.support.kafka import about, eventually, read_all
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +28,16 @@ class Stack:
     router: str
     skill: str
 
-    async def queue(self, **options: Any) -> str:
-        """A queue needing this test's skill, and a rule sending this test's brand there."""
+    async def queue(self, priority: str | None = None, **options: Any) -> str:
+        """A queue needing this test's skill, and a rule sending this test's brand there (at `priority`)."""
         name = f"q-{self.skill}"
         put = await self.http.put(
             f"{self.router}/v1/queues/{name}", json={"required_skills": {self.skill: 1}, **options}
         )
         assert put.status_code == 200, put.text
         rules = (await self.http.get(f"{self.router}/v1/rules")).json()
-        rule = {"id": f"r-{self.skill}", "conditions": {"brand": [self.skill]}, "actions": {"queue": name}}
+        actions = {"queue": name, **({"priority": priority} if priority else {})}
+        rule = {"id": f"r-{self.skill}", "conditions": {"brand": [self.skill]}, "actions": actions}
         put = await self.http.put(
             f"{self.router}/v1/rules", json={"rules": [rule, *rules["rules"]], "default": rules["default"]}
         )
@@ -183,3 +185,17 @@ async def test_an_offer_is_no_assignment_and_its_lapse_leaves_both_unassigned(st
     assert ticket_id in [t["ticket_id"] for t in mine.json()]
     await stack.agreed(ticket_id, "waiting", None)  # nobody accepted within 5 s; ann is not asked again
     await stack.lost(ticket_id, ann_key)
+
+
+async def test_a_priority_the_router_raised_is_the_tickets_priority_at_ingest_too(stack, infra):
+    await stack.queue(priority="high")
+    ticket_id = await stack.ticket()  # normal
+
+    async def raised() -> bool:
+        ingest, router = await stack.views(ticket_id)
+        return ingest["priority"] == router.get("priority") == "high"
+
+    await eventually(raised, timeout=30)
+    # ingest published no priority change back (the router would re-run its rules on it)
+    records = await read_all(infra.bootstrap_servers, topics.TICKETS, until=lambda rs: bool(about(rs, ticket_id)))
+    assert [e.type for e in about(records, ticket_id)] == ["switchboard.ticket.received"]
