@@ -30,3 +30,10 @@ async def test_an_unknown_query_parameter_is_a_422_naming_it(http, path, param):
     response = await http.get(path, params={param: "x"})
     assert response.status_code == 422, response.text
     assert param in response.json()["detail"] and "unknown query parameter" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("version", ["0", "-1", str(2**31), str(2**63)])
+async def test_a_rule_set_version_out_of_range_is_a_422_not_a_database_error(http, version):
+    response = await http.get(f"/v1/rules/versions/{version}")
+    assert response.status_code == 422, response.text
+    assert "version" in response.json()["detail"]

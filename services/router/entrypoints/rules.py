@@ -6,7 +6,7 @@ kept as a new version; a rule set that does not validate is refused whole, with 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.router.adapters.codec import to_json
 from services.router.adapters.repository import RoutingRepository
@@ -102,7 +102,9 @@ async def rule_versions(uow: UnitOfWork = Depends(get_uow), _: Principal = Depen
 
 @router.get("/rules/versions/{version}", response_model=RuleSetOut)
 async def rule_version(
-    version: int, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+    version: int = Path(ge=1, le=2**31 - 1),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("manager")),
 ) -> RuleSetOut:
     row = await RoutingRepository(uow.session).ruleset_version(version)
     if row is None:
