@@ -159,6 +159,7 @@ async def test_a_transfer_moves_the_assignee_in_both(stack):
         f"{stack.ingest}/v1/tickets/{ticket_id}/messages", json={"body": "Bob here."}, headers=bob_key
     )
     assert reply.status_code == 201, reply.text
+    assert reply.json()["author_name"] == "bob", "signed with the router's name for him, not his key's"
 
 
 async def test_an_agent_going_offline_hands_their_chat_back_in_both(stack):

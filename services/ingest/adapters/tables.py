@@ -192,3 +192,13 @@ outgoing_emails = Table(
     Index("ix_outgoing_emails_due", "status", "next_attempt_at"),
     Index("ix_outgoing_emails_sent", "status", "sent_at"),  # retention
 )
+
+# The router's agents as its `agent.updated` events describe them: their names sign their messages.
+agents = Table(
+    "agents",
+    metadata,
+    Column("agent_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("team", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -25,6 +25,7 @@ from services.ingest.entrypoints.schemas import (
     TicketPage,
     TicketPatch,
 )
+from services.ingest.handlers.authors import author_of
 from services.ingest.handlers.notifications import queue_reply_notification
 from services.ingest.handlers.tickets import (
     ExternalRefTaken,
@@ -214,6 +215,7 @@ async def add_message(
     """An agent's public reply or internal note (a platform key posts as the customer)."""
     ticket = await _ticket_for(uow, ticket_id, principal)
     author: AuthorKind = "customer" if principal.role == "platform" else "agent"
+    signed = await author_of(uow, principal, ticket, author)
     change = _apply(
         decide.add_message,
         ticket,
@@ -221,7 +223,8 @@ async def add_message(
             body=body.body,
             author_kind=author,
             public=body.public or author == "customer",
-            author_name=principal.name,
+            author_name=signed.name,
+            author_email=signed.email,
             author_agent_id=principal.agent_id,
             via="api",
             email_message_id=_our_message_id(request) if ticket.channel == "email" and body.public else None,

@@ -4,11 +4,13 @@ an offer is not the assignee, so losing one changes nothing here."""
 
 from __future__ import annotations
 
+from services.ingest.adapters.agents import AgentDirectory
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain.decide import follow_raised_priority
 from shared.clock import Clock
 from shared.events.base import Event
 from shared.events.routing import (
+    AgentUpdated,
     TicketAssigned,
     TicketPriorityRaised,
     TicketQueueChanged,
@@ -47,10 +49,15 @@ async def on_priority_raised(event: TicketPriorityRaised, *, uow: UnitOfWork, cl
         await repo.save(raised)  # and nothing published: see follow_raised_priority
 
 
+async def on_agent_updated(event: AgentUpdated, *, uow: UnitOfWork) -> None:
+    await AgentDirectory(uow.session).record(event.agent_id, event.name, event.team, event.updated_at)
+
+
 EVENT_HANDLERS: dict[type[Event], Handler] = {
     TicketRouted: on_ticket_routed,
     TicketQueueChanged: on_queue_changed,
     TicketAssigned: on_ticket_assigned,
     TicketUnassigned: on_ticket_unassigned,
     TicketPriorityRaised: on_priority_raised,
+    AgentUpdated: on_agent_updated,
 }
