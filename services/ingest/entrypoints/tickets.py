@@ -158,7 +158,7 @@ async def get_ticket(
     repo = TicketRepository(uow.session)
     ticket = await repo.get(ticket_id) or await repo.get_by_reference(ticket_id)
     if ticket is None:
-        raise Problem(404, f"no ticket with id or reference {ticket_id!r}")
+        raise Problem(404, f"no ticket with id {ticket_id!r}")
     messages = await repo.messages_of(ticket.id)
     if principal.role == "platform":
         if not _belongs_to_source(ticket, principal.source):

@@ -6,6 +6,8 @@ kept as a new version; a rule set that does not validate is refused whole, with 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.router.adapters.codec import to_json
@@ -64,7 +66,7 @@ async def put_rules(
 
 @router.put("/rules/{rule_id}", response_model=RuleSetOut, tags=["admin"])
 async def put_rule(
-    rule_id: str,
+    rule_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")],
     body: OneRuleIn,
     request: Request,
     position: int | None = Query(None, ge=0),
