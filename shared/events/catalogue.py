@@ -9,6 +9,7 @@ from shared.events.envelope import Envelope
 from shared.events.escalation import EscalationRequested
 from shared.events.routing import (
     AgentStatusChanged,
+    AgentUpdated,
     RoutingDecisionRecorded,
     TicketAssigned,
     TicketOfferDeclined,
@@ -44,6 +45,7 @@ _ALL: tuple[type[Event], ...] = (
     TicketQueueChanged,
     TicketPriorityRaised,
     AgentStatusChanged,
+    AgentUpdated,
     RoutingDecisionRecorded,
     EscalationRequested,
     ApiKeyIssued,

@@ -10,6 +10,7 @@ from shared.events.deadletters import MessageDeadLettered
 from shared.events.escalation import EscalationRequested
 from shared.events.routing import (
     AgentStatusChanged,
+    AgentUpdated,
     RoutingDecisionRecorded,
     TicketAssigned,
     TicketOfferDeclined,
@@ -115,6 +116,7 @@ EXAMPLES: tuple[Event, ...] = (
         changed_at=AT,
     ),
     AgentStatusChanged(agent_id="bea", old_status="away", new_status="online", changed_at=AT),
+    AgentUpdated(agent_id="bea", name="Bea Ortiz", team="billing", updated_at=AT),
     RoutingDecisionRecorded(
         ticket_id=TICKET_ID,
         kind="assign",

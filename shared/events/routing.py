@@ -125,6 +125,22 @@ class AgentStatusChanged(Event):
         return self.agent_id
 
 
+class AgentUpdated(Event):
+    """An agent's profile was created or edited at the router: who they are to customers and colleagues
+    (their `name` signs their messages at ingest)."""
+
+    TYPE: ClassVar[str] = "switchboard.agent.updated"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    agent_id: str
+    name: str
+    team: str | None = None
+    updated_at: datetime
+
+    def subject_id(self) -> str:
+        return self.agent_id
+
+
 class RoutingDecisionRecorded(Event):
     """Why a ticket went where it went: the rule, the candidates with their scores, who was excluded and why."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import builtins
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import Select, func, insert, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,7 @@ _TICKET_COLUMNS = (
     "email_token",
     "linked_ticket_id",
     "assignee_agent_id",
+    "queue",
     "satisfaction",
     "chat_ended_at",
     "chat_end_reason",
@@ -81,6 +82,65 @@ def _to_message(row: Any) -> Message:
     return Message(**{**row, "attachments": tuple(row["attachments"])})
 
 
+# not the search vector: it is for the database to match on, and as big as the body
+_MESSAGE_COLUMNS = tuple(column for column in messages.c if column.name != "search")
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What `GET /v1/tickets` may filter on; every given field must match."""
+
+    status: str | None = None
+    brand: str | None = None
+    channel: str | None = None
+    priority: str | None = None
+    queue: str | None = None
+    tags: tuple[str, ...] = ()  # all of them
+    requester_email: str | None = None
+    external_source: str | None = None
+    external_id: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    text: str | None = None  # websearch syntax, over the subject and every message body
+
+
+def _where(query: Select[Any], f: TicketFilter) -> Select[Any]:
+    for column, value in (
+        (tickets.c.status, f.status),
+        (tickets.c.brand, f.brand),
+        (tickets.c.channel, f.channel),
+        (tickets.c.priority, f.priority),
+        (tickets.c.queue, f.queue),
+        (tickets.c.assignee_agent_id, f.assignee),
+    ):
+        if value:
+            query = query.where(column == value)
+    if f.unassigned:
+        query = query.where(tickets.c.assignee_agent_id.is_(None))
+    if f.tags:
+        query = query.where(tickets.c.tags.contains(list(f.tags)))
+    if f.requester_email:
+        query = query.where(tickets.c.requester["email"].astext == f.requester_email.lower())
+    if f.created_after:
+        query = query.where(tickets.c.created_at >= f.created_after)
+    if f.created_before:
+        query = query.where(tickets.c.created_at < f.created_before)
+    if f.external_source or f.external_id:
+        refs = select(external_refs.c.ticket_id)
+        if f.external_source:
+            refs = refs.where(external_refs.c.source == f.external_source)
+        if f.external_id:
+            refs = refs.where(external_refs.c.external_id == f.external_id)
+        query = query.where(tickets.c.id.in_(refs))
+    if f.text:
+        words = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), f.text)
+        in_bodies = select(messages.c.ticket_id).where(messages.c.search.bool_op("@@")(words))
+        query = query.where(or_(tickets.c.search.bool_op("@@")(words), tickets.c.id.in_(in_bodies)))
+    return query
+
+
 class TicketRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -114,38 +174,17 @@ class TicketRepository:
         return _to_ticket(row) if row else None
 
     async def list(
-        self,
-        *,
-        status: str | None = None,
-        brand: str | None = None,
-        requester_email: str | None = None,
-        external_source: str | None = None,
-        external_id: str | None = None,
-        assignee: str | None = None,
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-    ) -> list[Ticket]:
+        self, filters: TicketFilter, *, after: tuple[datetime, str] | None = None, limit: int = 50
+    ) -> builtins.list[Ticket]:
         """Newest first; `after` is the (created_at, id) of the last ticket of the previous page."""
-        query = select(tickets)
-        if status:
-            query = query.where(tickets.c.status == status)
-        if brand:
-            query = query.where(tickets.c.brand == brand)
-        if requester_email:
-            query = query.where(tickets.c.requester["email"].astext == requester_email.lower())
-        if assignee:
-            query = query.where(tickets.c.assignee_agent_id == assignee)
-        if external_source or external_id:
-            refs = select(external_refs.c.ticket_id)
-            if external_source:
-                refs = refs.where(external_refs.c.source == external_source)
-            if external_id:
-                refs = refs.where(external_refs.c.external_id == external_id)
-            query = query.where(tickets.c.id.in_(refs))
+        query = _where(select(tickets), filters)
         if after:
             query = query.where(tuple_(tickets.c.created_at, tickets.c.id) < tuple_(*after))
         query = query.order_by(tickets.c.created_at.desc(), tickets.c.id.desc()).limit(limit)
         return [_to_ticket(r) for r in (await self._session.execute(query)).mappings()]
+
+    async def set_queue(self, ticket_id: str, queue: str) -> None:
+        await self._session.execute(update(tickets).where(tickets.c.id == ticket_id).values(queue=queue))
 
     async def set_assignee(self, ticket_id: str, agent_id: str | None, *, only_if: str | None = None) -> None:
         query = update(tickets).where(tickets.c.id == ticket_id)
@@ -186,7 +225,7 @@ class TicketRepository:
     # builtins.list: in this class `list` is the ticket listing above
     async def messages_of(self, ticket_id: str, *, since: datetime | None = None) -> builtins.list[Message]:
         """Oldest first; only those created at or after `since` when it is given."""
-        query = select(messages).where(messages.c.ticket_id == ticket_id)
+        query = select(*_MESSAGE_COLUMNS).where(messages.c.ticket_id == ticket_id)
         if since is not None:
             query = query.where(messages.c.created_at >= since)
         rows = await self._session.execute(query.order_by(messages.c.created_at, messages.c.id))

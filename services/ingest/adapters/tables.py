@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -17,7 +18,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 from shared.auth.tables import add_api_keys_table
 from shared.db import make_metadata
@@ -26,6 +27,8 @@ from shared.messaging.tables import add_messaging_tables
 metadata = make_metadata("ingest")
 messaging = add_messaging_tables(metadata)
 api_keys = add_api_keys_table(metadata)
+
+SEARCHED_BODY_CHARS = 100_000
 
 reference_seq = Sequence("ticket_reference_seq", start=1000, metadata=metadata)
 
@@ -50,13 +53,19 @@ tickets = Table(
     Column("email_token", Text, unique=True),  # support+<token>@ routes replies here
     Column("linked_ticket_id", Text),
     Column("assignee_agent_id", Text),  # learnt from the router's assignment events
+    Column("queue", Text),  # learnt from the router's routing events
     Column("satisfaction", JSONB),
     Column("chat_ended_at", DateTime(timezone=True)),
     Column("chat_end_reason", Text),
     Column("last_activity_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # full-text search of `q` (messages have their own); 'simple': no stemming, any language
+    Column("search", TSVECTOR, Computed("to_tsvector('simple'::regconfig, subject)", persisted=True)),
     Index("ix_tickets_external", "external_source", "external_id"),
+    Index("ix_tickets_search", "search", postgresql_using="gin"),
+    Index("ix_tickets_tags", "tags", postgresql_using="gin"),
+    Index("ix_tickets_queue_created", "queue", "created_at"),
     Index("ix_tickets_status_created", "status", "created_at", "id"),
     Index("ix_tickets_requester_email", text("(requester->>'email')")),
 )
@@ -96,6 +105,13 @@ messages = Table(
     Column("external_message_id", Text),
     Column("attachments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the first SEARCHED_BODY_CHARS of the body: a tsvector is capped at 1 MB, a body is not
+    Column(
+        "search",
+        TSVECTOR,
+        Computed(f"to_tsvector('simple'::regconfig, left(body, {SEARCHED_BODY_CHARS}))", persisted=True),
+    ),
+    Index("ix_messages_search", "search", postgresql_using="gin"),
 )
 
 # One row per accepted delivery (webhook-id, Idempotency-Key, provider id): a retry gets the stored answer.
@@ -175,4 +191,14 @@ outgoing_emails = Table(
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_outgoing_emails_due", "status", "next_attempt_at"),
     Index("ix_outgoing_emails_sent", "status", "sent_at"),  # retention
+)
+
+# The router's agents as its `agent.updated` events describe them: their names sign their messages.
+agents = Table(
+    "agents",
+    metadata,
+    Column("agent_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("team", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -235,6 +235,15 @@ def change_priority(ticket: Ticket, priority: Priority, *, now: datetime) -> Cha
     return Change(replace(ticket, priority=priority, updated_at=now), (event,))
 
 
+def follow_raised_priority(ticket: Ticket, old: Priority, new: Priority, *, now: datetime) -> Ticket | None:
+    """The router raised the priority (a rule, a queue, a workflow, an escalation): the ticket takes it, and
+    no event goes back (the router knows; an echo would re-run its rules). Unless the ticket's priority is
+    no longer the one the router raised from: a person changed it since, and the router follows that."""
+    if ticket.priority != old or new == old:
+        return None
+    return replace(ticket, priority=new, updated_at=now)
+
+
 def change_fields(
     ticket: Ticket, *, tags: tuple[str, ...] | None, custom_fields: dict[str, Any] | None, now: datetime
 ) -> Change:

@@ -31,6 +31,7 @@ class Ticket:
     email_token: str | None = None
     linked_ticket_id: str | None = None
     assignee_agent_id: str | None = None
+    queue: str | None = None  # where the router has it waiting (learnt from its events)
     satisfaction: dict[str, Any] | None = None
     chat_ended_at: datetime | None = None
     chat_end_reason: str | None = None  # idle, customer or agent

@@ -16,8 +16,9 @@ from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1/api-keys", tags=["access"])
+router = APIRouter(prefix="/v1/api-keys", tags=["access"], dependencies=[reject_unknown_query()])
 
 
 class KeyCreate(BaseModel):

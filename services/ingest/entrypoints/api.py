@@ -42,6 +42,13 @@ def create_app(settings: IngestSettings | None = None, *, clock: Clock | None = 
         settings,
         # raw mail may be large; the email routes check their own (smaller) limits as they read
         body_limits={"/v1/inbound/email": settings.max_email_bytes + 1024 * 1024},
-        routers=[tickets.router, webhooks.router, email.router, providers.router, access.router, chat.router],
+        routers=[
+            tickets.router,
+            webhooks.router,
+            email.router,
+            providers.router,
+            access.router,
+            chat.router,
+        ],
         clock=clock,
     )

@@ -39,10 +39,14 @@ from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/chats", tags=["chat"])
+# on each HTTP route, not the router: the stream's WebSocket route cannot take this HTTP-only check
+# (and refuses ?api_key= itself)
+STRICT_QUERY = [reject_unknown_query()]
 
 POLL_INTERVAL_S = 0.25  # the hub's one query per process for all watched chats
 SAFETY_POLL_S = 5.0  # a socket reads on its own at least this often, whatever the hub says
@@ -143,7 +147,7 @@ async def run_chat_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
     await hub_for(runtime).watch(runtime.sessionmaker, stop, POLL_INTERVAL_S)
 
 
-@router.post("", status_code=201, response_model=TicketOut)
+@router.post("", status_code=201, response_model=TicketOut, dependencies=STRICT_QUERY)
 async def open_chat(
     body: ChatCreate,
     request: Request,
@@ -176,7 +180,7 @@ async def open_chat(
     return await once(uow, clock_of(request), scope, idempotency_key, work)
 
 
-@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
+@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut, dependencies=STRICT_QUERY)
 async def post_chat_message(
     ticket_id: str,
     body: ChatMessageCreate,
@@ -194,7 +198,7 @@ async def post_chat_message(
     return MessageOut.of(message)
 
 
-@router.post("/{ticket_id}/end", response_model=TicketOut)
+@router.post("/{ticket_id}/end", response_model=TicketOut, dependencies=STRICT_QUERY)
 async def end_chat(
     ticket_id: str,
     request: Request,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -16,14 +16,15 @@ from services.ingest.adapters.repository import ConfigRepository, InboundEmailLo
 from services.ingest.domain import limits
 from services.ingest.domain.mailboxes import base_address
 from services.ingest.entrypoints.deps import clock_of, once, read_body, settings_of
-from services.ingest.handlers.email import handle_inbound_email
+from services.ingest.handlers.email import InboundOutcome, handle_inbound_email
 from shared.auth import Principal
 from shared.auth.web import require
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1", tags=["email"])
+router = APIRouter(prefix="/v1", tags=["email"], dependencies=[reject_unknown_query()])
 
 
 async def accept_raw_email(
@@ -98,7 +99,7 @@ class InboundEmailOut(BaseModel):
 
 @router.get("/inbound/emails", response_model=list[InboundEmailOut])
 async def list_inbound(
-    outcome: str | None = Query(None, description="e.g. quarantined, automated, duplicate"),
+    outcome: InboundOutcome | None = None,
     limit: int = Query(50, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(require("manager")),
@@ -197,7 +198,7 @@ class OutgoingEmailOut(BaseModel):
 @router.get("/outbound/emails", response_model=list[OutgoingEmailOut])
 async def list_outgoing(
     ticket_id: str | None = None,
-    status: str | None = Query(None, description="queued, sending, sent or failed"),
+    status: Literal["queued", "sending", "sent", "failed"] | None = None,
     limit: int = Query(50, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(require("manager")),

@@ -46,8 +46,9 @@ from shared.auth.web import authenticate, presented_key
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1/inbound/email", tags=["email"])
+router = APIRouter(prefix="/v1/inbound/email", tags=["email"], dependencies=[reject_unknown_query()])
 
 KINDS = ("sendgrid", "mailgun", "postmark")
 _BODY = {

@@ -142,6 +142,7 @@ class TicketOut(BaseModel):
     participants: list[str]
     linked_ticket_id: str | None
     assignee_agent_id: str | None
+    queue: str | None = Field(None, description="the router's queue for it, as its routing events said")
     satisfaction: dict[str, Any] | None
     chat_ended_at: datetime | None
     chat_end_reason: str | None

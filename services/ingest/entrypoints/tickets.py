@@ -10,8 +10,9 @@ from typing import Any, ParamSpec
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
-from services.ingest.adapters.repository import TicketRepository
+from services.ingest.adapters.repository import TicketFilter, TicketRepository
 from services.ingest.domain import decide, limits
 from services.ingest.domain.model import Ticket
 from services.ingest.entrypoints.deps import clock_of, once, settings_of
@@ -24,6 +25,7 @@ from services.ingest.entrypoints.schemas import (
     TicketPage,
     TicketPatch,
 )
+from services.ingest.handlers.authors import author_of
 from services.ingest.handlers.notifications import queue_reply_notification
 from services.ingest.handlers.tickets import (
     ExternalRefTaken,
@@ -34,12 +36,13 @@ from services.ingest.handlers.tickets import (
 )
 from shared.auth import Principal
 from shared.auth.web import require
-from shared.events.tickets import AuthorKind, Status
+from shared.events.tickets import AuthorKind, Channel, Priority, Status
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"], dependencies=[reject_unknown_query()])
 _P = ParamSpec("_P")
 
 
@@ -101,26 +104,45 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 async def list_tickets(
     status: Status | None = None,
     brand: str | None = None,
+    channel: Channel | None = None,
+    priority: Priority | None = None,
+    queue: str | None = Query(None, description="the router's queue (learnt from its routing events)"),
+    tag: list[str] = Query([], description="repeatable: tickets with every one of these tags"),
     requester: str | None = Query(None, description="requester email"),
     external_source: str | None = None,
     external_id: str | None = None,
-    assignee: str | None = None,
+    assignee: str | None = Query(None, description="an agent id, or `none` for unassigned tickets"),
+    created_after: AwareDatetime | None = Query(None, description="ISO-8601 with a timezone; inclusive"),
+    created_before: AwareDatetime | None = Query(None, description="ISO-8601 with a timezone; exclusive"),
+    q: str | None = Query(
+        None,
+        min_length=1,
+        max_length=500,
+        description='full-text search of the subject and message bodies (web search syntax: words, "a phrase", -not)',
+    ),
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(require("agent", "manager")),
 ) -> TicketPage:
-    """Newest first, filtered; follow `next_cursor` for the next page."""
-    tickets = await TicketRepository(uow.session).list(
+    """Newest first, filtered (every filter given must match); follow `next_cursor` for the next page."""
+    filters = TicketFilter(
         status=status,
         brand=brand,
+        channel=channel,
+        priority=priority,
+        queue=queue,
+        tags=decide.normalise_tags(tag),
         requester_email=requester,
         external_source=external_source,
         external_id=external_id,
-        assignee=assignee,
-        after=_after(cursor),
-        limit=limit + 1,
+        assignee=None if assignee == "none" else assignee,
+        unassigned=assignee == "none",
+        created_after=created_after,
+        created_before=created_before,
+        text=q,
     )
+    tickets = await TicketRepository(uow.session).list(filters, after=_after(cursor), limit=limit + 1)
     page, more = tickets[:limit], len(tickets) > limit
     return TicketPage(items=[TicketOut.of(t) for t in page], next_cursor=_cursor(page[-1]) if more else None)
 
@@ -131,12 +153,13 @@ async def get_ticket(
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("agent", "manager", "platform")),
 ) -> TicketOut:
-    """A platform key sees only its own source's tickets, and never internal notes (it speaks for customers)."""
+    """By id or by reference (`SB-1088`). A platform key sees only its own source's tickets, and never
+    internal notes (it speaks for customers)."""
     repo = TicketRepository(uow.session)
-    ticket = await repo.get(ticket_id)
+    ticket = await repo.get(ticket_id) or await repo.get_by_reference(ticket_id)
     if ticket is None:
         raise Problem(404, f"no ticket with id {ticket_id!r}")
-    messages = await repo.messages_of(ticket_id)
+    messages = await repo.messages_of(ticket.id)
     if principal.role == "platform":
         if not _belongs_to_source(ticket, principal.source):
             raise Problem(403, f"{ticket.reference} does not belong to source {principal.source!r}", title="Forbidden")
@@ -192,6 +215,7 @@ async def add_message(
     """An agent's public reply or internal note (a platform key posts as the customer)."""
     ticket = await _ticket_for(uow, ticket_id, principal)
     author: AuthorKind = "customer" if principal.role == "platform" else "agent"
+    signed = await author_of(uow, principal, ticket, author)
     change = _apply(
         decide.add_message,
         ticket,
@@ -199,7 +223,8 @@ async def add_message(
             body=body.body,
             author_kind=author,
             public=body.public or author == "customer",
-            author_name=principal.name,
+            author_name=signed.name,
+            author_email=signed.email,
             author_agent_id=principal.agent_id,
             via="api",
             email_message_id=_our_message_id(request) if ticket.channel == "email" and body.public else None,

@@ -40,8 +40,9 @@ from shared.clock import Clock
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1", tags=["webhooks"])
+router = APIRouter(prefix="/v1", tags=["webhooks"], dependencies=[reject_unknown_query()])
 Kind = Literal[
     "generic", "zendesk", "freshdesk", "intercom", "chatwoot", "groove", "front", "sendgrid", "mailgun", "postmark"
 ]

@@ -23,6 +23,7 @@ from services.ingest.adapters.chat import ChatRepository, ChatSignature
 from services.ingest.adapters.repository import TicketRepository
 from services.ingest.domain import decide
 from services.ingest.domain.model import Message, Ticket
+from services.ingest.handlers.authors import author_of
 from services.ingest.handlers.tickets import TicketNotFound, load_for_update, save_change
 from shared.auth import Principal
 from shared.clock import Clock
@@ -139,13 +140,15 @@ async def post_message(
     kind = author_for(principal, author)
     ticket = await chat_for_update(uow, ticket_id, principal)
     check_open_chat(ticket)
+    signed = await author_of(uow, principal, ticket, kind)
     change = decide.add_message(
         ticket,
         decide.AddMessage(
             body=body,
             author_kind=kind,
             public=public or kind == "customer",
-            author_name=principal.name,
+            author_name=signed.name,
+            author_email=signed.email,
             author_agent_id=principal.agent_id if kind == "agent" else None,
             via="chat",
         ),

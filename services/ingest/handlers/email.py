@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from services.ingest.adapters.repository import ConfigRepository, InboundEmailLog, TicketRepository
 from services.ingest.domain import decide, limits
@@ -37,6 +38,9 @@ from shared.clock import Clock
 from shared.events.tickets import Requester
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
+
+# what became of an inbound email (`inbound_emails.outcome`)
+InboundOutcome = Literal["ticket_opened", "message_added", "duplicate", "automated", "not_for_us", "quarantined"]
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from shared.auth import Principal
 from shared.auth.web import require
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[reject_unknown_query()])
 
 
 @router.get("/overview")

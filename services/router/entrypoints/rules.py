@@ -23,8 +23,9 @@ from shared.auth.web import require
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
+from shared.web.query import reject_unknown_query
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[reject_unknown_query()])
 
 
 def _ruleset_out(ruleset: RuleSet) -> RuleSetOut:
@@ -103,7 +104,9 @@ async def rule_versions(uow: UnitOfWork = Depends(get_uow), _: Principal = Depen
 
 @router.get("/rules/versions/{version}", response_model=RuleSetOut)
 async def rule_version(
-    version: int, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("manager"))
+    version: int = Path(ge=1, le=2**31 - 1),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(require("manager")),
 ) -> RuleSetOut:
     row = await RoutingRepository(uow.session).ruleset_version(version)
     if row is None:

@@ -14,6 +14,7 @@ from services.router.domain.agent_actions import NotFound
 from services.router.domain.model import Agent, AgentStatus, RoutedTicket
 from services.router.handlers.dispatch import dispatch_for, dispatch_ticket
 from services.router.handlers.staging import apply, release, stage
+from shared.events.routing import AgentUpdated
 from shared.messaging.uow import UnitOfWork
 
 
@@ -22,6 +23,8 @@ async def save_agent(uow: UnitOfWork, agent: Agent, now: datetime) -> None:
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     await repo.put_agent(agent)
+    # who they are, for the other services (ingest signs their messages with the name)
+    uow.publish(AgentUpdated(agent_id=agent.id, name=agent.name, team=agent.team, updated_at=now))
     await dispatch_for(uow, now, agent.id)
 
 

@@ -123,3 +123,19 @@ def test_participants_grow_with_cc_and_stay_unique() -> None:
         now=LATER,
     )
     assert change.ticket.participants == ("a@x.example", "cfo@x.example")
+
+
+@pytest.mark.parametrize(
+    ("current", "old", "new", "expected"),
+    [
+        ("normal", "normal", "high", "high"),  # the router raised it from what ingest said
+        ("urgent", "normal", "high", None),  # a person changed it since: theirs stands
+        ("low", "normal", "high", None),
+        ("high", "high", "high", None),  # nothing to do
+    ],
+)
+def test_a_priority_the_router_raised_is_followed_unless_changed_since(current, old, new, expected):
+    followed = decide.follow_raised_priority(ticket(priority=current), old, new, now=LATER)
+    assert (followed.priority if followed else None) == expected
+    if followed:
+        assert followed.updated_at == LATER
