@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -25,34 +25,9 @@ from services.router.domain.assignment import (
     requirements,
     waiting_order,
 )
-from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, WorkflowTarget
+from services.router.domain.model import Agent, AgentLoad, WorkflowTarget
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-def ago(seconds: float) -> datetime:
-    return NOW - timedelta(seconds=seconds)
-
-
-def ticket(**overrides: Any) -> RoutedTicket:
-    fields: dict[str, Any] = dict(
-        ticket_id="t-1",
-        reference="SB-1",
-        channel="email",
-        brand="default",
-        priority="normal",
-        language="en",
-        status="waiting",
-        queue="billing",
-        received_at=ago(600),
-        routed_at=ago(600),
-        waiting_since=ago(60),
-    )
-    return RoutedTicket(**{**fields, **overrides})
-
-
-def queue(**overrides: Any) -> Queue:
-    return Queue(**{"name": "billing", **overrides})
+from .factories import NOW, ago, queue, ticket
 
 
 def agent(agent_id: str, **overrides: Any) -> Agent:
