@@ -208,6 +208,10 @@ async def test_bad_input_is_a_clear_problem_never_a_500(http, source):
     invalid = await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)
     assert invalid.status_code == 422 and "priority" in invalid.json()["detail"]
 
+    raw, headers = signed(created("x", priority="asap", channel="fax", tags="urgent"))
+    several = (await http.post(f"/v1/webhooks/{source}", content=raw, headers=headers)).json()
+    assert {e["field"] for e in several["errors"]} >= {"priority", "channel", "tags"}, "every problem is listed"
+
     raw, headers = signed({})
     headers["webhook-signature"] = sign_standard(
         SECRET, headers["webhook-id"], int(headers["webhook-timestamp"]), b"{not json"

@@ -115,9 +115,18 @@ InboundCommand = (
 
 
 class PayloadError(ValueError):
-    """The payload is not what the adapter expects; `field` names where (dotted path)."""
+    """The payload is not what the adapter expects; `field` names where (dotted path).
 
-    def __init__(self, field: str, detail: str) -> None:
+    `others` are the further problems found in the same pass, so a 422 can list them all.
+    """
+
+    def __init__(self, field: str, detail: str, *, others: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
+        self.others = others
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """Every (field, message) found, the first one first."""
+        return [(self.field, self.detail), *self.others]

@@ -119,9 +119,9 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
     except PayloadError as exc:
         raise Problem(
             422,
-            f"{exc.field}: {exc.detail}",
+            "; ".join(f"{field}: {message}" for field, message in exc.problems),
             title="Invalid request",
-            errors=[{"field": exc.field, "message": exc.detail}],
+            errors=[{"field": field, "message": message} for field, message in exc.problems],
         ) from None
 
     async def work() -> tuple[int, dict]:

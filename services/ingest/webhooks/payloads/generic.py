@@ -148,14 +148,13 @@ MODELS: dict[str, type[_Model]] = {
 
 
 def payload_error(exc: ValidationError) -> PayloadError:
-    """The first validation problem as a PayloadError on its dotted field path."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    field = ".".join(str(part) for part in first["loc"]) or ROOT
-    detail = first["msg"]
-    if len(errors) > 1:
-        detail += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return PayloadError(field, detail)
+    """Every validation problem, on its dotted field path; the first one names the error."""
+    problems = [
+        (".".join(str(part) for part in error["loc"]) or ROOT, str(error["msg"]))
+        for error in exc.errors(include_url=False)
+    ]
+    (field, detail), *others = problems
+    return PayloadError(field, detail, others=tuple(others))
 
 
 def _to_command(model: _Model, source: str) -> InboundCommand:
