@@ -270,9 +270,6 @@ class DeliveryLog:
             return delivery_id
         return "sha256:" + hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()
 
-    async def find(self, scope: str, delivery_id: str) -> tuple[int, dict[str, Any]] | None:
-        return await self.find_any(scope, [delivery_id])
-
     async def find_any(self, scope: str, delivery_ids: Sequence[str]) -> tuple[int, dict[str, Any]] | None:
         """The stored answer to any of these ids (the oldest, should several have one)."""
         if not delivery_ids:
@@ -286,12 +283,6 @@ class DeliveryLog:
             )
         ).first()
         return (row[0], row[1]) if row else None
-
-    async def claim(
-        self, scope: str, delivery_id: str, status_code: int, response: dict[str, Any], now: datetime
-    ) -> bool:
-        """Record the answer; False if a concurrent request with the same id got there first."""
-        return await self.claim_all(scope, [delivery_id], status_code, response, now)
 
     async def claim_all(
         self, scope: str, delivery_ids: Sequence[str], status_code: int, response: dict[str, Any], now: datetime

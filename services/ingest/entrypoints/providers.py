@@ -39,7 +39,7 @@ from services.ingest.email.providers import (
     from_sendgrid,
     parse_form,
 )
-from services.ingest.entrypoints.deps import clock_of, read_body, settings_of
+from services.ingest.entrypoints.deps import clock_of, invalid_fields, read_body, settings_of
 from services.ingest.entrypoints.email import accept_raw_email
 from services.ingest.webhooks.signatures import SignatureError, verify_mailgun
 from shared.auth.web import authenticate, presented_key
@@ -68,9 +68,7 @@ _BODY = {
 
 
 def _invalid(exc: ProviderPayloadError) -> Problem:
-    return Problem(
-        422, f"{exc.field}: {exc.detail}", title="Invalid request", errors=[{"field": exc.field, "message": exc.detail}]
-    )
+    return invalid_fields([(exc.field, exc.detail)])
 
 
 async def _require_key(request: Request, source: dict) -> None:

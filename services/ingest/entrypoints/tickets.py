@@ -15,7 +15,7 @@ from pydantic import AwareDatetime
 from services.ingest.adapters.repository import TicketFilter, TicketRepository
 from services.ingest.domain import decide, limits
 from services.ingest.domain.model import Ticket
-from services.ingest.entrypoints.deps import clock_of, once, settings_of
+from services.ingest.entrypoints.deps import clock_of, invalid_fields, once, settings_of
 from services.ingest.entrypoints.schemas import (
     MessageCreate,
     MessageOut,
@@ -194,14 +194,7 @@ def _apply(change_fn: Callable[_P, decide.Change], *args: _P.args, **kwargs: _P.
     except decide.InvalidChange as exc:
         raise Problem(409, str(exc)) from None
     except limits.FieldTooLarge as exc:
-        raise too_large(exc) from None
-
-
-def too_large(exc: limits.FieldTooLarge) -> Problem:
-    """A field over its bound (domain/limits.py), as the 422 a schema's own bound gives."""
-    return Problem(
-        422, f"{exc.field}: {exc.detail}", title="Invalid request", errors=[{"field": exc.field, "message": exc.detail}]
-    )
+        raise invalid_fields(exc.problems) from None  # a field over its bound (domain/limits.py)
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)

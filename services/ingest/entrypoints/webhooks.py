@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -27,16 +26,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.ingest.adapters.repository import ConfigRepository, DeliveryLog
+from services.ingest.adapters.repository import ConfigRepository
 from services.ingest.domain.inbound import PayloadError
-from services.ingest.entrypoints.deps import clock_of, read_body, settings_of
+from services.ingest.entrypoints.deps import clock_of, invalid_fields, once, read_body, settings_of
 from services.ingest.handlers.inbound import apply_commands
 from services.ingest.metrics import WEBHOOK_COMMANDS
 from services.ingest.webhooks import ADAPTERS, EVENT_HEADERS, SignatureError
 from services.ingest.webhooks import signatures as sig
 from shared.auth import Principal
 from shared.auth.web import authenticate, presented_key, require
-from shared.clock import Clock
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
@@ -54,7 +52,6 @@ NATIVE = {
     "chatwoot": (sig.CHATWOOT_SIGNATURE, sig.verify_chatwoot),
     "intercom": (sig.INTERCOM_SIGNATURE, sig.verify_intercom),
 }
-REPLAYED = {"Idempotent-Replayed": "true"}
 DELIVERY_HEADERS = ("webhook-id", "idempotency-key", "x-zendesk-webhook-invocation-id", "x-chatwoot-delivery")
 
 
@@ -117,12 +114,7 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
             payload, source=source_name, event=request.headers.get(event_header) if event_header else None
         )
     except PayloadError as exc:
-        raise Problem(
-            422,
-            "; ".join(f"{field}: {message}" for field, message in exc.problems),
-            title="Invalid request",
-            errors=[{"field": field, "message": message} for field, message in exc.problems],
-        ) from None
+        raise invalid_fields(exc.problems) from None
 
     async def work() -> tuple[int, dict]:
         applied = await apply_commands(
@@ -137,31 +129,13 @@ async def receive_webhook(source_name: str, request: Request, uow: UnitOfWork = 
             WEBHOOK_COMMANDS.labels(source["kind"], result.action).inc()
         return 202, {"source": source_name, "results": [a.as_dict() for a in applied]}
 
-    keys = [_delivery_id(request, body), *([replay] if replay else [])]
-    return await _once(uow, clock_of(request), f"webhook:{source_name}", keys, work)
-
-
-async def _once(
-    uow: UnitOfWork, clock: Clock, scope: str, keys: list[str], work: Callable[[], Awaitable[tuple[int, dict]]]
-) -> JSONResponse:
-    """`deps.once` under several delivery ids: a request answered before under any of them (its
-    delivery id, or what its signature covers) gets that answer; the new answer is stored under all."""
-    log = DeliveryLog(uow.session)
-
-    async def replay() -> JSONResponse | None:
-        earlier = await log.find_any(scope, keys)
-        return JSONResponse(earlier[1], status_code=earlier[0], headers=REPLAYED) if earlier else None
-
-    if (answered := await replay()) is not None:
-        return answered
-    status, body = await work()
-    if not await log.claim_all(scope, keys, status, body, clock.now()):
-        await uow.rollback()  # a concurrent request with one of these keys won the race: answer what it answered
-        answered = await replay()
-        assert answered is not None
-        return answered
-    await uow.commit()
-    return JSONResponse(body, status_code=status)
+    scope = f"webhook:{source_name}"
+    try:
+        return await once(
+            uow, clock_of(request), scope, _delivery_id(request, body), work, also_known_as=[replay] if replay else []
+        )
+    except PayloadError as exc:  # a command's field over its bound (domain/limits.py), found before any write
+        raise invalid_fields(exc.problems) from None
 
 
 class SourceIn(BaseModel):

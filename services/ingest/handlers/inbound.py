@@ -23,7 +23,6 @@ from services.ingest.handlers.tickets import ExternalRefTaken, handle_open_ticke
 from shared.clock import Clock
 from shared.events.tickets import ExternalRef, Requester
 from shared.messaging.uow import UnitOfWork
-from shared.web.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -47,17 +46,8 @@ async def apply_commands(
     commands: Sequence[InboundCommand], *, uow: UnitOfWork, clock: Clock, reference_prefix: str, brand: str, via: str
 ) -> list[Applied]:
     for command in commands:
-        try:
-            # before anything is written: a field over its bound would give an event the broker refuses
-            limits.check(limits.command_problems(command))
-        except limits.FieldTooLarge as exc:
-            # the webhook route renders PayloadError from its adapter only: this one is its 422 already
-            raise Problem(
-                422,
-                f"{exc.field}: {exc.detail}",
-                title="Invalid request",
-                errors=[{"field": exc.field, "message": exc.detail}],
-            ) from None
+        # before anything is written: a field over its bound would give an event the broker refuses
+        limits.check(limits.command_problems(command))
     results = []
     for command in commands:
         results.append(await _apply(command, uow=uow, clock=clock, prefix=reference_prefix, brand=brand, via=via))
