@@ -8,7 +8,20 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class BaseServiceSettings(BaseSettings):
+class KafkaSecuritySettings(BaseSettings):
+    """Kafka TLS and SASL (docs/kafka-security.md): the same for every producer, consumer and admin client,
+    in every service and in the local stack's own clients."""
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle that signed the brokers' certificates")
+    kafka_ssl_certfile: str | None = Field(None, description="client certificate, for brokers that require one")
+    kafka_ssl_keyfile: str | None = None
+
+
+class BaseServiceSettings(KafkaSecuritySettings):
     """Read from the environment (or a .env file) once, in main() or create_app()."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -61,11 +74,3 @@ class BaseServiceSettings(BaseSettings):
     kafka_log_repeat_interval_s: float = Field(
         5.0, description="aiokafka repeats one log line at most this often, with a count of those suppressed"
     )
-    # Kafka TLS and SASL (docs/kafka-security.md); the same for every producer, consumer and admin client
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: str | None = Field(None, description="CA bundle that signed the brokers' certificates")
-    kafka_ssl_certfile: str | None = Field(None, description="client certificate, for brokers that require one")
-    kafka_ssl_keyfile: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -14,30 +14,12 @@ from aiokafka.helpers import create_ssl_context
 from pydantic import SecretStr
 
 from shared.events.topics import ALL_TOPICS
+from shared.settings import KafkaSecuritySettings
 
 log = logging.getLogger(__name__)
 
 _PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 _MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
-
-
-class _HasKafkaSecurity(Protocol):
-    """The KAFKA_* security fields, as BaseServiceSettings and StackSettings both have them."""
-
-    @property
-    def kafka_security_protocol(self) -> str: ...
-    @property
-    def kafka_sasl_mechanism(self) -> str | None: ...
-    @property
-    def kafka_sasl_username(self) -> str | None: ...
-    @property
-    def kafka_sasl_password(self) -> SecretStr | None: ...
-    @property
-    def kafka_ssl_cafile(self) -> str | None: ...
-    @property
-    def kafka_ssl_certfile(self) -> str | None: ...
-    @property
-    def kafka_ssl_keyfile(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +35,7 @@ class KafkaSecurity:
     ssl_keyfile: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: _HasKafkaSecurity) -> KafkaSecurity:
+    def from_settings(cls, settings: KafkaSecuritySettings) -> KafkaSecurity:
         return cls(
             protocol=settings.kafka_security_protocol,
             sasl_mechanism=settings.kafka_sasl_mechanism,

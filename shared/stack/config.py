@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.migrations import SERVICES
+from shared.settings import KafkaSecuritySettings
 from shared.stack.provision import default_password
 
 
-class StackSettings(BaseSettings):
+class StackSettings(KafkaSecuritySettings):
     """Every field is an environment variable of the same name in upper case."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -38,15 +37,6 @@ class StackSettings(BaseSettings):
     router_db_password: str = default_password("router")
     sla_db_password: str = default_password("sla")
     escalation_db_password: str = default_password("escalation")
-
-    # Kafka TLS and SASL (docs/kafka-security.md); the same for every producer, consumer and admin client
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: str | None = Field(None, description="CA bundle that signed the brokers' certificates")
-    kafka_ssl_certfile: str | None = Field(None, description="client certificate, for brokers that require one")
-    kafka_ssl_keyfile: str | None = None
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
