@@ -8,16 +8,15 @@ the parser or the serializer. They run against the real processes, database and 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from services.ingest.webhooks import sign_standard
 from shared.stack.local import ServiceProcess
 from tests.support.api import ADMIN
+from tests.support.ingest import standard_webhook_headers
 
 pytestmark = pytest.mark.e2e
 SECRET = "whsec_" + "YmFkLWlucHV0LXNlY3JldC1mb3ItdGVzdHM="
@@ -66,13 +65,7 @@ async def source(http: httpx.AsyncClient, urls: dict[str, str]) -> str:
 
 
 def _signed(raw: bytes) -> dict[str, str]:
-    msg_id, at = f"msg_{uuid.uuid4().hex}", int(time.time())
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(at),
-        "webhook-signature": sign_standard(SECRET, msg_id, at, raw),
-        "content-type": "application/json",
-    }
+    return standard_webhook_headers(raw, SECRET)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ at the same moment. The running ingest process must open one ticket whatever the
 from __future__ import annotations
 
 import asyncio
-import json
 import smtplib
-import time
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -18,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.ingest.webhooks import sign_standard
 from shared.stack.local import ServiceProcess
 from tests.support.api import ADMIN
 from tests.support.db import fetch
+from tests.support.ingest import signed_webhook
 
 pytestmark = pytest.mark.e2e
 SECRET = "whsec_" + "Y29uY3VycmVudC1kZWxpdmVyeS1zZWNyZXQ="
@@ -32,14 +30,7 @@ def _unique(prefix: str) -> str:
 
 
 def _signed(payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    raw = json.dumps(payload).encode()
-    msg_id, at = f"msg_{uuid.uuid4().hex}", int(time.time())
-    return raw, {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(at),
-        "webhook-signature": sign_standard(SECRET, msg_id, at, raw),
-        "content-type": "application/json",
-    }
+    return signed_webhook(payload, SECRET)
 
 
 async def _source(http: httpx.AsyncClient, ingest: str) -> str:

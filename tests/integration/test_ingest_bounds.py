@@ -6,8 +6,6 @@ ticket behind it; now it is a 422 problem naming the field, and the next ticket 
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -16,10 +14,9 @@ import httpx
 import pytest
 
 from services.ingest.domain import limits
-from services.ingest.webhooks import sign_standard
 from shared.events import topics
 from tests.support.db import fetch
-from tests.support.ingest import ingest_client, issue_key, unique
+from tests.support.ingest import ingest_client, issue_key, signed_webhook, unique
 from tests.support.kafka import about, read_all
 
 pytestmark = pytest.mark.integration
@@ -93,14 +90,7 @@ async def test_a_chat_with_a_huge_custom_field_is_a_422(http):
 
 
 def _signed(payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    raw = json.dumps(payload).encode()
-    msg_id, at = f"msg_{uuid.uuid4().hex}", int(time.time())
-    return raw, {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(at),
-        "webhook-signature": sign_standard(SECRET, msg_id, at, raw),
-        "content-type": "application/json",
-    }
+    return signed_webhook(payload, SECRET)
 
 
 async def test_a_webhook_with_a_huge_custom_field_is_a_422_and_opens_nothing(http, infra):

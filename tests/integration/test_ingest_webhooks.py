@@ -13,7 +13,7 @@ import pytest
 from services.ingest.webhooks import sign_chatwoot, sign_intercom, sign_standard, sign_zendesk
 from shared.clock import FakeClock
 from shared.events import topics
-from tests.support.ingest import ingest_client, issue_key, shared_data, unique
+from tests.support.ingest import ingest_client, issue_key, shared_data, signed_webhook, unique
 from tests.support.kafka import about, read_all
 from tests.unit.ingest_webhooks._shapes import CW_CONVERSATION
 
@@ -22,15 +22,7 @@ SECRET, NEW_SECRET = "whsec_" + "c2VjcmV0LW9uZS1mb3ItdGVzdHM=", "second-secret-a
 
 
 def signed(body: dict, secret: str = SECRET, *, msg_id: str | None = None, at: int | None = None) -> tuple[bytes, dict]:
-    raw = json.dumps(body).encode()
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    at = int(time.time()) if at is None else at
-    return raw, {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(at),
-        "webhook-signature": sign_standard(secret, msg_id, at, raw),
-        "content-type": "application/json",
-    }
+    return signed_webhook(body, secret, msg_id=msg_id, at=at)
 
 
 def created(external_id: str, **extra: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from fastapi import FastAPI
 
 from services.ingest.entrypoints.api import create_app
 from services.ingest.settings import IngestSettings
+from services.ingest.webhooks import sign_standard
 from shared.clock import Clock
 from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN, ADMIN_KEY
@@ -66,3 +69,25 @@ async def issue_key(http: httpx.AsyncClient, role: str, **scope: str) -> dict[st
     response = await http.post("/v1/api-keys", json={"role": role, "name": unique(role), **scope}, headers=ADMIN)
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+def standard_webhook_headers(
+    raw: bytes, secret: str, *, msg_id: str | None = None, at: int | None = None
+) -> dict[str, str]:
+    """Standard Webhooks headers signing `raw`: a fresh delivery id and the current time unless given."""
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    at = int(time.time()) if at is None else at
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(at),
+        "webhook-signature": sign_standard(secret, msg_id, at, raw),
+        "content-type": "application/json",
+    }
+
+
+def signed_webhook(
+    payload: dict[str, Any], secret: str, *, msg_id: str | None = None, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """`payload` as JSON bytes and the Standard Webhooks headers that sign it."""
+    raw = json.dumps(payload).encode()
+    return raw, standard_webhook_headers(raw, secret, msg_id=msg_id, at=at)
