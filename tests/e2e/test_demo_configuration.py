@@ -6,16 +6,15 @@ import asyncio
 import json
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.ingest.webhooks import sign_standard
 from shared.stack.demo import AGENTS, DEMO_DOMAIN, DEMO_SOURCE, load_demo
 from tests.support.api import ADMIN_KEY
+from tests.support.ingest import signed_webhook
 from tests.support.kafka import eventually
 
 pytestmark = pytest.mark.e2e
@@ -34,21 +33,16 @@ async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(s
 
     ingest, router = services["ingest"].url, services["router"].url
     secret = json.loads((tmp_path / "demo.json").read_text())["webhook_secret"]
-    body = json.dumps(
+    body, headers = signed_webhook(
         {
             "event": "ticket.created",
             "external_id": str(uuid.uuid4()),
             "subject": "Demo",
             "body": "hello",
             "requester": {"email": "demo@customer.example"},
-        }
-    ).encode()
-    msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
-    headers = {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(now),
-        "webhook-signature": sign_standard(secret, msg_id, now, body),
-    }
+        },
+        secret,
+    )
     async with httpx.AsyncClient(timeout=10) as http:
         accepted = await http.post(f"{ingest}/v1/webhooks/{DEMO_SOURCE}", content=body, headers=headers)
         assert accepted.status_code == 202, accepted.text
@@ -136,19 +130,14 @@ async def test_the_readme_walkthrough_ends_with_the_ticket_assigned_however_ofte
 
 
 async def _webhook(http: httpx.AsyncClient, ingest: str, secret: str) -> None:
-    body = json.dumps(
+    body, headers = signed_webhook(
         {
             "event": "ticket.created",
             "external_id": str(uuid.uuid4()),
             "subject": "Printer on fire",
             "body": "help",
             "requester": {"email": "bo@customer.example"},
-        }
-    ).encode()
-    msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
-    headers = {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(now),
-        "webhook-signature": sign_standard(secret, msg_id, now, body),
-    }
+        },
+        secret,
+    )
     assert (await http.post(f"{ingest}/v1/webhooks/{DEMO_SOURCE}", content=body, headers=headers)).status_code == 202
