@@ -24,6 +24,7 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.openapi.models import SecurityBase as SecuritySchemeModel
 from fastapi.security.base import SecurityBase
+from starlette.requests import HTTPConnection
 
 from shared.auth.keys import Principal, hash_key
 from shared.auth.store import find_active
@@ -63,8 +64,9 @@ async def documented_key(
     """The three schemes, any one of which carries the key; `Security(documented_key, scopes=roles)` names roles."""
 
 
-def presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def presented_key(connection: HTTPConnection) -> str | None:
+    """The key a request or a WebSocket handshake carries, in any of the accepted headers."""
+    header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     if header[:6].lower() == "basic ":
@@ -75,7 +77,7 @@ def presented_key(request: Request) -> str | None:
         # the password is the key; `https://KEY@host/` (no password) puts it in the user name
         if secret := (password or user).strip():
             return secret
-    return request.headers.get("x-api-key") or None
+    return connection.headers.get("x-api-key") or None
 
 
 async def authenticate(request: Request) -> Principal:
@@ -87,7 +89,12 @@ async def authenticate(request: Request) -> Principal:
             title="Unauthorized",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    runtime = request.app.state.runtime
+    return await principal_for_key(request, secret)
+
+
+async def principal_for_key(connection: HTTPConnection, secret: str) -> Principal:
+    """Whose key `secret` is (the bootstrap admin key, or an active row of the key table); 401 otherwise."""
+    runtime = connection.app.state.runtime
     bootstrap = runtime.settings.bootstrap_admin_key
     if bootstrap and hmac.compare_digest(secret.encode(), bootstrap.encode()):
         return BOOTSTRAP

@@ -33,7 +33,7 @@ from services.ingest.handlers import chat
 from services.ingest.handlers.tickets import ExternalRefTaken, TicketNotFound, handle_open_ticket
 from services.ingest.settings import as_ingest_settings
 from shared.auth import Principal
-from shared.auth.web import authenticate, presented_key, require
+from shared.auth.web import presented_key, principal_for_key, require
 from shared.events.tickets import ExternalRef
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
@@ -226,7 +226,7 @@ class _Refused(Exception):
 
 def _offered_key(websocket: WebSocket) -> str | None:
     """A key sent with the handshake: `Authorization`/`X-Api-Key`, or a `bearer.<key>` subprotocol."""
-    if secret := presented_key(_http_view(websocket)):
+    if secret := presented_key(websocket):
         return secret
     for offered in websocket.scope.get("subprotocols") or ():
         if offered.startswith(KEY_SUBPROTOCOL_PREFIX) and len(offered) > len(KEY_SUBPROTOCOL_PREFIX):
@@ -258,18 +258,9 @@ async def _socket_principal(websocket: WebSocket) -> Principal:
         raise _Refused(CLOSE_POLICY_VIOLATION, KEY_IN_URL)
     secret = _offered_key(websocket) or await _first_message_key(websocket)
     try:
-        return await authenticate(_http_view(websocket, [(b"authorization", f"Bearer {secret}".encode())]))
+        return await principal_for_key(websocket, secret)
     except Problem:
         raise _Refused(CLOSE_UNAUTHORIZED, "the API key is not valid") from None
-
-
-def _http_view(websocket: WebSocket, headers: list[tuple[bytes, bytes]] | None = None) -> Request:
-    """The socket's scope as the HTTP request the shared key helpers take (they read only its
-    headers and app); `headers` replaces the socket's own."""
-    scope = {**websocket.scope, "type": "http"}
-    if headers is not None:
-        scope["headers"] = headers
-    return Request(scope)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
