@@ -19,6 +19,7 @@ from shared.events.routing import (
     TicketRouted,
     TicketUnassigned,
 )
+from shared.events.sla import SlaApplied, SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarning
 from shared.events.tickets import (
     ChatEnded,
     MessageAdded,
@@ -47,6 +48,12 @@ _ALL: tuple[type[Event], ...] = (
     AgentStatusChanged,
     AgentUpdated,
     RoutingDecisionRecorded,
+    SlaApplied,
+    SlaWarning,
+    SlaBreached,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
     EscalationRequested,
     ApiKeyIssued,
     ApiKeyRevoked,

@@ -11,7 +11,7 @@ from typing import Any
 from shared.events.catalogue import CATALOGUE
 from shared.events.envelope import wrap
 from shared.events.examples import AT, EXAMPLES
-from shared.events.topics import ACCESS, ALL_TOPICS, DEAD_LETTERS, ESCALATIONS, ROUTING, TICKETS
+from shared.events.topics import ACCESS, ALL_TOPICS, DEAD_LETTERS, ESCALATIONS, ROUTING, SLA, TICKETS
 
 INTRO = """# Event reference
 
@@ -29,7 +29,14 @@ new version (`dataschema` ends in `:v<N>`).
 """
 
 
-PRODUCER = {TICKETS: "ingest", ROUTING: "router", ESCALATIONS: "escalation", ACCESS: "ingest", DEAD_LETTERS: "router"}
+PRODUCER = {
+    TICKETS: "ingest",
+    ROUTING: "router",
+    SLA: "sla",
+    ESCALATIONS: "escalation",
+    ACCESS: "ingest",
+    DEAD_LETTERS: "router",
+}
 
 
 def _type_of(schema: dict[str, Any]) -> str:

@@ -7,5 +7,6 @@ ROUTING = "switchboard.routing.v1"
 DEAD_LETTERS = "switchboard.deadletters.v1"
 ACCESS = "switchboard.access.v1"
 ESCALATIONS = "switchboard.escalations.v1"
+SLA = "switchboard.sla.v1"
 
-ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, ESCALATIONS, ACCESS, DEAD_LETTERS)
+ALL_TOPICS: tuple[str, ...] = (TICKETS, ROUTING, SLA, ESCALATIONS, ACCESS, DEAD_LETTERS)
