@@ -104,8 +104,6 @@ def add(cal: Calendar, start: datetime, duration: timedelta) -> datetime:
 def _pieces(cal: Calendar, lo: datetime, hi: datetime | None) -> Iterator[_Span]:
     """Disjoint open spans (naive UTC) from `lo` on, in order, possibly touching. Without `hi` the walk
     goes on while the calendar has been open at least once in the last 3 years."""
-    if len(cal.weekly) != 7:
-        raise ValueError(f"calendar {cal.id!r} has {len(cal.weekly)} weekly entries, not 7")
     if hi is not None and hi <= lo:
         return
     zone = _zone(cal.time_zone)
@@ -166,6 +164,8 @@ def _wall_spans(cal: Calendar, day: date) -> list[_Span]:
 def _hours(cal: Calendar, day: date) -> tuple[Interval, ...]:
     if day in cal.open_days:
         return cal.open_days[day]
+    if len(cal.weekly) != 7:
+        raise ValueError(f"calendar {cal.id!r} has {len(cal.weekly)} weekly entries, not 7")
     if day in cal.closed_dates:
         return ()
     if cal.holidays_country and day in _holidays(cal.holidays_country, cal.holidays_subdivision, day.year):

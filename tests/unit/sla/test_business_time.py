@@ -271,3 +271,8 @@ def test_a_weekly_night_shift_running_into_an_open_day_is_reported_on_the_open_d
     assert calendar_problems(cal) == [
         ("open_days.2026-11-28.0", "overlaps Friday 2026-11-27's overnight shift 22:00-06:00"),
     ]
+
+
+def test_arithmetic_refuses_a_week_without_seven_days() -> None:
+    with pytest.raises(ValueError, match="6 weekly entries"):
+        is_open(Calendar(id="short", weekly=((),) * 6), datetime(2026, 1, 1, tzinfo=UTC))
