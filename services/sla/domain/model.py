@@ -156,6 +156,9 @@ class TicketSla(_Frozen):
     facts: SlaFacts
     clocks: tuple[MetricClock, ...] = ()
     as_of: datetime
+    # the policy's targets (also the metrics with no clock yet), for `applied` and its key
+    targets: tuple[Target, ...] = ()
+    applied_at: datetime | None = None  # since when this policy and these targets measure the ticket
 
 
 TransitionKind = Literal["applied", "warning", "breached", "met", "paused", "resumed"]
