@@ -84,14 +84,21 @@ _DONE: frozenset[Status] = frozenset({"solved", "closed"})
 _ZERO = timedelta(0)
 
 
+_STAMP_FIELDS: dict[type[Event], str] = {}
+
+
 def timestamp(event: Event) -> datetime:
     """When the event happened: its own `*_at` field (received_at, added_at, changed_at, ...)."""
-    for name in type(event).model_fields:
-        if name.endswith("_at") and name != "expires_at":
-            value = getattr(event, name)
-            if isinstance(value, datetime):
-                return value
-    raise TypeError(f"{type(event).__name__} has no timestamp field")
+    kind = type(event)
+    if kind not in _STAMP_FIELDS:
+        names = [n for n in kind.model_fields if n.endswith("_at") and n != "expires_at"]
+        if not names:
+            raise TypeError(f"{kind.__name__} has no timestamp field")
+        _STAMP_FIELDS[kind] = names[0]
+    value = getattr(event, _STAMP_FIELDS[kind])
+    if not isinstance(value, datetime):
+        raise TypeError(f"{kind.__name__}.{_STAMP_FIELDS[kind]} is not a datetime")
+    return value
 
 
 def order(history: Iterable[Event]) -> list[Event]:
@@ -226,11 +233,17 @@ def _walk(span: _Span, statuses: Sequence[tuple[datetime, Status]], pause_on: It
 class _Meter:
     """Elapsed and due arithmetic for one clock in its target's own time."""
 
-    def __init__(self, target: Target, calendar: Calendar, now: datetime) -> None:
-        self.target, self.calendar, self.now = target, calendar, now
+    def __init__(
+        self, target: Target, calendar: Calendar, memo: dict[tuple[int, datetime, datetime], timedelta]
+    ) -> None:
+        self.target, self.calendar, self.memo = target, calendar, memo
 
     def business(self, start: datetime, end: datetime) -> timedelta:
-        return business_time.elapsed(self.calendar, start, end)
+        # clocks share their stretches, and business time is the costly part of an evaluation
+        key = (id(self.calendar), start, end)
+        if key not in self.memo:
+            self.memo[key] = business_time.elapsed(self.calendar, start, end)
+        return self.memo[key]
 
     def own(self, start: datetime, end: datetime) -> timedelta:
         return self.business(start, end) if self.target.business_hours else end - start
@@ -269,8 +282,7 @@ def _warn_amount(target: Target) -> timedelta | None:
     return None
 
 
-def _clock(span: _Span, walk: _Walk, target: Target, calendar: Calendar, now: datetime) -> MetricClock:
-    meter = _Meter(target, calendar, now)
+def _clock(span: _Span, walk: _Walk, target: Target, meter: _Meter, now: datetime) -> MetricClock:
     closed = [(s, e if e is not None else now) for s, e in walk.running]
     business = sum((meter.business(s, e) for s, e in closed), _ZERO)
     wall = sum((e - s for s, e in closed), _ZERO)
@@ -363,6 +375,7 @@ def evaluate(history: Sequence[Event], config: SlaConfig, now: datetime) -> Tick
     policy_at = _selector(config, line.facts)
     policy = policy_at(now)
     clocks: list[MetricClock] = []
+    memo: dict[tuple[int, datetime, datetime], timedelta] = {}
     for span in line.spans:
         # the stop instant for a reply clock is known; resolution's depends on the status only
         walk = _walk(span, line.statuses, policy.pause_on if policy else ())
@@ -372,7 +385,8 @@ def evaluate(history: Sequence[Event], config: SlaConfig, now: datetime) -> Tick
             continue
         if measuring is not policy:
             walk = _walk(span, line.statuses, measuring.pause_on)
-        clocks.append(_clock(span, walk, target, _calendar(config, measuring), now))
+        meter = _Meter(target, _calendar(config, measuring), memo)
+        clocks.append(_clock(span, walk, target, meter, now))
     clocks.sort(key=lambda c: (METRICS.index(c.metric), c.cycle))
     return TicketSla(
         ticket_id=received.ticket_id,
