@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import get_args
 
@@ -49,17 +50,15 @@ histories = st.lists(events, max_size=25).map(lambda later: [received(), *later]
 @settings(max_examples=150, deadline=None)
 @given(history=histories, shuffled=st.randoms(use_true_random=False), extra=st.lists(st.integers(0, 24)), now=minutes)
 def test_any_permutation_or_duplication_of_the_events_gives_the_same_sla(
-    history: list[Event], shuffled: object, extra: list[int], now: int
+    history: list[Event], shuffled: random.Random, extra: list[int], now: int
 ) -> None:
-    import random
-
-    assert isinstance(shuffled, random.Random)
     redelivered = history + [history[i % len(history)] for i in extra]
     shuffled.shuffle(redelivered)
     expected = evaluate(history, CFG, at(now))
     got = evaluate(redelivered, CFG, at(now))
     assert got == expected
-    assert got is not None and transitions(got) == transitions(expected)  # type: ignore[arg-type]
+    if expected is not None and got is not None:
+        assert transitions(got) == transitions(expected)
     assert order(redelivered) == order(history)
 
 
