@@ -1,0 +1,70 @@
+"""The `sla-timers` worker: fire due timers, then sleep until the next one is due.
+
+The sleep is the injected clock's `sleep_until` (real time, or a test's FakeClock), cut short when
+a notification announces an earlier timer (`adapters.wakeups`) or the service stops, and capped at
+`timer_max_sleep_s` as a safety net (e.g. a notification lost while the listening connection was
+down). There is no polling tick: an idle scheduler makes one query per cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from services.sla.adapters.wakeups import timer_notifications
+from services.sla.handlers.timers import fire_due, next_due
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class _Sleep:
+    """What the scheduler sleeps towards; a notification of anything earlier wakes it."""
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.deadline: datetime | None = None  # None: awake, any notification counts
+
+    def notified(self, due: datetime) -> None:
+        if self.deadline is None or due < self.deadline:
+            self.wake.set()
+
+
+async def fire_all_due(runtime: Runtime, batch: int) -> datetime | None:
+    """Handle every timer due now, a batch per transaction; the next due instant afterwards."""
+    while True:
+        now = runtime.clock.now()
+        async with runtime.uow() as uow:
+            done = await fire_due(uow, now, batch)
+            await uow.commit()
+        if done.claimed < batch or done.handled == 0:
+            break
+    async with runtime.uow() as uow:
+        following = await next_due(uow)
+    if done.claimed and done.handled < done.claimed and following is not None and following <= now:
+        await asyncio.sleep(0.05)  # those tickets are being re-evaluated elsewhere: give that a moment
+    return following
+
+
+async def run_timers(runtime: Runtime, stop: asyncio.Event) -> None:
+    batch = int(getattr(runtime.settings, "timer_batch", 500))
+    cap = timedelta(seconds=float(getattr(runtime.settings, "timer_max_sleep_s", 30.0)))
+    sleep = _Sleep()
+    stopping = asyncio.ensure_future(stop.wait())
+    stopping.add_done_callback(lambda _: sleep.wake.set())
+    try:
+        async with timer_notifications(runtime.settings.database_url, sleep.notified) as listening:
+            while not stop.is_set():
+                if listening.is_closed():
+                    raise ConnectionError("the connection listening for timer notifications closed")
+                sleep.deadline = None
+                sleep.wake.clear()
+                following = await fire_all_due(runtime, batch)
+                deadline = runtime.clock.now() + cap
+                if following is not None:
+                    deadline = min(deadline, following)
+                sleep.deadline = deadline
+                await runtime.clock.sleep_until(deadline, sleep.wake)
+    finally:
+        stopping.cancel()
