@@ -22,7 +22,7 @@ async def _tickets_with_outcomes(infra, http, clock: FakeClock) -> tuple[str, da
     """A brand's tickets: some answered in time, some late, one never, in two priorities."""
     t0 = clock.now()
     brand = await policy_for_brand(http, first_reply_s=600, warn_percent=None)
-    answers = {"urgent": [60, 300, 900], "low": [120, 1800, None]}
+    answers: dict[str, list[int | None]] = {"urgent": [60, 300, 900], "low": [120, 1800, None]}
     tickets = []
     for priority, delays in answers.items():
         for delay in delays:
@@ -106,7 +106,7 @@ async def test_what_if_replays_with_a_draft_and_changes_nothing_live(infra):
         what_if = next(g for g in response.json()["what_if"] if g["group"] == brand)
         assert (current["achieved"], current["breached"]) == (3, 3)
         assert (what_if["achieved"], what_if["breached"]) == (0, 6)
-        report = await http.get("/v1/reports/sla", params={k: body[k] for k in ("from", "to", "group_by")})
+        report = await http.get("/v1/reports/sla", params={k: str(body[k]) for k in ("from", "to", "group_by")})
         assert report.json()["groups"] == response.json()["current"]
         invalid = await http.post(
             "/v1/reports/sla:what-if", json={**body, "policies": [{**draft, "calendar_id": "no-such-calendar"}]}
