@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-GroupBy = Literal["priority", "channel", "tier", "queue", "brand"]
+from services.sla.domain.report import GroupBy
+
 GROUP_BY: tuple[GroupBy, ...] = ("priority", "channel", "tier", "queue", "brand")
 PERCENTILE_METRICS = ("first_reply", "resolution")
 

@@ -437,11 +437,13 @@ def transitions(sla: TicketSla) -> list[Transition]:
     """Everything that has happened by `sla.as_of`, each under a stable unique key, in time order."""
     found: list[Transition] = []
     if sla.policy_id is not None:
+        applied_at = sla.applied_at or sla.as_of
+        # the instant is in the key, so a ticket that goes back to an earlier policy (A, B, A) hears of it again
         found.append(
             Transition(
                 kind="applied",
-                key=f"applied:{sla.config_version}:{sla.policy_id}:{targets_hash(sla.targets)}",
-                at=sla.applied_at or sla.as_of,
+                key=f"applied:{sla.config_version}:{sla.policy_id}:{targets_hash(sla.targets)}:{applied_at.isoformat()}",
+                at=applied_at,
             )
         )
     for clock in sla.clocks:

@@ -4,12 +4,13 @@ always under the lock on the ticket's row, inside the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from services.sla.adapters.repository import SlaRepository
 from services.sla.domain.clocks import evaluate, transitions, wake_times
-from services.sla.domain.model import MetricClock, TicketSla, Transition
+from services.sla.domain.model import MetricClock, SlaConfig, TicketSla, Transition
 from services.sla.metrics import ANNOUNCED
 from shared.events.base import Event
 from shared.events.sla import AppliedTarget, SlaApplied, SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarning
@@ -17,7 +18,8 @@ from shared.messaging.uow import UnitOfWork
 
 
 async def reevaluate(uow: UnitOfWork, repo: SlaRepository, ticket_id: str, version: int, now: datetime) -> None:
-    sla = evaluate(await repo.history(ticket_id), await repo.config(version), now)
+    history, config = await repo.history(ticket_id), await repo.config(version)
+    sla = evaluate(history, config, now)
     if sla is None:  # its TicketReceived has not arrived yet
         await repo.replace_timers(ticket_id, ())
         return
@@ -25,22 +27,36 @@ async def reevaluate(uow: UnitOfWork, repo: SlaRepository, ticket_id: str, versi
     await repo.replace_timers(ticket_id, wake_times(sla))
     for transition in transitions(sla):
         if await repo.claim_announcement(ticket_id, transition.key, now):
-            uow.publish(announcement(sla, transition))
+            uow.publish(announcement(sla, _as_it_happened(transition, history, config)))
             ANNOUNCED.labels(transition.kind).inc()
+
+
+def _as_it_happened(t: Transition, history: Sequence[Event], config: SlaConfig) -> Transition:
+    """The transition with its clock as of the transition's own instant: a warning found late (a busy
+    scheduler, a replay) still says how much had elapsed when it was due, not when it was noticed."""
+    if t.clock is None or t.clock.stopped_at is not None:
+        return t
+    then = evaluate(history, config, t.at)
+    same = next(
+        (c for c in (then.clocks if then else ()) if (c.metric, c.cycle) == (t.clock.metric, t.clock.cycle)), None
+    )
+    return t if same is None else t.model_copy(update={"clock": same})
 
 
 def announcement(sla: TicketSla, t: Transition) -> Event:
     """The SLA event that announces transition `t` of the ticket's clocks."""
     if t.kind == "applied" or t.clock is None:
+        # every target of the policy; the due instants of those whose clocks run (next reply has none yet)
+        running = {c.metric: c for c in sla.clocks if c.state in ("running", "paused")}
         targets = tuple(
             AppliedTarget(
-                metric=c.metric,
-                target_s=c.target_s,
-                business_hours=c.business_hours,
-                due_at=c.due_at,
-                warn_at=c.warn_at,
+                metric=target.metric,
+                target_s=target.target_s,
+                business_hours=target.business_hours,
+                due_at=running[target.metric].due_at if target.metric in running else None,
+                warn_at=running[target.metric].warn_at if target.metric in running else None,
             )
-            for c in sla.clocks
+            for target in sla.targets
         )
         return SlaApplied(
             ticket_id=sla.ticket_id,

@@ -10,7 +10,7 @@ from typing import Any
 from services.sla.adapters.repository import SlaRepository
 from services.sla.domain.clocks import evaluate
 from services.sla.domain.model import Calendar, Policy, SlaConfig
-from services.sla.domain.report import summarise
+from services.sla.domain.report import GroupBy, summarise
 from services.sla.handlers.config import assemble, checked, current_config, default_of
 from shared.messaging.uow import UnitOfWork
 
@@ -45,7 +45,7 @@ async def draft_config(
 
 
 async def what_if(
-    uow: UnitOfWork, draft: SlaConfig, start: datetime, end: datetime, group_by: str, now: datetime, cap: int
+    uow: UnitOfWork, draft: SlaConfig, start: datetime, end: datetime, group_by: GroupBy, now: datetime, cap: int
 ) -> list[dict[str, Any]]:
     repo = SlaRepository(uow.session)
     ticket_ids = await repo.tickets_received_between(start, end, cap + 1)

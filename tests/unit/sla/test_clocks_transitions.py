@@ -25,7 +25,7 @@ def keyed(got: TicketSla) -> list[tuple[str, str]]:
     return [(t.key, t.at.strftime("%H:%M")) for t in transitions(got)]
 
 
-APPLIED = f"applied:7:standard:{targets_hash(WARNED.policies[0].targets)}"
+APPLIED = f"applied:7:standard:{targets_hash(WARNED.policies[0].targets)}:{at(0).isoformat()}"
 
 
 def test_an_unanswered_ticket_warns_then_breaches() -> None:
