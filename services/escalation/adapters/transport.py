@@ -36,13 +36,18 @@ class Answer:
 
 
 def host_of(channel: str, target: str) -> str:
-    """The host a target's deliveries go to (a mail's: its domain), lower-cased; per-host limits count on it."""
+    """Whom a target's deliveries go to, lower-cased: `host` or `host:port` (a mail's: its domain).
+
+    Per-subscriber concurrency is counted on it, so two receivers on one machine are two subscribers.
+    """
     if channel == "email":
         return target.rpartition("@")[2].strip().lower() or "?"
     try:
-        return (urlsplit(target).hostname or "?").lower()
+        parts = urlsplit(target)
+        host, port = (parts.hostname or "?").lower(), parts.port
     except ValueError:
         return "?"
+    return f"{host}:{port}" if port else host
 
 
 def url_problem(url: str) -> str | None:
