@@ -8,6 +8,7 @@ import base64
 import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
@@ -151,7 +152,7 @@ async def test_a_hanging_subscriber_does_not_delay_another(infra):
 async def test_one_idempotency_key_makes_one_delivery(infra):
     event_type = kind()
     async with escalation_app(infra) as esc, http_receiver() as receiver:
-        fields = dict(
+        fields: dict[str, Any] = dict(
             channel="webhook", target=receiver.url, secret=SECRET, event_type=event_type, payload={"n": 1},
             idempotency_key=f"policy:7:{event_type}",
         )  # fmt: skip
