@@ -69,6 +69,10 @@ async def test_a_subscriber_answering_500_twice_gets_the_third_attempt_with_the_
         assert {r.headers["webhook-id"] for r in receiver.requests} == {delivery["webhook_id"]}
         for request in receiver.requests:
             assert Webhook(SECRET).verify(request.body, request.headers) == {"n": 1}
+        metrics = (await esc.http.get("/metrics")).text
+        assert 'switchboard_escalation_deliveries_total{channel="webhook",outcome="retrying"}' in metrics
+        assert 'switchboard_escalation_deliveries_total{channel="webhook",outcome="delivered"}' in metrics
+        assert 'switchboard_escalation_delivery_attempt_seconds_count{channel="webhook"}' in metrics
 
 
 async def test_a_dead_subscriber_fails_after_the_last_attempt(infra):

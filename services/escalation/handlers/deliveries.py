@@ -153,7 +153,11 @@ class DeliveryWorker:
             return await store.next_due_at(uow.session, busy_hosts=self.busy_hosts(), channels=self.channels)
 
     async def deliver(self, row: store.Claimed) -> None:
-        answer = await self.attempt(row)
+        try:
+            answer = await self.attempt(row)
+        except Exception as exc:  # a delivery that cannot even be tried still counts and ends, never loops
+            # the type only: a message might quote what the delivery carries
+            answer = Answer(None, f"could not send: {type(exc).__name__}", 0)
         ATTEMPT_SECONDS.labels(row.channel).observe(answer.latency_ms / 1000)
         now = self.clock.now()
         error = rules.short_error(answer.error.replace(row.target, row.target_host)) if answer.error else None
