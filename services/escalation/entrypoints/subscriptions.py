@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.escalation.adapters import deliveries as store
+from services.escalation.adapters import subscriptions as store
 from services.escalation.adapters.transport import target_problem, url_problem
 from services.escalation.domain.deliveries import WHSEC_PREFIX, secret_problem
 from services.escalation.settings import as_escalation_settings

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter, Histogram
 
 from services.escalation.adapters import deliveries as store
+from services.escalation.adapters import subscriptions
 from services.escalation.adapters.transport import Answer, HttpSender, compose_mail, send_mail, target_problem
 from services.escalation.domain import deliveries as rules
 from services.escalation.settings import EscalationSettings, as_escalation_settings
@@ -47,7 +48,7 @@ ATTEMPT_SECONDS = Histogram(
 async def fan_out(event: Event, *, envelope: Envelope, uow: UnitOfWork, clock: Clock) -> None:
     """One delivery of the whole CloudEvents envelope per active subscription taking its type."""
     payload = envelope.model_dump(mode="json")
-    for subscriber in await store.subscribers_of(uow.session, envelope.type):
+    for subscriber in await subscriptions.subscribers_of(uow.session, envelope.type):
         await store.enqueue(
             uow.session,
             channel="webhook",
