@@ -1,11 +1,40 @@
-"""Escalation's HTTP entrypoint: operations endpoints and its outbox relay, no consumers yet."""
+"""Escalation's HTTP entrypoint: assembles the service from its routes, consumers and workers.
+
+Each resource adds its router to ROUTERS, each consumer its Subscription to SUBSCRIPTIONS and
+each long-running job its (name, worker) to WORKERS; nothing else here changes.
+"""
 
 from __future__ import annotations
 
 from services.escalation.adapters.tables import tables
+from services.escalation.entrypoints import deliveries, subscriptions
+from services.escalation.handlers.deliveries import fan_out, run_delivery_worker
 from services.escalation.settings import EscalationSettings
+from shared.events import topics
+from shared.events.catalogue import CATALOGUE
+from shared.messaging.consumer import Subscription
 from shared.skeleton import ServiceSkeleton
 
-SERVICE = ServiceSkeleton("escalation", EscalationSettings, tables)
+# the order the routes are matched in and listed in the OpenAPI document
+ROUTERS = (subscriptions.router, deliveries.router)
+
+# every event on every topic but the dead letters, to the webhook subscriptions that take its type
+WEBHOOK_FAN_OUT = Subscription(
+    "escalation-webhooks",
+    tuple(t for t in topics.ALL_TOPICS if t != topics.DEAD_LETTERS),
+    dict.fromkeys(CATALOGUE.values(), fan_out),
+)
+SUBSCRIPTIONS = (WEBHOOK_FAN_OUT,)
+
+WORKERS = (("escalation-deliveries", run_delivery_worker),)
+
+SERVICE = ServiceSkeleton(
+    "escalation",
+    EscalationSettings,
+    tables,
+    subscriptions=SUBSCRIPTIONS,
+    workers=WORKERS,
+    routers=ROUTERS,
+)
 DEFINITION = SERVICE.definition
 create_app = SERVICE.create_app
