@@ -6,10 +6,17 @@ from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
 from shared.events.envelope import Envelope
-from shared.events.escalation import EscalationRequested
+from shared.events.escalation import (
+    EscalationAcknowledged,
+    EscalationLevelReached,
+    EscalationOpened,
+    EscalationRequested,
+    EscalationResolved,
+)
 from shared.events.routing import (
     AgentStatusChanged,
     AgentUpdated,
+    QueueUpdated,
     RoutingDecisionRecorded,
     TicketAssigned,
     TicketOfferDeclined,
@@ -47,6 +54,7 @@ _ALL: tuple[type[Event], ...] = (
     TicketPriorityRaised,
     AgentStatusChanged,
     AgentUpdated,
+    QueueUpdated,
     RoutingDecisionRecorded,
     SlaApplied,
     SlaWarning,
@@ -55,6 +63,10 @@ _ALL: tuple[type[Event], ...] = (
     SlaPaused,
     SlaResumed,
     EscalationRequested,
+    EscalationOpened,
+    EscalationLevelReached,
+    EscalationAcknowledged,
+    EscalationResolved,
     ApiKeyIssued,
     ApiKeyRevoked,
     MessageDeadLettered,

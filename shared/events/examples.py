@@ -7,10 +7,17 @@ from datetime import UTC, datetime
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
-from shared.events.escalation import EscalationRequested
+from shared.events.escalation import (
+    EscalationAcknowledged,
+    EscalationLevelReached,
+    EscalationOpened,
+    EscalationRequested,
+    EscalationResolved,
+)
 from shared.events.routing import (
     AgentStatusChanged,
     AgentUpdated,
+    QueueUpdated,
     RoutingDecisionRecorded,
     TicketAssigned,
     TicketOfferDeclined,
@@ -35,6 +42,7 @@ from shared.events.tickets import (
 
 TICKET_ID = "0b8e2c52-8c1e-4a43-9a57-1f7d4c2a9e10"
 AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+ESCALATION_ID = "3c9a7f12-5d4e-4b8a-9c21-7e6f5a4b3c2d"
 
 EXAMPLES: tuple[Event, ...] = (
     TicketReceived(
@@ -62,6 +70,7 @@ EXAMPLES: tuple[Event, ...] = (
         author_agent_id="bea",
         via="email",
         added_at=AT,
+        body_preview="We refunded invoice 2026-118 today; it shows on your card in 3-5 days.",
     ),
     TicketStatusChanged(ticket_id=TICKET_ID, old_status="new", new_status="open", changed_at=AT),
     TicketPriorityChanged(ticket_id=TICKET_ID, old_priority="high", new_priority="urgent", changed_at=AT),
@@ -118,6 +127,7 @@ EXAMPLES: tuple[Event, ...] = (
     ),
     AgentStatusChanged(agent_id="bea", old_status="away", new_status="online", changed_at=AT),
     AgentUpdated(agent_id="bea", name="Bea Ortiz", team="billing", updated_at=AT),
+    QueueUpdated(queue="billing-tier2", deleted=False, updated_at=AT),
     RoutingDecisionRecorded(
         ticket_id=TICKET_ID,
         kind="assign",
@@ -220,6 +230,54 @@ EXAMPLES: tuple[Event, ...] = (
         priority="urgent",
         reason="first response breached",
         requested_at=AT,
+        agent_id="cal",
+    ),
+    EscalationOpened(
+        ticket_id=TICKET_ID,
+        escalation_id=ESCALATION_ID,
+        policy_id="first-reply-breach",
+        policy_version=3,
+        trigger="sla_breached:first_reply",
+        by="system",
+        reason="SLA first_reply breached at 2026-03-02T10:00:00+00:00",
+        opened_at=AT,
+    ),
+    EscalationLevelReached(
+        ticket_id=TICKET_ID,
+        escalation_id=ESCALATION_ID,
+        policy_id="first-reply-breach",
+        policy_version=3,
+        trigger="sla_breached:first_reply",
+        level=1,
+        actions=(
+            {"type": "move_to_queue", "queue": "billing-tier2", "outcome": "requested"},
+            {"type": "raise_priority", "priority": "urgent", "outcome": "requested"},
+            {"type": "notify", "channel": "slack", "target": "https://hooks.slack.example/T1", "outcome": "enqueued"},
+        ),
+        reason="level 1 fires when the escalation opens",
+        reached_at=AT,
+    ),
+    EscalationAcknowledged(
+        ticket_id=TICKET_ID,
+        escalation_id=ESCALATION_ID,
+        policy_id="first-reply-breach",
+        policy_version=3,
+        trigger="sla_breached:first_reply",
+        level=1,
+        by="bea",
+        reason="on it, calling the customer",
+        acknowledged_at=AT,
+    ),
+    EscalationResolved(
+        ticket_id=TICKET_ID,
+        escalation_id=ESCALATION_ID,
+        policy_id="first-reply-breach",
+        policy_version=3,
+        trigger="sla_breached:first_reply",
+        level=1,
+        by="bea",
+        reason="refund issued, customer confirmed",
+        resolved_at=AT,
     ),
     ApiKeyIssued(
         key_id="5d0f3a8e-6b7c-4d21-9e3f-0a1b2c3d4e5f",

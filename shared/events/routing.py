@@ -112,6 +112,22 @@ class TicketQueueChanged(Event):
     changed_at: datetime
 
 
+class QueueUpdated(Event):
+    """A queue was created or changed (`deleted` false) or deleted at the router, so other services
+    know which queues exist without reading the router's tables. The router also announces every
+    queue it has when it starts; apply an announcement only if its `updated_at` is newer."""
+
+    TYPE: ClassVar[str] = "switchboard.queue.updated"
+    TOPIC: ClassVar[str] = topics.ROUTING
+
+    queue: str
+    deleted: bool = False
+    updated_at: datetime
+
+    def subject_id(self) -> str:
+        return self.queue
+
+
 class AgentStatusChanged(Event):
     TYPE: ClassVar[str] = "switchboard.agent.status_changed"
     TOPIC: ClassVar[str] = topics.ROUTING

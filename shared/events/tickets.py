@@ -69,6 +69,7 @@ class MessageAdded(Event):
     author_agent_id: str | None = None
     via: str = Field("api", description="email, chat, api or webhook:<source>")
     added_at: datetime
+    body_preview: str = Field("", description="the first 1000 characters of the message, for keyword triggers")
 
 
 class TicketStatusChanged(Event):

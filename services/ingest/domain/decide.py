@@ -186,6 +186,7 @@ def add_message(ticket: Ticket, cmd: AddMessage, *, message_id: str, now: dateti
             author_agent_id=cmd.author_agent_id,
             via=cmd.via,
             added_at=now,
+            body_preview=cmd.body[:1000],
         )
     ]
     status = _status_after_message(ticket.status, cmd.author_kind, cmd.public)
