@@ -88,3 +88,6 @@ delivery_attempts = Table(
     Column("latency_ms", Integer, nullable=False),
     Index("ix_delivery_attempts_delivery_id", "delivery_id"),
 )
+
+# ---- escalation policies and lifecycle (their own module, on this metadata) ----
+from services.escalation.adapters import escalation_tables  # noqa: E402, F401

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.escalation.domain.policy import PRIORITIES, Action, Policy
+from services.escalation.domain.policy import CHANNELS, PRIORITIES, Action, Channel, Policy
 from services.escalation.domain.triggers import Signal
 from shared.events.base import Event
 from shared.events.escalation import (
@@ -97,7 +97,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Notification:
-    channel: str
+    channel: Channel
     target: str
     secret: str | None
     idempotency_key: str
@@ -208,10 +208,11 @@ def _fire(escalation: Escalation, policy: Policy, number: int, now: datetime, *,
     for i, action in enumerate(level.actions):
         outcome = _outcome(action)
         taken.append({**action.describe(), "outcome": outcome})
-        if action.type == "notify" and action.channel and action.target:
+        channel = CHANNELS.get(action.channel or "")
+        if action.type == "notify" and channel and action.target:
             key = f"esc:{escalation.id}:level:{number}:{i}"
             notifications.append(
-                Notification(action.channel, action.target, action.secret, key, _payload(reached, number, reason, now))
+                Notification(channel, action.target, action.secret, key, _payload(reached, number, reason, now))
             )
     events: list[Event] = []
     request = _router_request(reached, level.actions, reason, now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 TRIGGER_KINDS = (
     "sla_warning",
@@ -26,7 +27,8 @@ TRIGGER_KINDS = (
     "manual",
 )
 ACTION_TYPES = ("raise_priority", "move_to_queue", "assign_agent", "add_tags", "notify")
-CHANNELS = ("webhook", "slack", "email")
+Channel = Literal["webhook", "slack", "email"]
+CHANNELS: dict[str, Channel] = {"webhook": "webhook", "slack": "slack", "email": "email"}
 PRIORITIES = ("low", "normal", "high", "urgent")
 METRICS = ("first_reply", "next_reply", "periodic_update", "resolution")
 MAX_DELAY_S = 30 * 24 * 3600  # a longer wait is a typo, and larger values overflow date arithmetic

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from services.escalation.adapters.tables import tables
 from services.escalation.entrypoints import deliveries, subscriptions
+from services.escalation.entrypoints import escalations as escalation_routes
+from services.escalation.entrypoints import policies as policy_routes
 from services.escalation.handlers.deliveries import fan_out, run_delivery_worker
+from services.escalation.handlers.signals import ROUTING_HANDLERS, SLA_HANDLERS, TICKET_HANDLERS
+from services.escalation.handlers.timers import run_timers
 from services.escalation.settings import EscalationSettings
 from shared.events import topics
 from shared.events.catalogue import CATALOGUE
@@ -16,7 +20,7 @@ from shared.messaging.consumer import Subscription
 from shared.skeleton import ServiceSkeleton
 
 # the order the routes are matched in and listed in the OpenAPI document
-ROUTERS = (subscriptions.router, deliveries.router)
+ROUTERS = (policy_routes.router, escalation_routes.router, subscriptions.router, deliveries.router)
 
 # every event on every topic but the dead letters, to the webhook subscriptions that take its type
 WEBHOOK_FAN_OUT = Subscription(
@@ -24,9 +28,15 @@ WEBHOOK_FAN_OUT = Subscription(
     tuple(t for t in topics.ALL_TOPICS if t != topics.DEAD_LETTERS),
     dict.fromkeys(CATALOGUE.values(), fan_out),
 )
-SUBSCRIPTIONS = (WEBHOOK_FAN_OUT,)
+SUBSCRIPTIONS = (
+    # signals that open, fold and advance escalations
+    Subscription("escalation-sla", (topics.SLA,), SLA_HANDLERS),
+    Subscription("escalation-tickets", (topics.TICKETS,), TICKET_HANDLERS),
+    Subscription("escalation-routing", (topics.ROUTING,), ROUTING_HANDLERS),
+    WEBHOOK_FAN_OUT,
+)
 
-WORKERS = (("escalation-deliveries", run_delivery_worker),)
+WORKERS = (("escalation-timers", run_timers), ("escalation-deliveries", run_delivery_worker))
 
 SERVICE = ServiceSkeleton(
     "escalation",

@@ -245,6 +245,11 @@ class RoutingRepository:
     async def queue_names(self) -> list[str]:
         return list((await self._session.execute(select(queues.c.name).order_by(queues.c.name))).scalars())
 
+    async def queue_versions(self) -> list[tuple[str, datetime]]:
+        """Every queue's name and when it last changed (what the router announces at start)."""
+        rows = await self._session.execute(select(queues.c.name, queues.c.updated_at).order_by(queues.c.name))
+        return [(name, updated_at) for name, updated_at in rows]
+
     async def all_queues(self) -> list[Queue]:
         return [
             queue_from_json(c)

@@ -16,6 +16,7 @@ from services.router.entrypoints.schemas import QueueIn, QueueOut, RoutedTicketO
 from services.router.handlers.dispatch import dispatch
 from shared.auth import Principal
 from shared.auth.web import require
+from shared.events.routing import QueueUpdated
 from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
@@ -47,6 +48,7 @@ async def put_queue(
     queue = body.to_domain(name)
     await repo.lock_routing()
     await repo.put_queue(queue, now(request))
+    uow.publish(QueueUpdated(queue=name, updated_at=now(request)))
     await dispatch(uow, now(request), [name])
     await uow.commit()
     return QueueOut.of(queue)
@@ -63,7 +65,9 @@ async def get_queue(
 
 
 @router.delete("/queues/{name}", status_code=204, tags=["admin"])
-async def delete_queue(name: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))) -> None:
+async def delete_queue(
+    name: str, request: Request, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("admin"))
+) -> None:
     repo = RoutingRepository(uow.session)
     waiting_now = (await repo.waiting_summaries(name)).get(name, WaitingSummary())
     blocker = admin_checks.queue_delete_blocker(name, tickets_waiting=waiting_now.count, ruleset=await repo.ruleset())
@@ -71,6 +75,7 @@ async def delete_queue(name: str, uow: UnitOfWork = Depends(get_uow), _: Princip
         raise Problem(409, blocker)
     if not await repo.delete_queue(name):
         raise Problem(404, f"no queue {name!r}")
+    uow.publish(QueueUpdated(queue=name, deleted=True, updated_at=now(request)))
     await uow.commit()
 
 

@@ -18,6 +18,7 @@ from services.router.domain.model import Queue
 from services.router.handlers.agents import expire_offers
 from services.router.handlers.dispatch import dispatch
 from services.router.handlers.staging import stage
+from shared.events.routing import QueueUpdated
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 
@@ -46,13 +47,18 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
 
 
 async def ensure_default_queue(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The default queue exists from the start, so rules can name it and GET /v1/queues shows it."""
+    """The default queue exists from the start, so rules can name it and GET /v1/queues shows it.
+
+    Every queue is announced (`queue.updated` with its stored `updated_at`) at start too, so a
+    service that learns queues from the routing topic also knows those older than the event."""
     name = getattr(runtime.settings, "default_queue", "triage")
     async with runtime.uow() as uow:
         repo = RoutingRepository(uow.session)
         if not await repo.queue_exists(name):
             await repo.put_queue(Queue(name=name), runtime.clock.now())
-            await uow.commit()
+        for queue, updated_at in await repo.queue_versions():
+            uow.publish(QueueUpdated(queue=queue, updated_at=updated_at))
+        await uow.commit()
 
 
 async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
