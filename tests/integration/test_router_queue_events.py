@@ -25,12 +25,11 @@ async def test_put_and_delete_of_a_queue_are_published_and_the_default_queue_is_
     async with router_client(infra, default_queue=default) as http:
         assert (await http.put(f"/v1/queues/{name}", json={})).status_code == 200
         assert (await http.delete(f"/v1/queues/{name}")).status_code == 204
-
-    records = await read_all(
-        infra.bootstrap_servers,
-        topics.ROUTING,
-        until=lambda rs: len(_updates(rs, name)) >= 2 and bool(_updates(rs, default)),
-    )
+        records = await read_all(
+            infra.bootstrap_servers,
+            topics.ROUTING,
+            until=lambda rs: len(_updates(rs, name)) >= 2 and bool(_updates(rs, default)),
+        )
     put, deleted = _updates(records, name)[:2]
     assert (put.deleted, deleted.deleted) == (False, True)
     assert deleted.updated_at >= put.updated_at
