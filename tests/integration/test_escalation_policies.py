@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ async def breach_policy(esc: Escalations, *, second_delay: int = 600) -> tuple[s
 async def test_policy_crud_versions_and_an_unknown_queue_is_a_422_naming_it(esc: Escalations):
     queue = await esc.known_queue()
     policy_id = unique("crud")
-    body = {
+    body: dict[str, Any] = {
         "name": "Tier 2 on breach",
         "triggers": [{"kind": "sla_breached"}],
         "levels": [{"delay_s": 0, "actions": [{"type": "move_to_queue", "queue": "no-such-queue"}]}],
