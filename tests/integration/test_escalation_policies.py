@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from services.escalation.handlers.signals import on_sla_breached
 from shared.events import topics
 from shared.events.catalogue import decode
 from shared.events.escalation import EscalationLevelReached, EscalationOpened, EscalationRequested
+from shared.events.routing import TicketAssigned, TicketRouted
 from shared.events.tickets import MessageAdded
 from tests.support.escalation_core import Escalations, breach, escalation_service
 from tests.support.ingest import unique
@@ -229,3 +231,30 @@ async def test_30_concurrent_identical_breaches_open_one_escalation_and_page_onc
     assert await esc.pages(opened["id"]) == [f"esc:{opened['id']}:level:1:2"]
     steps = [h["step"] for h in (await esc.detail(opened["id"]))["history"]]
     assert steps.count("opened") == 1 and steps.count("folded") == 29
+
+
+async def test_waiting_unassigned_too_long_escalates_unless_assigned_first(esc: Escalations):
+    policy_id = unique("waiting")
+    await esc.policy(policy_id, triggers=[{"kind": "unassigned_wait", "wait_s": 300}], levels=[{"actions": [SLACK]}])
+    waits, taken = str(uuid.uuid4()), str(uuid.uuid4())
+    at = datetime.now(UTC)
+    for ticket_id in (waits, taken):
+        await esc.send(
+            TicketRouted(ticket_id=ticket_id, queue="triage", priority="normal", reason="default", routed_at=at)
+        )
+    await esc.send(TicketAssigned(ticket_id=taken, agent_id="bea", queue="triage", reason="free", assigned_at=at))
+
+    async def assigned_seen() -> bool:
+        async with esc.runtime.engine.connect() as c:
+            found = await c.scalar(
+                text("select agent_id from escalation.ticket_facts where ticket_id = :t"), {"t": taken}
+            )
+        return found == "bea"
+
+    await eventually(assigned_seen)
+    await esc.advance(301)
+    [opened] = await esc.escalations_of(waits, policy_id)
+    assert opened["trigger"] == "unassigned_wait:300s"
+    await asyncio.sleep(0.5)
+    listed = await esc.http.get("/v1/escalations", params={"ticket_id": taken, "policy_id": policy_id})
+    assert listed.json()["items"] == []
