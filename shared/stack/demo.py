@@ -1,5 +1,6 @@
 """The demo configuration `make up` loads: one API key per role, support addresses, a webhook source,
-triage and billing queues with a rule, and an online agent for each queue.
+triage and billing queues with a rule, an online agent for each queue, and SLA policies on a business
+calendar (tighter, around-the-clock targets for urgent and VIP tickets).
 
 It talks to the running services over their public REST API with the bootstrap admin key,
 exactly as an administrator would, and writes the keys to `<state>/demo-keys.json`
@@ -59,10 +60,55 @@ RULES = [
     }
 ]
 
+# sla: a business calendar and three policies, first match wins; warnings at 75 % of each target
+DEMO_CALENDAR = "demo-business-hours"
+CALENDAR = {
+    "name": "Demo business hours (Mon-Fri 08:00-18:00 UTC, US holidays)",
+    "time_zone": "UTC",
+    "hours": {day: [{"start": "08:00", "end": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": {"country": "US", "subdivision": None},
+}
+
+
+def _targets(first_reply_s: int, next_reply_s: int, resolution_s: int, *, business_hours: bool) -> list[dict[str, Any]]:
+    return [
+        {"metric": metric, "target_s": seconds, "business_hours": business_hours, "warn_percent": 75}
+        for metric, seconds in (
+            ("first_reply", first_reply_s),
+            ("next_reply", next_reply_s),
+            ("resolution", resolution_s),
+        )
+    ]
+
+
+HOUR = 3600
+POLICIES: dict[str, dict[str, Any]] = {
+    "urgent": {
+        "name": "Urgent: around the clock",
+        "conditions": {"priority": ["urgent"]},
+        "targets": _targets(HOUR, 2 * HOUR, 8 * HOUR, business_hours=False),
+        "calendar_id": None,
+    },
+    "vip": {
+        "name": "VIP customers: around the clock",
+        "conditions": {"vip": True},
+        "targets": _targets(2 * HOUR, 4 * HOUR, 24 * HOUR, business_hours=False),
+        "calendar_id": None,
+    },
+    "standard": {
+        "name": "Everyone else: business hours",
+        "conditions": {},
+        "targets": _targets(8 * HOUR, 8 * HOUR, 30 * HOUR, business_hours=True),
+        "calendar_id": DEMO_CALENDAR,
+        "default": True,
+    },
+}
+
 
 def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -> dict[str, str]:
     ingest = next(s for s in services if s.name == "ingest")
     router = next(s for s in services if s.name == "router")
+    sla = next(s for s in services if s.name == "sla")
     keys_path, demo_path = state_dir / "demo-keys.json", state_dir / "demo.json"
     with httpx.Client(base_url=ingest.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
         keys = _reuse(http, keys_path) or _issue(http)
@@ -86,6 +132,10 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
             _ok(http.put(f"/v1/agents/{agent_id}", json=agent))
             _ok(http.put(f"/v1/agents/{agent_id}/status", json={"status": "online"}))
         _ok(http.put("/v1/rules", json={"rules": RULES, "default": {"queue": "triage"}}))
+    with httpx.Client(base_url=sla.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
+        _ok(http.put(f"/v1/calendars/{DEMO_CALENDAR}", json=CALENDAR))
+        for position, (policy_id, policy) in enumerate(POLICIES.items()):
+            _ok(http.put(f"/v1/policies/{policy_id}", json={**policy, "position": position}))
     demo_path.write_text(
         json.dumps(
             {"webhook_source": DEMO_SOURCE, "webhook_secret": webhook_secret, "mailboxes": list(MAILBOXES)}, indent=2
@@ -99,6 +149,7 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         "support mail": ", ".join(MAILBOXES),
         "webhook": f"{ingest.url}/v1/webhooks/{DEMO_SOURCE} (secret in {demo_path.resolve()})",
         "routing": "queues triage + billing (tag billing), agents demo-triage and demo-agent (billing) online",
+        "sla": f"policies urgent, vip, standard (default, {DEMO_CALENDAR}); clocks at {sla.url}/v1/tickets/<id>/sla",
     }
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(services, tmp_path):
     printed = load_demo(list(services.values()), tmp_path, ADMIN_KEY)
-    assert {"API keys", "support mail", "webhook", "routing"} <= set(printed)
+    assert {"API keys", "support mail", "webhook", "routing", "sla"} <= set(printed)
     keys = json.loads((tmp_path / "demo-keys.json").read_text())
     assert set(keys) == {"admin", "manager", "agent", "platform"}
     assert all(printed[f"{role} key"] == key for role, key in keys.items()), "make up prints the keys too"
@@ -57,6 +57,16 @@ async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(s
         assert await eventually(router_knows_key_and_ticket, timeout=30), (
             "keys issued at ingest reach the router as events"
         )
+
+        async def clocks() -> dict | None:
+            response = await http.get(f"{services['sla'].url}/v1/tickets/{ticket_id}/sla", headers=manager)
+            return response.json() if response.status_code == 200 else None
+
+        sla = await eventually(clocks, timeout=30)
+        assert sla["policy_id"] == "standard", "a newcomer's first ticket shows its clocks under the demo policy"
+        running = {c["metric"]: c for c in sla["clocks"] if c["state"] == "running"}
+        assert {"first_reply", "resolution"} <= set(running)
+        assert running["first_reply"]["target_s"] == 8 * 3600 and running["first_reply"]["business_hours"]
         boxes = (
             await http.get(f"{ingest}/v1/admin/mailboxes", headers={"Authorization": f"Bearer {keys['admin']}"})
         ).json()
