@@ -151,3 +151,35 @@ async def _webhook(http: httpx.AsyncClient, ingest: str, secret: str) -> None:
         secret,
     )
     assert (await http.post(f"{ingest}/v1/webhooks/{DEMO_SOURCE}", content=body, headers=headers)).status_code == 202
+
+
+async def test_the_readme_sla_step_shows_the_newest_tickets_clocks(services, tmp_path):
+    """The README's second block, as written: the newest ticket's clocks at the sla service."""
+    load_demo(list(services.values()), tmp_path, ADMIN_KEY)
+    block = re.search(r"And the newest ticket's SLA clocks.*?```sh\n(.*?)```", README.read_text(), re.S)
+    assert block, "README has the SLA step"
+    script = block.group(1)
+    for default, here in (
+        ("localhost:8001", services["ingest"].url.removeprefix("http://")),
+        ("localhost:8003", services["sla"].url.removeprefix("http://")),
+        (".local/demo-keys.json", str(tmp_path / "demo-keys.json")),
+    ):
+        assert default in script, f"the SLA step uses {default}"
+        script = script.replace(default, here)
+    secret = json.loads((tmp_path / "demo.json").read_text())["webhook_secret"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        await _webhook(http, services["ingest"].url, secret)
+
+        async def shown() -> dict | None:
+            done = await asyncio.to_thread(
+                subprocess.run, ["bash", "-c", script], capture_output=True, text=True, timeout=30
+            )
+            try:
+                view = json.loads(done.stdout)
+            except ValueError:
+                return None
+            return view if done.returncode == 0 and view.get("clocks") else None
+
+        view = await eventually(shown, timeout=30)
+    assert view["policy_id"] in {"urgent", "vip", "standard"} and view["config_version"] >= 1
+    assert {c["metric"] for c in view["clocks"]} >= {"first_reply", "resolution"}
