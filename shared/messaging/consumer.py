@@ -1,10 +1,17 @@
 """Consumer runner: Kafka record -> decoded event -> handler, effectively once.
 
-Per record: one database transaction claims (consumer, event id) in the inbox,
-runs the handler and writes its outbox rows; only after that commit is the Kafka
-offset committed. A redelivery (crash, rebalance) finds the inbox row and changes
-nothing. Records that cannot be decoded, or whose handler keeps failing, are
-quarantined in the dead-letter table and topic and the consumer moves on.
+One database transaction claims (consumer, event id) in the inbox, runs the handler
+and writes its outbox rows; only after that commit is the Kafka offset committed. A
+redelivery (crash, rebalance) finds the inbox row and changes nothing. Records that
+cannot be decoded, or whose handler keeps failing, are quarantined in the dead-letter
+table and topic and the consumer moves on.
+
+The records a poll returns for one partition are first tried together, in order, in one
+such transaction (one inbox statement, one outbox insert, one commit): each record's
+inbox row, writes and outbox rows still commit together, just with its batchmates'. If
+anything in the batch fails, nothing of it is kept and each record is handled alone as
+above, so one poison message is retried and dead-lettered by itself and never holds up
+the others.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +35,7 @@ from shared.events import Envelope, Event, decode
 from shared.events.catalogue import UnknownEventType
 from shared.messaging.deadletter import record_dead_letter
 from shared.messaging.errors import is_transient
-from shared.messaging.inbox import claim_event
+from shared.messaging.inbox import claim_event, claim_events
 from shared.messaging.uow import UnitOfWork
 from shared.observability.metrics import HANDLER_RETRIES, HANDLER_SECONDS, MESSAGES_CONSUMED
 from shared.tracing import continue_or_start, current_trace
@@ -59,6 +67,8 @@ class ConsumerRunner:
     max_attempts: int = 3
     # runs after the database commit and before the offset commit (metrics, audit; tests inject crashes here)
     after_commit: AfterCommit | None = None
+    # records of one partition tried in one transaction; bounded so locks a handler takes are held briefly
+    batch_size: int = 50
 
     async def process(self, record: ConsumerRecord) -> str:
         """Handle one record to a final outcome; returns handled, duplicate, ignored or dead_lettered."""
@@ -71,15 +81,57 @@ class ConsumerRunner:
         except (ValidationError, UnknownEventType, ValueError) as exc:
             await self._dead_letter(record, f"undecodable: {_one_line(exc)}")
             return self._count("undecodable", "dead_lettered")
-        token = current_trace.set(continue_or_start(_header(record, "traceparent")))
-        structlog.contextvars.bind_contextvars(
-            event_id=envelope.id, ticket_id=envelope.subject, event_type=envelope.type
-        )
-        try:
+        with _record_context(record, envelope):
             return await self._handle_with_retries(record, envelope, event, handler)
-        finally:
-            structlog.contextvars.unbind_contextvars("event_id", "ticket_id", "event_type")
-            current_trace.reset(token)
+
+    async def process_batch(self, records: Sequence[ConsumerRecord]) -> list[str]:
+        """Handle records of one partition in order: together in one transaction if that works, else each alone."""
+        if len(records) > 1:
+            outcomes = await self._handle_together(records)
+            if outcomes is not None:
+                return outcomes
+        return [await self.process(record) for record in records]
+
+    async def _handle_together(self, records: Sequence[ConsumerRecord]) -> list[str] | None:
+        """One transaction for the whole batch; None (nothing kept) if any record is undecodable or fails."""
+        prepared: list[tuple[ConsumerRecord, Envelope, Event | None, Handler | None]] = []
+        for record in records:
+            try:
+                envelope = Envelope.from_bytes(record.value or b"")
+                handler = self.subscription.handler_for(envelope.type)
+                prepared.append((record, envelope, decode(envelope) if handler else None, handler))
+            except (ValidationError, UnknownEventType, ValueError):
+                return None  # dead-lettered by `process`, in its own transaction
+        wanted = [(e.id, e.type) for _, e, _, h in prepared if h is not None]
+        if not wanted:  # nothing this consumer handles: no transaction at all, as for one ignored record
+            return [self._count(e.type, "ignored") for _, e, _, _ in prepared]
+        started = time.perf_counter()
+        outcomes: list[str] = []
+        try:
+            async with self.uow_factory() as uow:
+                fresh = await claim_events(uow.session, uow.tables, consumer=self.subscription.consumer, events=wanted)
+                for record, envelope, event, handler in prepared:
+                    if handler is None or event is None:
+                        outcomes.append("ignored")
+                    elif envelope.id not in fresh:
+                        outcomes.append("duplicate")  # seen before, or twice in this batch
+                    else:
+                        fresh.discard(envelope.id)
+                        with _record_context(record, envelope):
+                            await _call(handler, event, {**self.dependencies, "uow": uow, "envelope": envelope})
+                        outcomes.append("handled")
+                await uow.commit()
+        except Exception as exc:  # nothing was kept: each record gets its own transaction, retries, dead letter
+            log.info("a batch of %d records failed (%s); handling them one by one", len(records), _one_line(exc))
+            return None
+        handled = outcomes.count("handled")
+        for _ in range(handled):  # the batch's time, shared out
+            HANDLER_SECONDS.labels(self.subscription.consumer).observe((time.perf_counter() - started) / handled)
+        for (_, envelope, _, _), outcome in zip(prepared, outcomes, strict=True):
+            if outcome == "handled" and self.after_commit is not None:
+                await self.after_commit(envelope)
+            self._count(envelope.type, outcome)
+        return outcomes
 
     async def _handle_with_retries(
         self, record: ConsumerRecord, envelope: Envelope, event: Event, handler: Handler
@@ -146,11 +198,12 @@ class ConsumerRunner:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=200)
             for tp, records in batches.items():
-                for record in records:
+                for start in range(0, len(records), self.batch_size):
                     if stop.is_set():
                         break
-                    await self.process(record)
-                    done[tp] = record.offset + 1
+                    chunk = records[start : start + self.batch_size]
+                    await self.process_batch(chunk)
+                    done[tp] = chunk[-1].offset + 1
             await _commit(consumer, done)
         await _commit(consumer, done)
 
@@ -180,6 +233,18 @@ async def _commit(consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -
         # the inbox makes the redelivery that follows harmless
         log.warning("offset commit failed, records will be redelivered: %s", exc)
     done.clear()
+
+
+@contextmanager
+def _record_context(record: ConsumerRecord, envelope: Envelope) -> Iterator[None]:
+    """The record's trace (from its traceparent header) and log fields, while its handler runs."""
+    token = current_trace.set(continue_or_start(_header(record, "traceparent")))
+    structlog.contextvars.bind_contextvars(event_id=envelope.id, ticket_id=envelope.subject, event_type=envelope.type)
+    try:
+        yield
+    finally:
+        structlog.contextvars.unbind_contextvars("event_id", "ticket_id", "event_type")
+        current_trace.reset(token)
 
 
 async def _call(handler: Handler, event: Event, available: dict[str, Any]) -> None:

@@ -23,3 +23,18 @@ async def claim_event(
         .returning(tables.inbox.c.event_id)
     )
     return (await session.execute(stmt)).first() is not None
+
+
+async def claim_events(
+    session: AsyncSession, tables: MessagingTables, *, consumer: str, events: list[tuple[str, str]]
+) -> set[str]:
+    """`claim_event` for a batch of (event_id, event_type) in one statement: the ids seen for the first time."""
+    if not events:
+        return set()
+    stmt = (
+        insert(tables.inbox)
+        .values([{"consumer": consumer, "event_id": event_id, "event_type": kind} for event_id, kind in events])
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(tables.inbox.c.event_id)
+    )
+    return set((await session.execute(stmt)).scalars())

@@ -102,6 +102,9 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._max_event_bytes = max_event_bytes
         self._staged: list[Envelope] = []
+        # each staged event's trace headers, taken when it is published: a consumer's batch handles
+        # several records in one unit of work, each under its own trace
+        self._headers: list[dict[str, str]] = []
         self._session: AsyncSession | None = None
 
     @property
@@ -113,7 +116,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessionmaker()
         await self._session.begin()
-        self._staged = []
+        self._staged, self._headers = [], []
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -125,12 +128,14 @@ class UnitOfWork:
         finally:
             await session.close()
             self._session = None
-            self._staged = []
+            self._staged, self._headers = [], []
 
     def publish(self, event: Event) -> Envelope:
         """Stage an event; it reaches the outbox only if this unit of work commits."""
         envelope = wrap(event, id=self._new_id(), source=self.source, time=self.clock.now())
+        trace = current_trace.get()
         self._staged.append(envelope)
+        self._headers.append({"traceparent": trace.child().traceparent()} if trace else {})
         return envelope
 
     @property
@@ -140,14 +145,14 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Write the staged events to the outbox and commit; EventTooLarge leaves the transaction to roll back."""
         if self._staged:
-            rows = [self._outbox_row(e) for e in self._staged]
+            rows = [outbox_row(e, h) for e, h in zip(self._staged, self._headers, strict=True)]
             for row in rows:
                 # refused here, where the caller can still answer 413: the relay could never send it
                 size = len(serialize_envelope(row["envelope"]))
                 if size > self._max_event_bytes:
                     raise EventTooLarge(row["event_type"], size, self._max_event_bytes)
             await self.session.execute(insert(self.tables.outbox), rows)
-        staged, self._staged = self._staged, []
+        staged, self._staged, self._headers = self._staged, [], []
         await self.session.commit()
         if staged:
             self._on_commit()
@@ -161,10 +166,5 @@ class UnitOfWork:
             )
 
     async def rollback(self) -> None:
-        self._staged = []
+        self._staged, self._headers = [], []
         await self.session.rollback()
-
-    def _outbox_row(self, envelope: Envelope) -> dict[str, Any]:
-        trace = current_trace.get()
-        headers = {"traceparent": trace.child().traceparent()} if trace else {}
-        return outbox_row(envelope, headers)

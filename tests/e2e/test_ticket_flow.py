@@ -63,4 +63,4 @@ async def test_bad_input_gets_problem_json_naming_the_field(services):
 
         missing = await http.get("/v1/tickets/does-not-exist")
         assert missing.status_code == 404
-        assert missing.json()["detail"] == "no ticket with id 'does-not-exist'"
+        assert missing.json()["detail"] == "ticket_id: no ticket with id or reference 'does-not-exist'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,3 +175,72 @@ async def test_idempotency_key_makes_api_retries_safe_and_keys_are_required(http
     assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
     wrong = await http.get("/v1/tickets", headers={"Authorization": "Bearer sb_admin_nope"})
     assert wrong.status_code == 401
+
+
+async def test_a_reply_is_posted_to_the_ticket_its_reference_names(http, infra):
+    ticket = await open_ticket(http)
+    bea_id = unique("bea")
+    bea = await issue_key(http, "agent", agent_id=bea_id)
+    by_reference = f"/v1/tickets/{ticket['reference']}/messages"
+    refused = await http.post(by_reference, json={"body": "On it"}, headers=bea)
+    assert refused.status_code == 403 and "not assigned" in refused.json()["detail"], "the same checks, by reference"
+
+    await assign(infra, http, ticket["id"], bea_id)
+    reply = await http.post(by_reference, json={"body": "Sent a new link."}, headers=bea)
+    assert reply.status_code == 201, reply.text
+    seen = (await http.get(f"/v1/tickets/{ticket['id']}")).json()
+    assert [m["body"] for m in seen["messages"]][-1] == "Sent a new link."
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.TICKETS,
+        until=lambda rs: any(e.type.endswith("message_added") for e in about(rs, ticket["id"])),
+    )
+    assert [e.data["ticket_id"] for e in about(records, ticket["id"]) if e.type.endswith("message_added")] == [
+        ticket["id"]
+    ], "the event names the ticket by its id, whatever the caller named it by"
+
+
+async def test_a_ticket_is_changed_through_its_reference(http):
+    ticket = await open_ticket(http)
+    manager = await issue_key(http, "manager")
+    patched = await http.patch(
+        f"/v1/tickets/{ticket['reference']}", headers=manager, json={"priority": "high", "tags": ["Login"]}
+    )
+    assert patched.status_code == 200, patched.text
+    changed = patched.json()
+    assert (changed["id"], changed["priority"], changed["tags"]) == (ticket["id"], "high", ["login"])
+    assert (await http.get(f"/v1/tickets/{ticket['id']}")).json()["priority"] == "high"
+    conflict = await http.patch(f"/v1/tickets/{ticket['reference']}", json={"status": "closed"}, headers=manager)
+    assert conflict.status_code == 409, "the same transitions, by reference"
+
+
+async def test_satisfaction_is_recorded_through_the_reference(http):
+    source = unique("shop")
+    ticket = await open_ticket(http, external_ref={"source": source, "external_id": "78"})
+    own = await issue_key(http, "platform", source=source)
+    other = await issue_key(http, "platform", source=unique("other"))
+    by_reference = f"/v1/tickets/{ticket['reference']}/satisfaction"
+    assert (await http.post(by_reference, json={"rating": "good"}, headers=other)).status_code == 403
+    rated = await http.post(by_reference, json={"rating": "bad", "comment": "slow"}, headers=own)
+    assert rated.status_code == 200, rated.text
+    assert (rated.json()["id"], rated.json()["satisfaction"]["rating"]) == (ticket["id"], "bad")
+    assert (await http.get(f"/v1/tickets/{ticket['reference']}", headers=own)).json()["satisfaction"]["rating"] == "bad"
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("GET", "", None),
+        ("PATCH", "", {"priority": "low"}),
+        ("POST", "/messages", {"body": "hello"}),
+        ("POST", "/satisfaction", {"rating": "good"}),
+    ],
+)
+async def test_an_unknown_reference_is_a_404_naming_the_path_field(http, method, suffix, body):
+    missing = f"SB-{uuid.uuid4().int % 10**12}"
+    response = await http.request(method, f"/v1/tickets/{missing}{suffix}", json=body)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["detail"] == f"ticket_id: no ticket with id or reference {missing!r}"
+    assert [e["field"] for e in problem["errors"]] == ["path.ticket_id"]

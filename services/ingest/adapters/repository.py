@@ -165,6 +165,19 @@ class TicketRepository:
         row = (await self._session.execute(query)).mappings().first()
         return _to_ticket(row) if row else None
 
+    async def get_by_id_or_reference(self, key: str, *, for_update: bool = False) -> Ticket | None:
+        """The ticket whose id or human reference (`SB-1088`) is `key`, the id winning, in one query."""
+        query = (
+            select(tickets)
+            .where(or_(tickets.c.id == key, tickets.c.reference == key))
+            .order_by((tickets.c.id == key).desc())
+            .limit(1)
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).mappings().first()
+        return _to_ticket(row) if row else None
+
     async def get_by_reference(self, reference: str) -> Ticket | None:
         row = (await self._session.execute(select(tickets).where(tickets.c.reference == reference))).mappings().first()
         return _to_ticket(row) if row else None

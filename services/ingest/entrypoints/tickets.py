@@ -6,9 +6,9 @@ import base64
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ParamSpec
+from typing import Annotated, Any, ParamSpec
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -30,8 +30,8 @@ from services.ingest.handlers.notifications import queue_reply_notification
 from services.ingest.handlers.tickets import (
     ExternalRefTaken,
     TicketNotFound,
+    find_ticket,
     handle_open_ticket,
-    load_for_update,
     save_change,
 )
 from shared.auth import Principal
@@ -44,6 +44,8 @@ from shared.web.query import reject_unknown_query
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"], dependencies=[reject_unknown_query()])
 _P = ParamSpec("_P")
+# every /v1/tickets/{ticket_id} route takes either; handlers.tickets.find_ticket resolves them
+TicketKey = Annotated[str, Path(description="the ticket's id, or its human reference (`SB-1088`)")]
 
 
 @router.post("", status_code=201, response_model=TicketOut)
@@ -149,17 +151,17 @@ async def list_tickets(
 
 @router.get("/{ticket_id}", response_model=TicketOut)
 async def get_ticket(
-    ticket_id: str,
+    ticket_id: TicketKey,
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("agent", "manager", "platform")),
 ) -> TicketOut:
     """By id or by reference (`SB-1088`). A platform key sees only its own source's tickets, and never
     internal notes (it speaks for customers)."""
-    repo = TicketRepository(uow.session)
-    ticket = await repo.get(ticket_id) or await repo.get_by_reference(ticket_id)
-    if ticket is None:
-        raise Problem(404, f"no ticket with id {ticket_id!r}")
-    messages = await repo.messages_of(ticket.id)
+    try:
+        ticket = await find_ticket(uow, ticket_id)
+    except TicketNotFound:
+        raise _no_ticket(ticket_id) from None
+    messages = await TicketRepository(uow.session).messages_of(ticket.id)
     if principal.role == "platform":
         if not _belongs_to_source(ticket, principal.source):
             raise Problem(403, f"{ticket.reference} does not belong to source {principal.source!r}", title="Forbidden")
@@ -176,11 +178,17 @@ def _belongs_to_source(ticket: Ticket, source: str | None) -> bool:
     )
 
 
+def _no_ticket(key: str) -> Problem:
+    message = f"no ticket with id or reference {key!r}"
+    return Problem(404, f"ticket_id: {message}", errors=[{"field": "path.ticket_id", "message": message}])
+
+
 async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> Ticket:
+    """Row-locked, by id or reference, and only if the caller may change it."""
     try:
-        ticket = await load_for_update(uow, ticket_id)
+        ticket = await find_ticket(uow, ticket_id, for_update=True)
     except TicketNotFound:
-        raise Problem(404, f"no ticket with id {ticket_id!r}") from None
+        raise _no_ticket(ticket_id) from None
     if principal.role == "agent" and ticket.assignee_agent_id != principal.agent_id:
         raise Problem(403, f"{ticket.reference} is not assigned to agent {principal.agent_id!r}", title="Forbidden")
     if principal.role == "platform" and not _belongs_to_source(ticket, principal.source):
@@ -199,7 +207,7 @@ def _apply(change_fn: Callable[_P, decide.Change], *args: _P.args, **kwargs: _P.
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
 async def add_message(
-    ticket_id: str,
+    ticket_id: TicketKey,
     body: MessageCreate,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),
@@ -242,7 +250,7 @@ def _our_message_id(request: Request) -> str:
 
 @router.patch("/{ticket_id}", response_model=TicketOut)
 async def patch_ticket(
-    ticket_id: str,
+    ticket_id: TicketKey,
     body: TicketPatch,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),
@@ -271,7 +279,7 @@ async def patch_ticket(
 
 @router.post("/{ticket_id}/satisfaction", response_model=TicketOut)
 async def rate(
-    ticket_id: str,
+    ticket_id: TicketKey,
     body: SatisfactionCreate,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),

@@ -18,7 +18,7 @@ from shared.messaging.uow import UnitOfWork
 
 
 class TicketNotFound(LookupError):
-    pass
+    """No ticket has this id (or, where callers may name one by it, this reference)."""
 
 
 class ExternalRefTaken(Exception):
@@ -81,6 +81,14 @@ async def load_for_update(uow: UnitOfWork, ticket_id: str) -> Ticket:
     ticket = await TicketRepository(uow.session).get(ticket_id, for_update=True)
     if ticket is None:
         raise TicketNotFound(ticket_id)
+    return ticket
+
+
+async def find_ticket(uow: UnitOfWork, id_or_reference: str, *, for_update: bool = False) -> Ticket:
+    """The ticket an API caller names by its id or its human reference (`SB-1088`); the one place both resolve."""
+    ticket = await TicketRepository(uow.session).get_by_id_or_reference(id_or_reference, for_update=for_update)
+    if ticket is None:
+        raise TicketNotFound(id_or_reference)
     return ticket
 
 

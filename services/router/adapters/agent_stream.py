@@ -90,6 +90,8 @@ class AgentStream:
                 self.ready.set()
                 while not stop.is_set():
                     batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                    if not self.listeners:
+                        continue  # nobody is connected (the common case): nothing to decode
                     for records in batches.values():
                         for record in records:
                             with contextlib.suppress(ValueError, TypeError):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, tuple_, update
+from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,6 +161,16 @@ class RoutingRepository:
         query = select(tickets).where(tickets.c.ticket_id == ticket_id)
         row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
         return _ticket(row) if row else None
+
+    async def ticket_id_of(self, key: str) -> str | None:
+        """The id of the ticket whose id or human reference (`SB-1088`) is `key`, the id winning."""
+        query = (
+            select(tickets.c.ticket_id)
+            .where(or_(tickets.c.ticket_id == key, tickets.c.reference == key))
+            .order_by((tickets.c.ticket_id == key).desc(), tickets.c.received_at.desc())
+            .limit(1)
+        )
+        return await self._session.scalar(query)
 
     async def facts(self, ticket_id: str) -> TicketFacts | None:
         data = await self._session.scalar(select(tickets.c.facts).where(tickets.c.ticket_id == ticket_id))

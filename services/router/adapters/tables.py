@@ -70,6 +70,7 @@ tickets = Table(
         postgresql_where=text("status = 'waiting'"),
     ),
     Index("ix_tickets_agent", "agent_id", "status"),
+    Index("ix_tickets_reference", "reference"),  # the REST routes take the human reference for the id
 )
 
 queues = Table(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 
+from services.router.adapters.repository import RoutingRepository
 from services.router.domain.agent_actions import NotFound, RoutingConflict
 from services.router.settings import RouterSettings
 from shared.auth import Principal
+from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_runtime
 from shared.web.problems import Problem
 
@@ -28,6 +31,19 @@ def agent_of(principal: Principal) -> str:
     if not principal.agent_id:
         raise Problem(403, "this needs an agent key (one bound to an agent_id)", title="Forbidden")
     return principal.agent_id
+
+
+# every route naming a ticket takes either; `ticket_id_of` resolves them
+TicketKey = Annotated[str, Path(description="the ticket's id, or its human reference (`SB-1088`)")]
+
+
+async def ticket_id_of(uow: UnitOfWork, key: str) -> str:
+    """The id of the routed ticket `key` names by id or by reference; a 404 naming the field if neither."""
+    ticket_id = await RoutingRepository(uow.session).ticket_id_of(key)
+    if ticket_id is None:
+        message = f"no routed ticket with id or reference {key!r}"
+        raise Problem(404, f"ticket_id: {message}", errors=[{"field": "path.ticket_id", "message": message}])
+    return ticket_id
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from services.router.adapters.repository import RoutingRepository
-from services.router.entrypoints.deps import agent_of, now, routing_problems
+from services.router.entrypoints.deps import TicketKey, agent_of, now, routing_problems, ticket_id_of
 from services.router.entrypoints.schemas import RoutedTicketOut, TransferIn
 from services.router.handlers import agents as agent_actions
 from shared.auth import Principal
@@ -20,12 +20,12 @@ router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[reject_unknown_
 
 @router.get("/tickets/{ticket_id}", response_model=RoutedTicketOut)
 async def get_ticket(
-    ticket_id: str,
+    ticket_id: TicketKey,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(require("agent", "manager")),
 ) -> RoutedTicketOut:
-    ticket = await RoutingRepository(uow.session).get(ticket_id)
+    ticket = await RoutingRepository(uow.session).get(await ticket_id_of(uow, ticket_id))
     if ticket is None:
         raise Problem(404, f"no routed ticket {ticket_id!r}")
     return RoutedTicketOut.of(ticket, now=now(request))
@@ -33,10 +33,10 @@ async def get_ticket(
 
 @router.get("/tickets/{ticket_id}/routing")
 async def routing_history(
-    ticket_id: str, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
+    ticket_id: TicketKey, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(require("agent", "manager"))
 ) -> list[dict]:
     """Every decision about the ticket: rule matched, candidates with scores, exclusions and why."""
-    records = await RoutingRepository(uow.session).decisions_of(ticket_id)
+    records = await RoutingRepository(uow.session).decisions_of(await ticket_id_of(uow, ticket_id))
     if not records:
         raise Problem(404, f"no routing decisions for {ticket_id!r}")
     return [r["record"] for r in records]
@@ -44,7 +44,7 @@ async def routing_history(
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=RoutedTicketOut)
 async def transfer(
-    ticket_id: str,
+    ticket_id: TicketKey,
     body: TransferIn,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),
@@ -52,6 +52,7 @@ async def transfer(
 ) -> RoutedTicketOut:
     if bool(body.agent_id) == bool(body.queue):
         raise Problem(422, "give exactly one of agent_id or queue", title="Invalid request")
+    ticket_id = await ticket_id_of(uow, ticket_id)
     if principal.role == "agent":
         ticket = await RoutingRepository(uow.session).get(ticket_id)
         if ticket is None or ticket.agent_id != principal.agent_id:
@@ -82,25 +83,29 @@ async def transfer(
 
 @router.post("/offers/{ticket_id}/accept", response_model=RoutedTicketOut)
 async def accept(
-    ticket_id: str,
+    ticket_id: TicketKey,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("agent")),
 ) -> RoutedTicketOut:
+    agent_id = agent_of(principal)
+    ticket_id = await ticket_id_of(uow, ticket_id)
     with routing_problems():
-        ticket = await agent_actions.accept_offer(uow, ticket_id, agent_of(principal), now(request))
+        ticket = await agent_actions.accept_offer(uow, ticket_id, agent_id, now(request))
     await uow.commit()
     return RoutedTicketOut.of(ticket)
 
 
 @router.post("/offers/{ticket_id}/decline", response_model=RoutedTicketOut)
 async def decline(
-    ticket_id: str,
+    ticket_id: TicketKey,
     request: Request,
     uow: UnitOfWork = Depends(get_uow),
     principal: Principal = Depends(require("agent")),
 ) -> RoutedTicketOut:
+    agent_id = agent_of(principal)
+    ticket_id = await ticket_id_of(uow, ticket_id)
     with routing_problems():
-        ticket = await agent_actions.decline_offer(uow, ticket_id, agent_of(principal), now(request))
+        ticket = await agent_actions.decline_offer(uow, ticket_id, agent_id, now(request))
     await uow.commit()
     return RoutedTicketOut.of(ticket, now=now(request))
