@@ -74,7 +74,7 @@ def history() -> tuple[list[Event], list[Event], list[Event]]:
     reopened (its events to be sent newest first); one still waiting."""
     one, two, three = (str(uuid.uuid4()) for _ in range(3))
     agent = f"ag-{one[:6]}"
-    first = [
+    first: list[Event] = [
         ticket_received(one, channel="email", received_at=at(0), requester=Requester(tier="pro")),
         TicketRouted(ticket_id=one, queue="triage", priority="normal", reason="rule", routed_at=at(1)),
         TicketAssigned(ticket_id=one, agent_id=agent, queue="triage", reason="least loaded", assigned_at=at(2)),
@@ -85,7 +85,7 @@ def history() -> tuple[list[Event], list[Event], list[Event]]:
         TicketUnassigned(ticket_id=one, agent_id=agent, reason="solved", cause="solved", unassigned_at=at(120)),
         SatisfactionRated(ticket_id=one, rating="good", rated_at=at(180)),
     ]
-    second = [
+    second: list[Event] = [
         ticket_received(two, channel="chat", received_at=at(10)),
         _applied(two, 70, 10),
         SlaBreached(**_clock(two, 70, 3600), breached_at=at(70)),
@@ -102,7 +102,7 @@ def history() -> tuple[list[Event], list[Event], list[Event]]:
         TicketStatusChanged(ticket_id=two, old_status="open", new_status="solved", changed_at=at(180)),
         TicketStatusChanged(ticket_id=two, old_status="solved", new_status="open", changed_at=at(300)),
     ]  # fmt: skip
-    third = [ticket_received(three, channel="email", received_at=at(20))]
+    third: list[Event] = [ticket_received(three, channel="email", received_at=at(20))]
     return first, list(reversed(second)), third
 
 
