@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.events import topics
 from shared.messaging.kafka import PLAINTEXT, KafkaSecurity
@@ -88,17 +88,15 @@ class Offsets:
 
 
 async def topic_offsets(bootstrap: str, names: tuple[str, ...], security: KafkaSecurity = PLAINTEXT) -> Offsets:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **security.client_kwargs())
+    await producer.start()
+    try:  # a producer waits for the topics' metadata, so every partition is known
+        partitions = [TopicPartition(name, p) for name in names for p in sorted(await producer.partitions_for(name))]
+    finally:
+        await producer.stop()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **security.client_kwargs())
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
-            ]
         return Offsets(dict(await consumer.beginning_offsets(partitions)), dict(await consumer.end_offsets(partitions)))
     finally:
         await consumer.stop()
