@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -12,10 +13,12 @@ from typer.testing import CliRunner
 from shared.cli import app
 from shared.stack.local import Infrastructure, ServiceProcess, admin_database_url
 from shared.stack.provision import asyncpg_dsn
-from tests.support.insights import EXPECTED_SUMMARY, RANGE, get, history, publish, start_insights, summary
+from tests.support.insights import BASE, EXPECTED_SUMMARY, get, history, publish, range_of, start_insights, summary
 from tests.support.kafka import eventually
 
 pytestmark = pytest.mark.integration
+OWN = BASE + timedelta(weeks=2)  # a range of its own, apart from test_insights' history
+RANGE = range_of(OWN)
 QUESTIONS = [
     ("/v1/kpis/volume", {"group_by": "channel", "interval": "hour"}),
     ("/v1/kpis/first-reply", {"group_by": "channel"}),
@@ -36,8 +39,15 @@ def answers(base: str) -> list:
     for path, params in QUESTIONS:
         response = get(base, path, **({**RANGE, **params} if path.startswith("/v1/kpis") else params))
         assert response.status_code == 200, response.text
-        found.append(response.json())
+        body = response.json()
+        if path == "/v1/live/queues":  # the waits grow with the clock; the rest must not change
+            body = [{k: v for k, v in q.items() if k != "oldest_wait_s"} for q in body]
+        found.append(body)
     return found
+
+
+def _without_backlog(found: dict) -> dict:
+    return {k: v for k, v in found.items() if k != "backlog"}
 
 
 async def _generation(infra: Infrastructure) -> int:
@@ -49,11 +59,13 @@ async def _generation(infra: Infrastructure) -> int:
 
 
 async def test_the_figures_after_a_rebuild_equal_those_before(infra, insights) -> None:
-    first, second, third = history()
+    first, second, third = history(OWN)
     await publish(infra.bootstrap_servers, [*first, *second, *third], twice=5)
     # every topic's events the service has seen so far, this history included
-    await eventually(lambda: summary(insights.url) == EXPECTED_SUMMARY or None, timeout=45)
-    before_summary, before = summary(insights.url), answers(insights.url)
+    # the backlog also counts older tickets still open (other tests' histories): compare the rest
+    expected = {k: v for k, v in EXPECTED_SUMMARY.items() if k != "backlog"}
+    await eventually(lambda: _without_backlog(summary(insights.url, RANGE)) == expected, timeout=45)
+    before_summary, before = summary(insights.url, RANGE), answers(insights.url)
     generation = await _generation(infra)
 
     env = {"DATABASE_URL": infra.admin_url, "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers}
@@ -65,7 +77,8 @@ async def test_the_figures_after_a_rebuild_equal_those_before(infra, insights) -
     assert await _generation(infra) == generation + 1
 
     # caught up means the new group has committed past every record that was on the topics
-    assert summary(insights.url) == before_summary == EXPECTED_SUMMARY
+    assert summary(insights.url, RANGE) == before_summary
+    assert _without_backlog(before_summary) == expected
     assert answers(insights.url) == before
 
 

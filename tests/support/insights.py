@@ -24,7 +24,13 @@ from tests.support.events import envelope_of, ticket_received
 
 # a Monday long ago, so no other test's tickets fall in the range
 BASE = datetime(2021, 6, 7, 8, 0, tzinfo=UTC)
-RANGE = {"from": (BASE - timedelta(hours=1)).isoformat(), "to": (BASE + timedelta(days=1)).isoformat()}
+
+
+def range_of(base: datetime) -> dict[str, str]:
+    return {"from": (base - timedelta(hours=1)).isoformat(), "to": (base + timedelta(days=1)).isoformat()}
+
+
+RANGE = range_of(BASE)
 
 
 def start_insights(infra: Infrastructure, stack_dir: Path) -> Iterator[ServiceProcess]:
@@ -50,8 +56,11 @@ async def publish(bootstrap: str, events: list[Event], *, twice: int = 0) -> Non
         await producer.stop()
 
 
+_base = [BASE]
+
+
 def at(minutes: float) -> datetime:
-    return BASE + timedelta(minutes=minutes)
+    return _base[0] + timedelta(minutes=minutes)
 
 
 def _clock(ticket: str, due: float, elapsed_s: int) -> dict[str, Any]:
@@ -69,9 +78,10 @@ def _applied(ticket: str, due: float, minute: float) -> SlaApplied:
     )  # fmt: skip
 
 
-def history() -> tuple[list[Event], list[Event], list[Event]]:
-    """Three tickets: one replied in time, solved and rated good; one breached, escalated, solved and
-    reopened (its events to be sent newest first); one still waiting."""
+def history(base: datetime = BASE) -> tuple[list[Event], list[Event], list[Event]]:
+    """Three tickets from `base` on: one replied in time, solved and rated good; one breached,
+    escalated, solved and reopened (its events to be sent newest first); one still waiting."""
+    _base[0] = base
     one, two, three = (str(uuid.uuid4()) for _ in range(3))
     agent = f"ag-{one[:6]}"
     first: list[Event] = [
@@ -128,13 +138,13 @@ def get(base: str, path: str, **params: str) -> httpx.Response:
     return httpx.get(f"{base}{path}", params=params, headers=ADMIN, timeout=30)
 
 
-def summary(base: str) -> dict[str, Any]:
-    answer = get(base, "/v1/kpis/summary", **RANGE)
+def summary(base: str, when: dict[str, str] = RANGE) -> dict[str, Any]:
+    answer = get(base, "/v1/kpis/summary", **when)
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
     found.pop("open_escalations_by_level")  # a live figure over every ticket, not just the range's
     assert (datetime.fromisoformat(found.pop("from")), datetime.fromisoformat(found.pop("to"))) == (
-        datetime.fromisoformat(RANGE["from"]),
-        datetime.fromisoformat(RANGE["to"]),
+        datetime.fromisoformat(when["from"]),
+        datetime.fromisoformat(when["to"]),
     )
     return found
