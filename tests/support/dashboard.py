@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.insights.entrypoints import dashboard
 from services.insights.entrypoints.session import dashboard_or_key_principal
@@ -23,8 +25,10 @@ from shared.auth import generate_secret, hash_key
 from shared.auth.keys import Principal
 from shared.auth.store import apply_issued, apply_revoked
 from shared.clock import Clock
+from shared.db import make_engine
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.stack.local import Infrastructure
+from shared.stack.ports import run_async
 from shared.web.app import create_service_app
 from tests.support.api import ADMIN_KEY
 
@@ -213,6 +217,27 @@ def host_app(infra: Infrastructure, *, clock: Clock | None = None, **overrides: 
 
 async def issue_key(app: FastAPI, role: str) -> tuple[str, Principal]:
     """A new key of `role` in the host's own key table, as the access consumer would store it."""
+    runtime = app.state.runtime
+    async with runtime.sessionmaker() as session, session.begin():
+        return await _issue(session, runtime.definition.api_keys, role)
+
+
+def issue_key_now(infra: Infrastructure, role: str) -> str:
+    """`issue_key` from synchronous code (a browser test), over a connection of its own."""
+
+    async def issue() -> str:
+        engine = make_engine(infra.service_urls["sla"], pool_size=1)
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                secret, _ = await _issue(session, HOST.api_keys, role)
+        finally:
+            await engine.dispose()
+        return secret
+
+    return run_async(issue(), timeout=30)
+
+
+async def _issue(session: AsyncSession, table: Table | None, role: str) -> tuple[str, Principal]:
     secret = generate_secret(role)
     key_id = str(uuid.uuid4())
     event = ApiKeyIssued.model_validate(
@@ -226,9 +251,8 @@ async def issue_key(app: FastAPI, role: str) -> tuple[str, Principal]:
             "issued_at": datetime.now(UTC),
         }
     )
-    runtime = app.state.runtime
-    async with runtime.sessionmaker() as session, session.begin():
-        await apply_issued(session, runtime.definition.api_keys, event)
+    assert table is not None, "the host keeps no API keys"
+    await apply_issued(session, table, event)
     return secret, Principal(key_id=key_id, role=role, name=event.name)
 
 
