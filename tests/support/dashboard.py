@@ -121,18 +121,20 @@ def initial_fixture() -> dict[str, Any]:
             {
                 "escalation_id": "e-1",
                 "ticket_id": "t-9",
-                "policy_id": "breach-to-leads",
+                "reference": "SB-000009",
+                "trigger": "sla_breached",
+                "acknowledged": False,
                 "level": 2,
                 "age_s": 5400.0,
-                "state": "open",
             },
             {
                 "escalation_id": "e-2",
                 "ticket_id": "t-1",
-                "policy_id": "vip",
+                "reference": "SB-000001",
+                "trigger": "vip",
+                "acknowledged": True,
                 "level": 1,
                 "age_s": 600.0,
-                "state": "open",
             },
         ],
     }
@@ -167,8 +169,8 @@ async def kpi_rows(
         for back in range(6):
             bucket = datetime.fromtimestamp(now.timestamp() // step * step - back * step, UTC)
             rows.append({"group": None, "bucket": bucket.isoformat(), "created": 3 + back % 4, "solved": 2 + back % 3})
-    elif kpi in ("first_reply", "resolution"):
-        scale = 1800 if kpi == "first_reply" else 14400
+    elif kpi in ("first-reply", "resolution"):
+        scale = 1800 if kpi == "first-reply" else 14400
         for back in range(3):
             bucket = datetime.fromtimestamp(now.timestamp() // 86400 * 86400 - back * 86400, UTC)
             rows.append({"group": None, "bucket": bucket.isoformat(), "median_business_s": scale * (1 + back / 2)})

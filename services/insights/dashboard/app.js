@@ -35,9 +35,10 @@
     ["reopen_rate_percent", "Reopen rate", "percent"],
   ];
   const MEDIANS = [
-    ["first_reply", "First reply (median, h)"],
+    ["first-reply", "First reply (median, h)"],
     ["resolution", "Resolution (median, h)"],
   ];
+  const VOLUME_FIELDS = ["created", "solved", "reopened"];
   const charts = {};
 
   // -- formatting --------------------------------------------------------------------------------
@@ -236,11 +237,8 @@
   }
 
   function countSeries(rows, times) {
-    // every numeric field of the rows is a series (created, solved, ...); missing buckets count 0
-    const fields = [];
-    for (const row of rows) {
-      for (const [k, v] of Object.entries(row)) if (typeof v === "number" && !fields.includes(k)) fields.push(k);
-    }
+    // a series per volume field the rows have (backlog is a level, not a flow: left out); missing buckets count 0
+    const fields = VOLUME_FIELDS.filter((f) => rows.some((row) => typeof row[f] === "number"));
     const map = byBucket(rows);
     return fields.map((field) => ({
       label: field.replaceAll("_", " "),
@@ -332,7 +330,7 @@
         row(
           t.reference || t.ticket_id,
           t.metric,
-          kpi(`sla_at_risk.${t.ticket_id}.${t.metric}.seconds_to_breach`, t.seconds_to_breach, "duration"),
+          kpi(`sla_at_risk.${t.ticket_id}.${t.metric}${t.cycle ? `.${t.cycle}` : ""}.seconds_to_breach`, t.seconds_to_breach, "duration"),
           t.priority,
           t.queue,
         ),
@@ -391,16 +389,17 @@
 
   async function loadEscalations() {
     const open = [...listOf(await api("live/escalations"))].sort((a, b) => b.level - a.level || b.age_s - a.age_s);
+    const state = (e) => e.state || (e.acknowledged ? "acknowledged" : "open");
     setCount("escalations.count", open.length);
     fill(
       document.getElementById("escalation-rows"),
       open.map((e) =>
         row(
-          e.ticket_id,
-          e.policy_id,
+          e.reference || e.ticket_id,
+          e.policy_id || e.trigger,
           kpi(`escalation.${e.escalation_id}.level`, e.level),
           kpi(`escalation.${e.escalation_id}.age_s`, e.age_s, "duration"),
-          e.state,
+          state(e),
         ),
       ),
       5,
