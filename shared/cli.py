@@ -1,6 +1,6 @@
 """`switchboard` command line: run the whole system locally, or prepare external infrastructure.
 
-`up` runs Kafka, PostgreSQL, the four services and a demo configuration; `migrate` and `topics`
+`up` runs Kafka, PostgreSQL, the five services and a demo configuration; `migrate` and `topics`
 prepare an external PostgreSQL and Kafka; `dead-letters` and `replay` inspect and resend a
 service's quarantined messages. The help text is plain (no Rich boxes), so it reads the same in a
 terminal, a log or an agent's transcript.
@@ -50,7 +50,7 @@ SERVICE = typer.Argument(
 )
 
 
-@app.command(short_help="Run Kafka, PostgreSQL and the four services here until Ctrl-C.")
+@app.command(short_help="Run Kafka, PostgreSQL and the five services here until Ctrl-C.")
 def up() -> None:
     """Start the whole system on this machine and keep it running until Ctrl-C."""
     settings = StackSettings()
@@ -64,7 +64,7 @@ def up() -> None:
     services: list[ServiceProcess] = []
     supervisor: Supervisor | None = None
     try:
-        with console.status("starting ingest, router, sla and escalation..."):
+        with console.status("starting ingest, router, sla, escalation and insights..."):
             ports = {name: settings.port_of(name) for name in SERVICES}
             # a fresh bootstrap admin key each run; the demo's own keys are issued with it
             admin_key = "sb_bootstrap_" + secrets.token_urlsafe(24)

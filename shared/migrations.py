@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.db import async_url
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
-SERVICES: tuple[str, ...] = ("ingest", "router", "sla", "escalation")
+SERVICES: tuple[str, ...] = ("ingest", "router", "sla", "escalation", "insights")
 
 
 def alembic_config(service: str, database_url: str) -> Config:

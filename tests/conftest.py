@@ -51,7 +51,7 @@ def infra(stack_dir: Path) -> Iterator[Infrastructure]:
 
 @pytest.fixture(scope="module")
 def services(infra: Infrastructure, stack_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
-    """All four services as real processes; per module, so chaos tests can own the router alone."""
+    """All five services as real processes; per module, so chaos tests can own the router alone."""
     started = start_services(
         infra,
         free_ports(),

@@ -26,7 +26,7 @@ from shared.events.routing import (
     TicketRouted,
     TicketUnassigned,
 )
-from shared.events.sla import SlaApplied, SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarning
+from shared.events.sla import SlaApplied, SlaBreached, SlaClockStopped, SlaMet, SlaPaused, SlaResumed, SlaWarning
 from shared.events.tickets import (
     ChatEnded,
     MessageAdded,
@@ -60,6 +60,7 @@ _ALL: tuple[type[Event], ...] = (
     SlaWarning,
     SlaBreached,
     SlaMet,
+    SlaClockStopped,
     SlaPaused,
     SlaResumed,
     EscalationRequested,

@@ -27,7 +27,16 @@ from shared.events.routing import (
     TicketRouted,
     TicketUnassigned,
 )
-from shared.events.sla import AppliedTarget, SlaApplied, SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarning
+from shared.events.sla import (
+    AppliedTarget,
+    SlaApplied,
+    SlaBreached,
+    SlaClockStopped,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaWarning,
+)
 from shared.events.tickets import (
     ChatEnded,
     ExternalRef,
@@ -126,7 +135,14 @@ EXAMPLES: tuple[Event, ...] = (
         changed_at=AT,
     ),
     AgentStatusChanged(agent_id="bea", old_status="away", new_status="online", changed_at=AT),
-    AgentUpdated(agent_id="bea", name="Bea Ortiz", team="billing", updated_at=AT),
+    AgentUpdated(
+        agent_id="bea",
+        name="Bea Ortiz",
+        team="billing",
+        updated_at=AT,
+        capacity={"email": 6, "chat": 2},
+        total_capacity=8,
+    ),
     QueueUpdated(queue="billing-tier2", deleted=False, updated_at=AT),
     RoutingDecisionRecorded(
         ticket_id=TICKET_ID,
@@ -199,6 +215,18 @@ EXAMPLES: tuple[Event, ...] = (
         business_elapsed_s=1500,
         calendar_elapsed_s=1500,
         met_at=datetime(2026, 3, 2, 12, 25, tzinfo=UTC),
+    ),
+    SlaClockStopped(
+        ticket_id=TICKET_ID,
+        policy_id="urgent-vip",
+        metric="first_reply",
+        target_s=3600,
+        business_hours=True,
+        due_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+        business_elapsed_s=4500,
+        calendar_elapsed_s=4500,
+        breached=True,
+        stopped_at=datetime(2026, 3, 2, 10, 15, tzinfo=UTC),
     ),
     SlaPaused(
         ticket_id=TICKET_ID,

@@ -152,6 +152,10 @@ class AgentUpdated(Event):
     name: str
     team: str | None = None
     updated_at: datetime
+    capacity: dict[str, int] | None = Field(
+        None, description="concurrent tickets per channel (None from routers before this field)"
+    )
+    total_capacity: int | None = Field(None, description="concurrent tickets in total (None: not said)")
 
     def subject_id(self) -> str:
         return self.agent_id

@@ -85,6 +85,18 @@ class SlaMet(_ClockEvent):
     met_at: datetime
 
 
+class SlaClockStopped(_ClockEvent):
+    """The clock stopped (the reply was sent, or the ticket solved or closed), met or not: its business and
+    calendar elapsed are final as of `stopped_at`. Published at every stop, so a breached clock tells how
+    long it really took, and a resolution clock that stops again after a reopen says so again."""
+
+    TYPE: ClassVar[str] = "switchboard.sla.clock_stopped"
+    TOPIC: ClassVar[str] = topics.SLA
+
+    breached: bool = Field(description="the due instant passed before it stopped")
+    stopped_at: datetime
+
+
 class SlaPaused(_ClockEvent):
     """The clock stopped counting (the ticket went pending or on hold, as its policy says)."""
 

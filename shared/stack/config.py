@@ -31,12 +31,14 @@ class StackSettings(KafkaSecuritySettings):
     router_port: int = 8002
     sla_port: int = 8003
     escalation_port: int = 8004
+    insights_port: int = 8005
     smtp_port: int = 2525
 
     ingest_db_password: str = default_password("ingest")
     router_db_password: str = default_password("router")
     sla_db_password: str = default_password("sla")
     escalation_db_password: str = default_password("escalation")
+    insights_db_password: str = default_password("insights")
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

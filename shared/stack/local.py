@@ -1,4 +1,4 @@
-"""Start the whole system on this machine: Kafka, PostgreSQL, schemas, topics, four services.
+"""Start the whole system on this machine: Kafka, PostgreSQL, schemas, topics, five services.
 
 `make up` and the pytest fixtures both use this module, so what the tests run on
 is what an operator runs.
@@ -175,7 +175,7 @@ def start_services(
     timeout: float = 60.0,
     extra_env: dict[str, str] | None = None,
 ) -> list[ServiceProcess]:
-    """Start all four services and wait until each answers /readyz with 200."""
+    """Start every service and wait until each answers /readyz with 200."""
     started = [start_service(name, infra, port=ports[name], log_dir=log_dir, extra_env=extra_env) for name in SERVICES]
     try:
         for service in started:

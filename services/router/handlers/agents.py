@@ -24,7 +24,16 @@ async def save_agent(uow: UnitOfWork, agent: Agent, now: datetime) -> None:
     await repo.lock_routing()
     await repo.put_agent(agent)
     # who they are, for the other services (ingest signs their messages with the name)
-    uow.publish(AgentUpdated(agent_id=agent.id, name=agent.name, team=agent.team, updated_at=now))
+    uow.publish(
+        AgentUpdated(
+            agent_id=agent.id,
+            name=agent.name,
+            team=agent.team,
+            updated_at=now,
+            capacity=dict(agent.capacity),
+            total_capacity=agent.total_capacity,
+        )
+    )
     await dispatch_for(uow, now, agent.id)
 
 

@@ -410,6 +410,10 @@ def _clock_transitions(clock: MetricClock, as_of: datetime) -> list[Transition]:
         found.append(Transition(kind="breached", key=f"{prefix}:breached", at=clock.breached_at, clock=clock))
     if clock.state == "met" and clock.stopped_at is not None:
         found.append(Transition(kind="met", key=f"{prefix}:met", at=clock.stopped_at, clock=clock))
+    if clock.state == "breached" and clock.stopped_at is not None:
+        # a breach is announced at the due instant; this says how long the clock really ran when it stopped
+        key = f"{prefix}:stopped:{clock.stopped_at.isoformat()}"
+        found.append(Transition(kind="stopped", key=key, at=clock.stopped_at, clock=clock))
     for pause in clock.pauses:
         found.append(
             Transition(

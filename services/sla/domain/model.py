@@ -161,7 +161,7 @@ class TicketSla(_Frozen):
     applied_at: datetime | None = None  # since when this policy and these targets measure the ticket
 
 
-TransitionKind = Literal["applied", "warning", "breached", "met", "paused", "resumed"]
+TransitionKind = Literal["applied", "warning", "breached", "met", "stopped", "paused", "resumed"]
 
 
 class Transition(_Frozen):

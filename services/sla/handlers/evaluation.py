@@ -13,7 +13,16 @@ from services.sla.domain.clocks import evaluate, transitions, wake_times
 from services.sla.domain.model import MetricClock, SlaConfig, TicketSla, Transition
 from services.sla.metrics import ANNOUNCED
 from shared.events.base import Event
-from shared.events.sla import AppliedTarget, SlaApplied, SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarning
+from shared.events.sla import (
+    AppliedTarget,
+    SlaApplied,
+    SlaBreached,
+    SlaClockStopped,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaWarning,
+)
 from shared.messaging.uow import UnitOfWork
 
 
@@ -73,6 +82,8 @@ def announcement(sla: TicketSla, t: Transition) -> Event:
         return SlaBreached(**fields, breached_at=t.at)
     if t.kind == "met":
         return SlaMet(**fields, met_at=t.at)
+    if t.kind == "stopped":
+        return SlaClockStopped(**fields, breached=t.clock.breached_at is not None, stopped_at=t.at)
     if t.kind == "paused":
         return SlaPaused(**fields, reason=t.reason or "", paused_at=t.at)
     return SlaResumed(**fields, reason=t.reason or "", resumed_at=t.at)

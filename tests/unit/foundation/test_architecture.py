@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-SERVICES = ("ingest", "router", "sla", "escalation")
+SERVICES = ("ingest", "router", "sla", "escalation", "insights")
 # what pure domain code may import besides the stdlib
 DOMAIN_ALLOWED_PREFIXES = ("shared.events", "shared.clock", "pydantic", "holidays")
 STDLIB_IO = {"socket", "asyncio", "subprocess", "sqlite3", "urllib", "http", "smtplib", "ssl"}

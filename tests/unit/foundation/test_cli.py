@@ -61,6 +61,7 @@ def test_commands_that_take_a_service_list_the_valid_names(command: str) -> None
 def test_an_unknown_service_is_refused_with_the_valid_names_before_anything_runs(command: str) -> None:
     result = runner.invoke(app, [command, "ingset"], terminal_width=200)
     assert result.exit_code == 2
-    assert "Invalid value for 'SERVICE': 'ingset' is not a service; use one of: ingest, router, sla, escalation" in (
-        result.output
+    assert (
+        "Invalid value for 'SERVICE': 'ingset' is not a service; use one of: ingest, router, sla, escalation, insights"
+        in (result.output)
     )

@@ -18,6 +18,7 @@ from schemathesis.core.result import Ok
 
 from services.escalation.settings import EscalationSettings
 from services.ingest.settings import IngestSettings
+from services.insights.settings import InsightsSettings
 from services.router.settings import RouterSettings
 from services.sla.settings import SlaSettings
 from shared.auth.keys import Principal
@@ -32,6 +33,7 @@ SETTINGS: dict[str, type[BaseServiceSettings]] = {
     "router": RouterSettings,
     "sla": SlaSettings,
     "escalation": EscalationSettings,
+    "insights": InsightsSettings,
 }
 KEY_SCHEMES = {"bearer", "apiKey", "basic"}
 METHODS = {"get", "put", "post", "delete", "patch"}
