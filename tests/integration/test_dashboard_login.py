@@ -15,14 +15,14 @@ from shared.auth import hash_key
 from shared.clock import FakeClock
 from shared.stack.local import Infrastructure
 from tests.support.api import ADMIN_KEY
-from tests.support.dashboard import host_app, issue_key, revoke_key
+from tests.support.dashboard import insights_app, issue_key, revoke_key
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def app(infra: Infrastructure) -> AsyncIterator[FastAPI]:
-    app = host_app(infra)
+    app = insights_app(infra)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -137,7 +137,7 @@ async def test_a_session_of_a_revoked_key_ends_and_a_forged_one_never_starts(app
 
 async def test_a_session_expires(infra: Infrastructure) -> None:
     clock = FakeClock(datetime.now(UTC))  # the browser's cookie jar keeps only cookies that end in its future
-    app = host_app(infra, clock=clock)
+    app = insights_app(infra, clock=clock)
     async with app.router.lifespan_context(app):
         key, _ = await issue_key(app, "manager")
         async with browser(app) as http:

@@ -1,9 +1,10 @@
-"""The dashboard on an in-process host app, with the insights API contract served from a small fixture.
+"""The dashboard in-process: on the insights app itself, or on a host serving the API's contract from a fixture.
 
-Until the insights service's own app is there to host it, the dashboard's routes are mounted on an
-app of the sla service's plumbing (its database role and `api_keys` table), beside a fixture router
-answering the insights API's contract with `FIXTURE`, whose numbers a test may change. Keys are
-written to that table with `apply_issued`, as the access consumer would.
+`insights_app` is the real service. `host_app` mounts the dashboard's routes on an app of the sla
+service's plumbing (its database role and `api_keys` table) beside a fixture router answering the
+insights API's contract with `FIXTURE`, whose numbers a test may change: every table and chart has
+rows, whatever the shared database holds. Keys are written to the app's own key table with
+`apply_issued`, as the access consumer would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.insights.entrypoints import dashboard
+from services.insights.entrypoints.api import create_app as create_insights_app
 from services.insights.entrypoints.session import dashboard_or_key_principal
+from services.insights.settings import InsightsSettings
 from services.sla.entrypoints.api import DEFINITION as HOST
 from services.sla.settings import SlaSettings
 from shared.auth import generate_secret, hash_key
@@ -198,6 +201,18 @@ async def kpi_rows(
 async def live(what: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = FIXTURE[what.replace("-", "_")]
     return rows
+
+
+def insights_app(infra: Infrastructure, *, clock: Clock | None = None, **overrides: Any) -> FastAPI:
+    """The insights service itself, in-process, with its dashboard."""
+    fields = dict(
+        database_url=infra.service_urls["insights"],
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        bootstrap_admin_key=ADMIN_KEY,
+        log_format="console",
+        _env_file=None,
+    )
+    return create_insights_app(InsightsSettings(**{**fields, **overrides}), clock=clock)
 
 
 def host_app(infra: Infrastructure, *, clock: Clock | None = None, **overrides: Any) -> FastAPI:

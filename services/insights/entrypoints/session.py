@@ -10,7 +10,9 @@ So a session dies with its key: a revoked key has no active row, and a changed b
 another hash. Logging out clears the cookie; a copied cookie stays valid until it expires.
 
 The cookie is HttpOnly (scripts cannot read it), SameSite=Strict (no other site's page sends it)
-and Secure behind HTTPS. It authorises reading only: the dependency is meant for GET routes.
+and Secure behind HTTPS. It authorises reading only: the dependency is meant for GET routes. The
+OpenAPI document names only the three ways to send a key: the cookie is the dashboard page's, and
+Swagger UI could not set it anyway.
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from fastapi import Depends, Request, Security
-from fastapi.openapi.models import APIKey
+from fastapi import Request, Security
 from pydantic import SecretStr
 from sqlalchemy import select
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from shared.auth.keys import Principal, hash_key
-from shared.auth.web import BOOTSTRAP, DocumentedScheme, documented_key, presented_key, require
+from shared.auth.web import BOOTSTRAP, documented_key, presented_key, require
 from shared.runtime import Runtime
 from shared.web.problems import Problem
 
@@ -40,17 +41,6 @@ ROLES = ("manager",)  # and admin, who passes every role check
 DEFAULT_TTL = timedelta(hours=8)
 _VERSION = "v1"
 _SECRET = "dashboard_session_secret"
-
-SESSION_COOKIE = DocumentedScheme(
-    "dashboardSession",
-    APIKey.model_validate(
-        {"in": "cookie", "name": COOKIE, "description": "the dashboard's session, set by `POST /dashboard/login`"}
-    ),
-)
-
-
-async def documented_session(_cookie: None = Depends(SESSION_COOKIE)) -> None:
-    """Declares the session cookie as an OpenAPI security scheme; reads nothing."""
 
 
 def _runtime(connection: HTTPConnection) -> Runtime:
@@ -165,7 +155,6 @@ def dashboard_or_key(*roles: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         request: Request,
         _keys: None = Security(documented_key, scopes=allowed),
-        _session: None = Security(documented_session, scopes=allowed),
     ) -> Principal:
         if presented_key(request) is None and COOKIE in request.cookies:
             principal = await session_principal(request)
