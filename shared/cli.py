@@ -2,7 +2,8 @@
 
 `up` runs Kafka, PostgreSQL, the five services and a demo configuration; `migrate` and `topics`
 prepare an external PostgreSQL and Kafka; `dead-letters` and `replay` inspect and resend a
-service's quarantined messages. The help text is plain (no Rich boxes), so it reads the same in a
+service's quarantined messages; `rebuild insights` replays the topics into emptied projections, and
+`report` prints the managers' KPIs from the insights API. The help text is plain (no Rich boxes), so it reads the same in a
 terminal, a log or an agent's transcript.
 """
 
@@ -12,15 +13,19 @@ import secrets
 import signal
 import threading
 import time
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shared.events.topics import ALL_TOPICS
 from shared.messaging.kafka import KafkaSecurity, ensure_topics
 from shared.messaging.replay import dead_letters, replay
 from shared.migrations import SERVICES
+from shared.rebuild import REBUILDABLE, progress, start_rebuild, topic_offsets
+from shared.report import KPIS, ReportError, demo_manager_key, fetch, kpi_table, summary_table
 from shared.stack.config import StackSettings
 from shared.stack.demo import load_demo
 from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services, supervise
@@ -32,8 +37,8 @@ HELP = """Run Switchboard on this machine, or prepare external Kafka and Postgre
 
 Services: {services}.
 
-dead-letters and replay read DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS, or use the stack that
-`switchboard up` runs.""".format(services=", ".join(SERVICES))
+dead-letters, replay and rebuild read DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS, or use the stack
+that `switchboard up` runs.""".format(services=", ".join(SERVICES))
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
 console = Console()
@@ -170,6 +175,76 @@ def replay_dead_letters(
         timeout=120,
     )
     console.print(f"{service}: replayed {count} dead letter(s)")
+
+
+def _rebuildable(value: str) -> str:
+    if value not in REBUILDABLE:
+        raise typer.BadParameter(f"{value!r} has no projections to rebuild; use one of: {', '.join(REBUILDABLE)}")
+    return value
+
+
+@app.command("rebuild", short_help="Empty a service's projections and replay every topic into them.")
+def rebuild(
+    service: str = typer.Argument(
+        ..., parser=_rebuildable, metavar="SERVICE", show_default=False, help=f"one of: {', '.join(REBUILDABLE)}"
+    ),
+    timeout: float = typer.Option(600.0, "--timeout", help="stop waiting for the replay after this many seconds"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="follow the replay until it has caught up"),
+) -> None:
+    """Truncate the service's projections and move its consumer to a fresh group that reads every topic
+    from the earliest offset, then carries on live (the running service does the replay)."""
+    settings = StackSettings()
+    security = KafkaSecurity.from_settings(settings)
+    spec = REBUILDABLE[service]
+    started = run_async(start_rebuild(_admin_url(settings), service, datetime.now(UTC)), timeout=60)
+    console.print(f"{service}: emptied {', '.join(started.truncated)}; replaying into group {started.group}")
+    if not wait:
+        return
+    offsets = run_async(topic_offsets(_bootstrap(settings), spec.topics, security), timeout=60)
+    deadline = time.monotonic() + timeout
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"{service}: replaying", total=offsets.total)
+        while True:
+            done = run_async(progress(_bootstrap(settings), started.group, offsets, security), timeout=60)
+            bar.update(task, completed=done)
+            if done >= offsets.total:
+                break
+            if time.monotonic() > deadline:
+                console.print(f"[red]{service}: {done} of {offsets.total} records replayed after {timeout:.0f} s[/red]")
+                raise typer.Exit(1)
+            time.sleep(0.5)
+    console.print(f"{service}: rebuilt from {offsets.total} records; its consumer carries on live")
+
+
+@app.command("report", short_help="Print the managers' KPIs as tables (from the insights API).")
+def report(
+    start: str = typer.Option(None, "--from", help="ISO-8601 with a zone; default: 7 days before --to"),
+    end: str = typer.Option(None, "--to", help="ISO-8601 with a zone; default: now"),
+    group_by: str = typer.Option(None, "--group-by", help="channel, brand, queue, priority, tier or agent"),
+    kpi: list[str] = typer.Option(None, "--kpi", help=f"one of {', '.join(KPIS)}; repeat for more"),
+    interval: str = typer.Option(None, "--interval", help="hour, day or week"),
+    url: str = typer.Option(None, "--url", help="the insights API; default: 127.0.0.1 at INSIGHTS_PORT"),
+    key: str = typer.Option(
+        None, "--key", envvar="SWITCHBOARD_API_KEY", help="manager or admin key; default: the demo manager's"
+    ),
+) -> None:
+    """Print the summary, and each --kpi per group and bucket, as the insights API answers them."""
+    settings = StackSettings()
+    base = url or f"http://{settings.host}:{settings.insights_port}"
+    key = key or demo_manager_key(settings.state_dir) or ""
+    if not key:
+        console.print("[red]give --key (or SWITCHBOARD_API_KEY): a manager or admin API key[/red]")
+        raise typer.Exit(2)
+    params = {name: value for name, value in (("from", start), ("to", end)) if value}
+    try:
+        console.print(summary_table(fetch(base, key, "/v1/kpis/summary", params)))
+        extra = {name: value for name, value in (("group_by", group_by), ("interval", interval)) if value}
+        for name in kpi or ():
+            console.print(kpi_table(fetch(base, key, f"/v1/kpis/{name}", {**params, **extra})))
+    except ReportError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
 def _print_summary(

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from shared.cli import app
 from shared.migrations import SERVICES
 
-COMMANDS = ("up", "migrate", "topics", "dead-letters", "replay")
+COMMANDS = ("up", "migrate", "topics", "dead-letters", "replay", "rebuild", "report")
 SERVICE_COMMANDS = ("dead-letters", "replay")
 runner = CliRunner()
 
