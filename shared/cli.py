@@ -255,6 +255,8 @@ def _print_summary(
     table.add_column("where")
     for service in services:
         table.add_row(service.name, f"{service.url}/docs   (ready: {service.url}/readyz)")
+        if service.name == "insights":
+            table.add_row("dashboard", f"{service.url}/dashboard   (sign in with the manager key)")
     table.add_row("SMTP", f"127.0.0.1:{settings.smtp_port}")
     table.add_row("Kafka", bootstrap)
     table.add_row("logs", str((settings.state_dir / "logs").resolve()))

@@ -4,12 +4,12 @@ escalations topics) and the managers' REST API for KPIs and live views. This mod
 from __future__ import annotations
 
 from services.insights.adapters.tables import tables
-from services.insights.entrypoints import kpis, live
+from services.insights.entrypoints import dashboard, kpis, live
 from services.insights.entrypoints.consumer import run_projections
 from services.insights.settings import InsightsSettings
 from shared.skeleton import ServiceSkeleton
 
-ROUTERS = (kpis.router, live.router)
+ROUTERS = (kpis.router, live.router, dashboard.router)
 
 SERVICE = ServiceSkeleton(
     "insights",

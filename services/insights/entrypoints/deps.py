@@ -12,12 +12,13 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from services.insights.domain.windows import Interval, bucket_count
+from services.insights.entrypoints.session import dashboard_or_key_principal
 from services.insights.settings import InsightsSettings
-from shared.auth.web import require
 from shared.web.app import get_runtime
 from shared.web.problems import Problem
 
-managers = require("manager")
+# a manager's or admin's API key, or (for the dashboard's page) its session cookie; the routes only read
+managers = dashboard_or_key_principal
 DEFAULT_RANGE = timedelta(days=7)
 
 
