@@ -94,3 +94,4 @@ async def test_a_breach_whose_level_adds_tags_tags_the_ticket(infra):
             if e.type == EscalationLevelReached.TYPE and e.data["escalation_id"] == opened["id"]
         ]
         assert [(a["type"], a["outcome"]) for a in reached["actions"]] == [("add_tags", "requested")]
+        assert (await esc.http.delete(f"/v1/escalation-policies/{policy_id}")).status_code == 204
