@@ -32,6 +32,7 @@ class StackSettings(KafkaSecuritySettings):
     sla_port: int = 8003
     escalation_port: int = 8004
     smtp_port: int = 2525
+    webhook_receiver_port: int = 8005  # the demo's local receiver of escalation pages
 
     ingest_db_password: str = default_password("ingest")
     router_db_password: str = default_password("router")
