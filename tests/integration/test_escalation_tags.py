@@ -33,6 +33,11 @@ async def tags_become(http, ticket_id: str, tags: list[str]) -> None:
     await eventually(check, timeout=30)
 
 
+async def solve(http, ticket_id: str) -> None:
+    """Done, so no later test's agent is handed it (other tests' policies may have moved it to a queue anyone serves)."""
+    assert (await http.patch(f"/v1/tickets/{ticket_id}", json={"status": "solved"})).status_code == 200
+
+
 async def request(infra, ticket_id: str, *tags: str, event_id: str | None = None) -> str:
     event = EscalationRequested(
         ticket_id=ticket_id, reason="escalation p level 1", requested_at=datetime.now(UTC), add_tags=tags
@@ -60,6 +65,7 @@ async def test_requested_tags_join_the_tickets_own_once_with_one_fields_changed(
         )
         changes = [e.data["tags"] for e in about(records, ticket_id) if e.type == TicketFieldsChanged.TYPE]
         assert changes == [["billing", "escalated", "tier2"], ["billing", "escalated", "tier2", "vip"]]
+        await solve(http, ticket_id)
 
 
 async def test_a_breach_whose_level_adds_tags_tags_the_ticket(infra):
@@ -95,3 +101,4 @@ async def test_a_breach_whose_level_adds_tags_tags_the_ticket(infra):
         ]
         assert [(a["type"], a["outcome"]) for a in reached["actions"]] == [("add_tags", "requested")]
         assert (await esc.http.delete(f"/v1/escalation-policies/{policy_id}")).status_code == 204
+        await solve(http, ticket_id)
