@@ -1,6 +1,7 @@
 """`switchboard` command line: run the whole system locally, or prepare external infrastructure.
 
-`up` runs Kafka, PostgreSQL, the five services and a demo configuration; `migrate` and `topics`
+`up` runs Kafka, PostgreSQL, the five services, a demo configuration and the demo's webhook
+receiver; `migrate` and `topics`
 prepare an external PostgreSQL and Kafka; `dead-letters` and `replay` inspect and resend a
 service's quarantined messages; `rebuild insights` replays the topics into emptied projections, and
 `report` prints the managers' KPIs from the insights API. The help text is plain (no Rich boxes), so it reads the same in a
@@ -31,6 +32,7 @@ from shared.stack.demo import load_demo
 from shared.stack.local import ServiceProcess, prepare_database, start_infrastructure, start_services, supervise
 from shared.stack.ports import StackError, run_async
 from shared.stack.provision import database_url
+from shared.stack.receiver import WebhookReceiver
 from shared.stack.supervisor import Supervisor
 
 HELP = """Run Switchboard on this machine, or prepare external Kafka and PostgreSQL for it.
@@ -68,15 +70,24 @@ def up() -> None:
             raise typer.Exit(1) from exc
     services: list[ServiceProcess] = []
     supervisor: Supervisor | None = None
+    receiver = WebhookReceiver(
+        settings.host, settings.webhook_receiver_port, settings.state_dir / "webhook-receiver.log"
+    )
     try:
+        receiver.start()
         with console.status("starting ingest, router, sla, escalation and insights..."):
             ports = {name: settings.port_of(name) for name in SERVICES}
             # a fresh bootstrap admin key each run; the demo's own keys are issued with it
             admin_key = "sb_bootstrap_" + secrets.token_urlsafe(24)
-            extra_env = {"SMTP_PORT": str(settings.smtp_port), "BOOTSTRAP_ADMIN_KEY": admin_key}
+            extra_env = {
+                "SMTP_PORT": str(settings.smtp_port),
+                "BOOTSTRAP_ADMIN_KEY": admin_key,
+                # here only: escalation may then deliver to loopback, where the demo's receiver listens
+                "ALLOW_PRIVATE_TARGETS": "true",
+            }
             log_dir = settings.state_dir / "logs"
             services = start_services(infra, ports, log_dir=log_dir, extra_env=extra_env)
-        demo = load_demo(services, settings.state_dir, admin_key)
+        demo = load_demo(services, settings.state_dir, admin_key, receiver)
         _print_summary(settings, infra.bootstrap_servers, services, demo, time.monotonic() - started)
         supervisor = supervise(infra, services, log_dir=log_dir, extra_env=extra_env, notify=_say)
         _run_until_stop_signal(supervisor)
@@ -89,6 +100,7 @@ def up() -> None:
             service.stop()
         if supervisor is not None:
             supervisor.stop_all()  # the replacements started since
+        receiver.stop()
         infra.stop()
         console.print("stopped.")
 

@@ -56,7 +56,8 @@ def services(infra: Infrastructure, stack_dir: Path) -> Iterator[dict[str, Servi
         infra,
         free_ports(),
         log_dir=stack_dir / "logs",
-        extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port())},
+        # the tests' webhook receivers listen on loopback, which escalation refuses unless allowed
+        extra_env={"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "ALLOW_PRIVATE_TARGETS": "true"},
     )
     yield {s.name: s for s in started}
     for service in started:

@@ -18,7 +18,7 @@ from shared.events.tickets import Priority
 
 
 class EscalationRequested(Event):
-    """Move a ticket to another queue (e.g. tier 2) and/or raise its priority, then route it again."""
+    """Move a ticket to another queue (e.g. tier 2) and/or raise its priority, then route it again; tag it."""
 
     TYPE: ClassVar[str] = "switchboard.ticket.escalation_requested"
     TOPIC: ClassVar[str] = topics.ESCALATIONS
@@ -30,6 +30,9 @@ class EscalationRequested(Event):
     requested_at: datetime
     agent_id: str | None = Field(
         None, description="an agent the escalation asks to work the ticket (routers before this field ignore it)"
+    )
+    add_tags: tuple[str, ...] = Field(
+        (), description="tags ingest adds to the ticket (a TicketFieldsChanged follows); the router ignores them"
     )
 
 

@@ -259,6 +259,7 @@ EXAMPLES: tuple[Event, ...] = (
         reason="first response breached",
         requested_at=AT,
         agent_id="cal",
+        add_tags=("escalated",),
     ),
     EscalationOpened(
         ticket_id=TICKET_ID,

@@ -33,6 +33,7 @@ class StackSettings(KafkaSecuritySettings):
     escalation_port: int = 8004
     insights_port: int = 8005
     smtp_port: int = 2525
+    webhook_receiver_port: int = 8090  # the demo's local receiver of escalation pages
 
     ingest_db_password: str = default_password("ingest")
     router_db_password: str = default_password("router")

@@ -1,6 +1,7 @@
 """The demo configuration `make up` loads: one API key per role, support addresses, a webhook source,
-triage and billing queues with a rule, an online agent for each queue, and SLA policies on a business
-calendar (tighter, around-the-clock targets for urgent and VIP tickets).
+triage and billing queues with a rule, an online agent for each queue, SLA policies on a business
+calendar (tighter, around-the-clock targets for urgent and VIP tickets), and an escalation policy:
+a first-reply breach goes to the tier2 queue at urgent and pages the local webhook receiver.
 
 It talks to the running services over their public REST API with the bootstrap admin key,
 exactly as an administrator would, and writes the keys to `<state>/demo-keys.json`
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import httpx
 
 from shared.stack.local import ServiceProcess
 from shared.stack.ports import StackError
+from shared.stack.receiver import WebhookReceiver
 
 DEMO_DOMAIN = "demo.switchboard.local"
 DEMO_SOURCE = "demo"
@@ -45,11 +48,13 @@ QUEUES = {
         "wait_limit_s": 900,
         "overflow_queue": "triage",
     },
+    "tier2": {"required_skills": {"tier2": 1}},  # where breached tickets are escalated to
 }
 _ROOM = {"capacity": {"email": 50, "webhook": 50, "api": 50, "chat": 4}, "total_capacity": 100}
 AGENTS = {
     "demo-agent": {"name": "Demo Agent", "team": "support", "skills": {"billing": 3}, "languages": ["en"], **_ROOM},
     "demo-triage": {"name": "Demo Triage", "team": "support", "skills": {"triage": 2}, "languages": ["en"], **_ROOM},
+    "demo-tier2": {"name": "Demo Tier 2", "team": "tier2", "skills": {"tier2": 3}, "languages": ["en"], **_ROOM},
 }
 RULES = [
     {
@@ -105,10 +110,35 @@ POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
-def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -> dict[str, str]:
+# escalation: a first-reply breach moves the ticket to tier2 at urgent and pages the demo receiver
+ESCALATION_POLICY = "first-reply-breach"
+
+
+def escalation_policy(receiver_url: str, secret: str) -> dict[str, Any]:
+    page = {"type": "notify", "channel": "webhook", "target": receiver_url, "secret": secret}
+    return {
+        "name": "First reply breached: tier 2 at urgent, page the receiver",
+        "triggers": [{"kind": "sla_breached", "metrics": ["first_reply"]}],
+        "levels": [
+            {
+                "delay_s": 0,
+                "actions": [
+                    {"type": "raise_priority", "priority": "urgent"},
+                    {"type": "move_to_queue", "queue": "tier2"},
+                    page,
+                ],
+            }
+        ],
+    }
+
+
+def load_demo(
+    services: list[ServiceProcess], state_dir: Path, admin_key: str, receiver: WebhookReceiver
+) -> dict[str, str]:
     ingest = next(s for s in services if s.name == "ingest")
     router = next(s for s in services if s.name == "router")
     sla = next(s for s in services if s.name == "sla")
+    escalation = next(s for s in services if s.name == "escalation")
     keys_path, demo_path = state_dir / "demo-keys.json", state_dir / "demo.json"
     with httpx.Client(base_url=ingest.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
         keys = _reuse(http, keys_path) or _issue(http)
@@ -136,9 +166,19 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         _ok(http.put(f"/v1/calendars/{DEMO_CALENDAR}", json=CALENDAR))
         for position, (policy_id, policy) in enumerate(POLICIES.items()):
             _ok(http.put(f"/v1/policies/{policy_id}", json={**policy, "position": position}))
+    receiver.secret = previous.get("receiver_secret") or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    with httpx.Client(base_url=escalation.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=10) as http:
+        _put_when_queue_known(http, f"/v1/escalation-policies/{ESCALATION_POLICY}", receiver)
     demo_path.write_text(
         json.dumps(
-            {"webhook_source": DEMO_SOURCE, "webhook_secret": webhook_secret, "mailboxes": list(MAILBOXES)}, indent=2
+            {
+                "webhook_source": DEMO_SOURCE,
+                "webhook_secret": webhook_secret,
+                "mailboxes": list(MAILBOXES),
+                "receiver_url": receiver.url,
+                "receiver_secret": receiver.secret,
+            },
+            indent=2,
         )
         + "\n"
     )
@@ -148,9 +188,25 @@ def load_demo(services: list[ServiceProcess], state_dir: Path, admin_key: str) -
         **{f"{role} key": key for role, key in keys.items()},
         "support mail": ", ".join(MAILBOXES),
         "webhook": f"{ingest.url}/v1/webhooks/{DEMO_SOURCE} (secret in {demo_path.resolve()})",
-        "routing": "queues triage + billing (tag billing), agents demo-triage and demo-agent (billing) online",
+        "routing": "queues triage + billing (tag billing) + tier2 (escalations), agents demo-triage, demo-agent "
+        "(billing) and demo-tier2 (tier2) online",
         "sla": f"policies urgent, vip, standard (default, {DEMO_CALENDAR}); clocks at {sla.url}/v1/tickets/<id>/sla",
+        "escalation": f"policy {ESCALATION_POLICY}: first-reply breach -> urgent, queue tier2 (demo-tier2), page",
+        "webhook receiver": f"{receiver.url} (each delivery appended to {receiver.log_path.resolve()})",
     }
+
+
+def _put_when_queue_known(http: httpx.Client, path: str, receiver: WebhookReceiver, timeout_s: float = 30.0) -> None:
+    """Escalation learns the router's queues from its events: until tier2's has arrived the policy is a 422."""
+    assert receiver.secret is not None
+    body = escalation_policy(receiver.url, receiver.secret)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = http.put(path, json=body)
+        if response.status_code != 422 or "tier2" not in response.text or time.monotonic() > deadline:
+            _ok(response)
+            return
+        time.sleep(0.3)
 
 
 def _reuse(http: httpx.Client, path: Path) -> dict[str, str] | None:

@@ -1,4 +1,5 @@
-"""What `make up` loads: keys per role that every service accepts, support addresses, a signed webhook source."""
+"""What `make up` loads: keys per role that every service accepts, support addresses, a signed webhook source,
+the breach escalation policy and its local webhook receiver."""
 
 from __future__ import annotations
 
@@ -7,27 +8,38 @@ import json
 import re
 import subprocess
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
-from shared.stack.demo import AGENTS, DEMO_DOMAIN, DEMO_SOURCE, load_demo
-from tests.support.api import ADMIN_KEY
+from shared.stack.demo import AGENTS, DEMO_DOMAIN, DEMO_SOURCE, ESCALATION_POLICY, load_demo
+from shared.stack.receiver import WebhookReceiver
+from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.ingest import signed_webhook
 from tests.support.kafka import eventually
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(services, tmp_path):
-    printed = load_demo(list(services.values()), tmp_path, ADMIN_KEY)
-    assert {"API keys", "support mail", "webhook", "routing", "sla"} <= set(printed)
+@pytest.fixture
+def receiver(tmp_path):
+    """The demo's webhook receiver, as `make up` runs it (on a port of its own here)."""
+    started = WebhookReceiver("127.0.0.1", 0, tmp_path / "webhook-receiver.log").start()
+    yield started
+    started.stop()
+
+
+async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(services, tmp_path, receiver):
+    printed = load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
+    assert {"API keys", "support mail", "webhook", "routing", "sla", "escalation", "webhook receiver"} <= set(printed)
     keys = json.loads((tmp_path / "demo-keys.json").read_text())
     assert set(keys) == {"admin", "manager", "agent", "platform"}
     assert all(printed[f"{role} key"] == key for role, key in keys.items()), "make up prints the keys too"
     assert (
-        load_demo(list(services.values()), tmp_path, ADMIN_KEY)
+        load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
         and json.loads((tmp_path / "demo-keys.json").read_text()) == keys
     ), "a second run reuses the keys"
 
@@ -83,6 +95,50 @@ async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(s
             await http.put(f"{router}/v1/agents/{agent_id}/status", json={"status": "offline"}, headers=manager)
 
 
+async def test_the_demo_escalates_breaches_to_tier2_and_pages_its_local_receiver(services, tmp_path, receiver):
+    printed = load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
+    assert printed["webhook receiver"].startswith(receiver.url)
+    demo = json.loads((tmp_path / "demo.json").read_text())
+    assert demo["receiver_url"] == receiver.url and demo["receiver_secret"] == receiver.secret
+    router, escalation = services["router"].url, services["escalation"].url
+    async with httpx.AsyncClient(headers=ADMIN, timeout=10) as http:
+        try:
+            policy = (await http.get(f"{escalation}/v1/escalation-policies/{ESCALATION_POLICY}")).json()
+            assert policy["enabled"] and policy["triggers"][0]["kind"] == "sla_breached"
+            assert policy["triggers"][0]["metrics"] == ["first_reply"]
+            (level,) = policy["levels"]
+            assert level["delay_s"] == 0
+            actions = {a["type"]: a for a in level["actions"]}
+            assert actions["raise_priority"]["priority"] == "urgent" and actions["move_to_queue"]["queue"] == "tier2"
+            notify = actions["notify"]
+            assert (notify["channel"], notify["target"], notify["secret_set"]) == ("webhook", receiver.url, True)
+            queue = (await http.get(f"{router}/v1/queues/tier2")).json()
+            assert queue["required_skills"] == {"tier2": 1}
+            tier2 = (await http.get(f"{router}/v1/agents/demo-tier2")).json()
+            assert tier2["status"] == "online" and tier2["skills"]["tier2"] >= 1
+
+            # the receiver answers, and logs what it is sent with whether its signature verifies
+            assert "demo webhook receiver" in (await http.get(receiver.url)).text
+            body = json.dumps({"type": "switchboard.escalation.level_reached", "level": 1}).encode()
+            at = datetime.now(UTC)
+            signed = Webhook(receiver.secret).sign("msg_demo_check", at, body.decode())
+            headers = {"webhook-id": "msg_demo_check", "webhook-timestamp": str(int(at.timestamp()))}
+            answered = await http.post(receiver.url, content=body, headers={**headers, "webhook-signature": signed})
+            assert answered.status_code == 204
+            forged = await http.post(
+                receiver.url, content=body, headers={**headers, "webhook-signature": "v1,bm9wZQ=="}
+            )
+            assert forged.status_code == 204
+            logged = [json.loads(line) for line in receiver.log_path.read_text().splitlines()]
+            assert [(e["webhook-id"], e["verified"], e["body"]["level"]) for e in logged] == [
+                ("msg_demo_check", True, 1),
+                ("msg_demo_check", False, 1),
+            ]
+        finally:
+            for agent_id in AGENTS:
+                await http.put(f"{router}/v1/agents/{agent_id}/status", json={"status": "offline"})
+
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -103,11 +159,13 @@ def walkthrough(ingest: str, router: str, smtp_port: str, keys: Path) -> str:
     return script
 
 
-async def test_the_readme_walkthrough_ends_with_the_ticket_assigned_however_often_it_is_repeated(services, tmp_path):
+async def test_the_readme_walkthrough_ends_with_the_ticket_assigned_however_often_it_is_repeated(
+    services, tmp_path, receiver
+):
     """Seven billing emails once left the seventh waiting: triage mail had filled the agent's email slots.
     Here the README block runs eight times (a new subject each time, so each is a new ticket), with
     triage traffic in between, and each run's own last command shows every billing ticket assigned."""
-    load_demo(list(services.values()), tmp_path, ADMIN_KEY)
+    load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
     ingest, router = services["ingest"], services["router"]
     script = walkthrough(ingest.url, router.url, ingest.env["SMTP_PORT"], tmp_path / "demo-keys.json")
     keys = json.loads((tmp_path / "demo-keys.json").read_text())

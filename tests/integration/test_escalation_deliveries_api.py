@@ -74,6 +74,12 @@ async def test_a_given_secret_is_kept_and_returned_once(infra):
     ("body", "field"),
     [
         ({"url": PUBLIC_URL, "event_types": ["switchboard.ticket.received", "switchboard.nope"]}, "event_types.1"),
+        ({"url": PUBLIC_URL, "event_types": ["switchboard.access.api_key_issued"]}, "event_types.0"),
+        (
+            {"url": PUBLIC_URL, "event_types": ["switchboard.sla.breached", "switchboard.access.api_key_revoked"]},
+            "event_types.1",
+        ),
+        ({"url": PUBLIC_URL, "event_types": ["switchboard.message.dead_lettered"]}, "event_types.0"),
         ({"url": "ftp://93.184.216.34/x"}, "url"),
         ({"url": "not a url"}, "url"),
         ({"url": "http:///nohost"}, "url"),
@@ -85,6 +91,22 @@ async def test_a_given_secret_is_kept_and_returned_once(infra):
 async def test_an_invalid_subscription_is_a_422_naming_the_field(infra, body, field):
     async with escalation_app(infra) as esc:
         assert field in fields_of(await esc.http.post("/v1/subscriptions", json=body))
+
+
+async def test_access_types_are_refused_with_the_reason(infra):
+    async with escalation_app(infra) as esc:
+        created = await esc.http.post("/v1/subscriptions", json={"url": PUBLIC_URL})
+        for response in (
+            await esc.http.post(
+                "/v1/subscriptions", json={"url": PUBLIC_URL, "event_types": ["switchboard.access.api_key_issued"]}
+            ),
+            await esc.http.patch(
+                f"/v1/subscriptions/{created.json()['id']}",
+                json={"event_types": ["switchboard.access.api_key_revoked"]},
+            ),
+        ):
+            assert fields_of(response) == ["event_types.0"]
+            assert "never sent to webhooks" in response.text and "API key hashes" in response.text
 
 
 @pytest.mark.parametrize(

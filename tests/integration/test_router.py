@@ -15,7 +15,7 @@ from shared.clock import FakeClock
 from shared.events import topics
 from shared.events.escalation import EscalationRequested
 from tests.support.events import envelope_of
-from tests.support.kafka import about, produce, read_all
+from tests.support.kafka import about, eventually, produce, read_all
 from tests.support.router import World, routed, router_client, send_status
 
 pytestmark = pytest.mark.integration
@@ -236,6 +236,75 @@ async def test_transfers_and_escalations_move_tickets(http, infra):
     )
     unassigned = [e for e in about(records, ticket.ticket_id) if e.type == "switchboard.ticket.unassigned"]
     assert [e.data["agent_id"] for e in unassigned] == [eve, fay]
+
+
+async def escalate(infra, ticket_id: str, **fields) -> None:
+    request = EscalationRequested(ticket_id=ticket_id, reason="SLA breach", requested_at=datetime.now(UTC), **fields)
+    body = envelope_of(request, source="/switchboard/escalation").to_bytes()
+    await produce(infra.bootstrap_servers, topics.ESCALATIONS, body, key=ticket_id)
+
+
+async def test_an_escalation_naming_an_agent_gives_them_the_ticket_only_when_they_have_room(http, infra):
+    world = World(http)
+    tier1 = await world.queue("tier1", required_skills={f"{world.skill}-t1": 1})
+    tier2 = await world.queue("tier2", strategy="least_loaded")
+    await world.route_tag_to(tier1)
+    eve = await world.agent("eve", skills={f"{world.skill}-t1": 1})
+    fay = await world.agent("fay")  # tier 2's own choice: the queue's skill, nothing on her plate
+    # no skill at all, room for one email: the strategy would never pick her, the escalation does
+    senior = await world.agent("senior", skills={}, capacity={"email": 1}, total_capacity=1)
+    ghost = await world.agent("ghost", status="offline")
+
+    first = await world.ticket(infra)
+    await routed(http, first.ticket_id, status="assigned", agent=eve)
+    await escalate(infra, first.ticket_id, to_queue=tier2, priority="urgent", agent_id=senior)
+    view = await routed(http, first.ticket_id, status="assigned", agent=senior)
+    assert view["queue"] == tier2 and view["priority"] == "urgent"
+    last = (await http.get(f"/v1/tickets/{first.ticket_id}/routing")).json()[-1]
+    assert last["kind"] == "assign" and last["agent_id"] == senior
+    assert f"escalation asked for {senior}: online with room" in last["reason"]
+    assert "least_loaded not applied" in last["reason"]
+    assert [c["agent_id"] for c in last["candidates"]] == [senior] and not last["candidates"][0]["excluded"]
+
+    # the named agent is offline: the ticket waits in tier 2 as usual (and the strategy picks fay)
+    second = await world.ticket(infra)
+    await routed(http, second.ticket_id, status="assigned", agent=eve)
+    await escalate(infra, second.ticket_id, to_queue=tier2, agent_id=ghost)
+    await routed(http, second.ticket_id, status="assigned", agent=fay, queue=tier2)
+    history = (await http.get(f"/v1/tickets/{second.ticket_id}/routing")).json()
+    (why,) = [h for h in history if ghost in h["reason"]]
+    assert why["kind"] == "wait" and why["agent_id"] is None
+    assert f"escalation asked for {ghost}, who cannot take it now (status offline)" in why["reason"]
+    assert history[-1]["kind"] == "assign" and history[-1]["agent_id"] == fay
+
+    # the named agent is full: the ticket stays with the agent who holds it, never over capacity
+    third = await world.ticket(infra)
+    await routed(http, third.ticket_id, status="assigned", agent=eve)
+    await escalate(infra, third.ticket_id, priority="high", agent_id=senior)
+
+    async def said_no() -> list[dict]:
+        history = (await http.get(f"/v1/tickets/{third.ticket_id}/routing")).json()
+        return [h for h in history if senior in h["reason"]]
+
+    (refusal,) = await eventually(said_no)
+    assert refusal["kind"] == "route" and refusal["agent_id"] == eve
+    assert "email full 1/1" in refusal["reason"] and f"it stays with {eve}" in refusal["reason"]
+    view = (await http.get(f"/v1/tickets/{third.ticket_id}")).json()
+    assert view["agent_id"] == eve and view["priority"] == "high"
+    assert (await http.get(f"/v1/agents/{senior}")).json()["total_load"] == 1
+
+    # a ticket held by another agent is taken from them once the named agent has room
+    await send_status(infra, first.ticket_id, "open", "solved")
+    await routed(http, first.ticket_id, status="done")
+    await escalate(infra, third.ticket_id, agent_id=senior)
+    await routed(http, third.ticket_id, status="assigned", agent=senior)
+    records = await read_all(
+        infra.bootstrap_servers,
+        topics.ROUTING,
+        until=lambda rs: sum(e.type == "switchboard.ticket.assigned" for e in about(rs, third.ticket_id)) >= 2,
+    )
+    lost = [e.data for e in about(records, third.ticket_id) if e.type == "switchboard.ticket.unassigned"]
+    assert [(e["agent_id"], e["cause"]) for e in lost] == [(eve, "escalated")]
 
 
 async def test_rules_are_validated_versioned_and_can_be_dry_run(http):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from shared.events import topics
+
 Channel = Literal["webhook", "slack", "email"]
 State = Literal["pending", "delivering", "delivered", "failed"]
 CHANNELS: tuple[Channel, ...] = ("webhook", "slack", "email")
@@ -25,6 +27,21 @@ MAX_ERROR_CHARS = 300
 _SLACK_MAX_CHARS = 500
 # the payload fields a one-line summary names, in this order
 _SUMMARY_FIELDS = ("level", "priority", "queue", "agent_id", "new_status", "policy_id", "reason")
+# never fanned out to webhooks: access events carry API key hashes, dead letters raw bytes of anything
+WITHHELD_TOPICS: dict[str, str] = {
+    topics.ACCESS: "carries API key hashes",
+    topics.DEAD_LETTERS: "carries the raw bytes of any message",
+}
+
+
+def fanned_out_topics() -> tuple[str, ...]:
+    """The topics whose events webhook subscriptions may receive."""
+    return tuple(t for t in topics.ALL_TOPICS if t not in WITHHELD_TOPICS)
+
+
+def withheld_because(topic: str) -> str | None:
+    """Why events on `topic` are never sent to a subscription, or None when they are."""
+    return WITHHELD_TOPICS.get(topic)
 
 
 @dataclass(frozen=True)

@@ -234,28 +234,28 @@ def _fire(escalation: Escalation, policy: Policy, number: int, now: datetime, *,
 
 
 def _outcome(action: Action) -> str:
-    if action.type == "notify":
-        return "enqueued"
-    if action.type == "add_tags":
-        return "not_supported"  # neither router nor ingest takes tags from an escalation yet
-    return "requested"
+    # routing actions are asked of the router, tags of ingest, both in the level's EscalationRequested
+    return "enqueued" if action.type == "notify" else "requested"
 
 
 def _router_request(
     escalation: Escalation, actions: tuple[Action, ...], reason: str, now: datetime
 ) -> EscalationRequested | None:
-    """A level's routing actions as one request of the router (last queue and agent, highest priority)."""
+    """A level's ticket actions as one request (last queue and agent, highest priority, every tag in order)
+    of the router (queue, priority, agent) and ingest (tags)."""
     queue = next((a.queue for a in reversed(actions) if a.type == "move_to_queue"), None)
     agent = next((a.agent_id for a in reversed(actions) if a.type == "assign_agent"), None)
     raised = [_PRIORITY[a.priority] for a in actions if a.type == "raise_priority" and a.priority in _PRIORITY]
     priority = max(raised, key=PRIORITIES.index) if raised else None
-    if queue is None and agent is None and priority is None:
+    tags = tuple(dict.fromkeys(t for a in actions if a.type == "add_tags" for t in a.tags))
+    if queue is None and agent is None and priority is None and not tags:
         return None
     return EscalationRequested(
         ticket_id=escalation.ticket_id,
         to_queue=queue,
         priority=priority,
         agent_id=agent,
+        add_tags=tags,
         reason=f"escalation {escalation.policy_id} level {escalation.level} ({escalation.trigger}): {reason}",
         requested_at=now,
     )

@@ -7,6 +7,7 @@ each long-running job its (name, worker) to WORKERS; nothing else here changes.
 from __future__ import annotations
 
 from services.escalation.adapters.tables import tables
+from services.escalation.domain.deliveries import fanned_out_topics, withheld_because
 from services.escalation.entrypoints import deliveries, subscriptions
 from services.escalation.entrypoints import escalations as escalation_routes
 from services.escalation.entrypoints import policies as policy_routes
@@ -22,11 +23,12 @@ from shared.skeleton import ServiceSkeleton
 # the order the routes are matched in and listed in the OpenAPI document
 ROUTERS = (policy_routes.router, escalation_routes.router, subscriptions.router, deliveries.router)
 
-# every event on every topic but the dead letters, to the webhook subscriptions that take its type
+# every event on every topic but the withheld ones (access, dead letters), to the webhook
+# subscriptions that take its type
 WEBHOOK_FAN_OUT = Subscription(
     "escalation-webhooks",
-    tuple(t for t in topics.ALL_TOPICS if t != topics.DEAD_LETTERS),
-    dict.fromkeys(CATALOGUE.values(), fan_out),
+    fanned_out_topics(),
+    {event: fan_out for event in CATALOGUE.values() if withheld_because(event.TOPIC) is None},
 )
 SUBSCRIPTIONS = (
     # signals that open, fold and advance escalations

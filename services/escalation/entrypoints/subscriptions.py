@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.escalation.adapters import subscriptions as store
 from services.escalation.adapters.transport import target_problem, url_problem
-from services.escalation.domain.deliveries import WHSEC_PREFIX, secret_problem
+from services.escalation.domain.deliveries import WHSEC_PREFIX, secret_problem, withheld_because
 from services.escalation.settings import as_escalation_settings
 from shared.auth import Principal
 from shared.auth.web import require
@@ -34,6 +34,9 @@ router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], dependenc
 def _known_type(name: str) -> str:
     if name not in CATALOGUE:
         raise ValueError(f"unknown event type {name!r}; the types are listed in docs/events.md")
+    topic = CATALOGUE[name].TOPIC
+    if (why := withheld_because(topic)) is not None:
+        raise ValueError(f"{name!r} is never sent to webhooks: it is on {topic}, which {why}")
     return name
 
 
@@ -65,7 +68,9 @@ class SubscriptionIn(BaseModel):
 
     url: Url
     secret: Secret | None = Field(None, description="`whsec_<base64>`; generated (and returned once) when left out")
-    event_types: EventTypes = Field([], description="the event types to send; empty: every type")
+    event_types: EventTypes = Field(
+        [], description="the event types to send; empty: every type (never access events or dead letters)"
+    )
     description: Description | None = None
 
 

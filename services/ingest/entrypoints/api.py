@@ -1,4 +1,4 @@
-"""Ingest's app: REST routes, webhook and email intake, the SMTP listener, the assignment consumer."""
+"""Ingest's app: REST routes, webhook and email intake, the SMTP listener, the assignment and escalation consumers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from services.ingest.entrypoints import access, chat, email, providers, tickets,
 from services.ingest.entrypoints.chat import run_chat_sweeper, run_chat_watcher
 from services.ingest.entrypoints.smtp import run_smtp_listener
 from services.ingest.handlers.email import run_mail_parsers
+from services.ingest.handlers.escalations import EVENT_HANDLERS as ESCALATION_HANDLERS
 from services.ingest.handlers.notifications import run_mail_sender
 from services.ingest.handlers.retention import run_ingest_retention
 from services.ingest.handlers.routing import EVENT_HANDLERS as ROUTING_HANDLERS
@@ -23,7 +24,10 @@ DEFINITION = ServiceDefinition(
     name="ingest",
     tables=messaging,
     api_keys=api_keys,
-    subscriptions=(Subscription("ingest-assignments", (topics.ROUTING,), ROUTING_HANDLERS),),
+    subscriptions=(
+        Subscription("ingest-assignments", (topics.ROUTING,), ROUTING_HANDLERS),
+        Subscription("ingest-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS),
+    ),
     workers=(
         ("smtp", run_smtp_listener),
         ("mail-sender", run_mail_sender),

@@ -162,12 +162,7 @@ def eligibility(
     if req.language is not None and not speaks(agent, req.language):
         spoken = ", ".join(agent.languages) or "none"
         reasons.append(f"does not speak {req.language} (speaks {spoken})")
-    channel_cap = agent.capacity.get(ticket.channel, 0)
-    channel_used = load.by_channel.get(ticket.channel, 0)
-    if channel_used >= channel_cap:
-        reasons.append(f"{ticket.channel} full {channel_used}/{channel_cap}")
-    if load.total >= agent.total_capacity:
-        reasons.append(f"total full {load.total}/{agent.total_capacity}")
+    reasons.extend(no_room(agent, load, ticket))
     limit = queue.fairness_max_per_window
     if limit is not None and load.recent_from_queue >= limit:
         reasons.append(f"fairness limit {limit} per {queue.fairness_window_s} s reached")
@@ -175,6 +170,18 @@ def eligibility(
         reasons.append("declined this ticket")
     if agent.id == ticket.excluded_agent_id:
         reasons.append("transferred this ticket away")
+    return tuple(reasons)
+
+
+def no_room(agent: Agent, load: AgentLoad, ticket: RoutedTicket) -> tuple[str, ...]:
+    """Capacity alone: why the agent has no room for one more ticket on its channel (empty: they have)."""
+    reasons = []
+    channel_cap = agent.capacity.get(ticket.channel, 0)
+    channel_used = load.by_channel.get(ticket.channel, 0)
+    if channel_used >= channel_cap:
+        reasons.append(f"{ticket.channel} full {channel_used}/{channel_cap}")
+    if load.total >= agent.total_capacity:
+        reasons.append(f"total full {load.total}/{agent.total_capacity}")
     return tuple(reasons)
 
 
@@ -209,7 +216,8 @@ def _load_text(agent: Agent, load: AgentLoad) -> str:
     return f"load {load.total}/{agent.total_capacity} = {ratio:.2f}"
 
 
-def _score(agent: Agent, load: AgentLoad, now: datetime) -> str:
+def score(agent: Agent, load: AgentLoad, now: datetime) -> str:
+    """What a strategy looks at, as text: "load 2/8 = 0.25, idle 340 s"."""
     return f"{_load_text(agent, load)}, {_idle_text(agent, now)}"
 
 
@@ -233,7 +241,7 @@ def _least_loaded(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tup
     note = _tie_note(key, (k for k, _, _ in rest), "longest idle")
     return (
         agent,
-        f"least_loaded: {agent.id} has the lowest load ({_score(agent, load, now)}), {_among(len(keyed))}{note}",
+        f"least_loaded: {agent.id} has the lowest load ({score(agent, load, now)}), {_among(len(keyed))}{note}",
     )
 
 
@@ -243,7 +251,7 @@ def _longest_idle(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tup
     note = _tie_note(key, (k for k, _, _ in rest), "lowest load")
     return (
         agent,
-        f"longest_idle: {agent.id} has been idle longest ({_score(agent, load, now)}), {_among(len(keyed))}{note}",
+        f"longest_idle: {agent.id} has been idle longest ({score(agent, load, now)}), {_among(len(keyed))}{note}",
     )
 
 
@@ -278,7 +286,7 @@ def choose_agent(
     req = requirements(queue, ticket, now, online_agents)
     excluded = [(agent, load, eligibility(agent, load, req, ticket, queue)) for agent, load in rows]
     candidates = tuple(
-        Candidate(agent.id, reasons, None if reasons else _score(agent, load, now)) for agent, load, reasons in excluded
+        Candidate(agent.id, reasons, None if reasons else score(agent, load, now)) for agent, load, reasons in excluded
     )
     eligible = [(agent, load) for agent, load, reasons in excluded if not reasons]
 

@@ -3,12 +3,15 @@ priority change and escalation. What changes is `domain.ticket_lifecycle`'s call
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.router.adapters.repository import RoutingRepository
-from services.router.domain import decide, rule_edits, ticket_lifecycle
-from services.router.domain.model import RuleSet
+from services.router.domain import decide, requested_agent, rule_edits, ticket_lifecycle
+from services.router.domain.change import Change, unassigned
+from services.router.domain.model import AgentLoad, RoutedTicket, RuleSet
 from services.router.domain.rules import match_rules
 from services.router.handlers.dispatch import dispatch_for, dispatch_ticket
-from services.router.handlers.staging import apply, stage_events
+from services.router.handlers.staging import apply, keep_record, stage, stage_events
 from shared.clock import Clock
 from shared.events.base import Event
 from shared.events.escalation import EscalationRequested
@@ -84,7 +87,8 @@ async def on_fields_changed(event: TicketFieldsChanged, *, uow: UnitOfWork) -> N
 
 
 async def on_escalation_requested(event: EscalationRequested, *, uow: UnitOfWork, clock: Clock) -> None:
-    """Escalation: raise priority and/or move to another queue (e.g. tier 2), taking it from its agent."""
+    """Escalation: raise priority and/or move to another queue (e.g. tier 2), taking it from its agent;
+    then the agent it names, if any, takes it when they can (`domain.requested_agent`)."""
     repo = RoutingRepository(uow.session)
     await repo.lock_routing()
     now = clock.now()
@@ -95,8 +99,43 @@ async def on_escalation_requested(event: EscalationRequested, *, uow: UnitOfWork
     if change is None:
         return
     freed = await apply(uow, repo, ticket, change, now)
-    await dispatch_ticket(uow, now, change.ticket)
+    taken, taken_from = False, None
+    if event.agent_id is not None:
+        taken, taken_from = await give_to_requested(uow, repo, change.ticket, event.agent_id, now)
+    if not taken:
+        await dispatch_ticket(uow, now, change.ticket)
     await dispatch_for(uow, now, freed)
+    await dispatch_for(uow, now, taken_from)
+
+
+async def give_to_requested(
+    uow: UnitOfWork, repo: RoutingRepository, ticket: RoutedTicket, agent_id: str, now: datetime
+) -> tuple[bool, str | None]:
+    """The named agent takes the ticket if they can now: (theirs now or already, the agent who lost it)."""
+    queue = await repo.queue(ticket.queue)
+    load = (await repo.loads()).get(agent_id, AgentLoad())
+    decision = requested_agent.ask_for(ticket, queue, agent_id, await repo.agent(agent_id), load, now)
+    if decision is None:
+        return ticket.status != "done", None
+    if decision.agent_id is None:
+        await keep_record(uow, repo, requested_agent.not_now(ticket, decision, now))
+        return False, None
+    held_by = requested_agent.holder(ticket)
+    handed = requested_agent.handed_over(ticket)
+    theirs, event, kept = decide.assign(handed, queue, decision, now=now)
+    kind = "offered" if queue.offer_mode else "assigned"
+    # giving back the holder's capacity and taking the named agent's go together, or neither does
+    savepoint = await uow.session.begin_nested()
+    if held_by is not None:
+        await repo.release(ticket.ticket_id)
+    if not await repo.reserve(handed, agent_id, kind, now, log=kind == "assigned"):
+        await savepoint.rollback()
+        await keep_record(uow, repo, requested_agent.no_room_after_all(ticket, agent_id, now))
+        return False, None
+    await savepoint.commit()
+    lost = unassigned(ticket, held_by, f"escalated to {agent_id}", now, "escalated")
+    await stage(uow, repo, Change(ticket=theirs, events=(*([lost] if lost else []), event, kept)))
+    return True, held_by
 
 
 EVENT_HANDLERS: dict[type[Event], Handler] = {

@@ -89,7 +89,9 @@ def test_level_1_fires_on_open_and_level_2_after_its_delay_without_ack() -> None
     assert (page.channel, page.target, page.secret) == ("webhook", "https://pager.example/hook", "s3cret")
     reached = second.events[1]
     assert isinstance(reached, EscalationLevelReached)
-    assert [a["outcome"] for a in reached.actions] == ["requested", "enqueued", "not_supported"]
+    assert [a["outcome"] for a in reached.actions] == ["requested", "enqueued", "requested"]
+    tagged = second.events[0]
+    assert isinstance(tagged, EscalationRequested) and tagged.add_tags == ("escalated",)
     assert all("secret" not in a for a in reached.actions)
     third = run.advance(300)
     assert third is not None and run.escalation.level == 3 and run.timer is None
@@ -151,7 +153,10 @@ def test_a_level_with_a_delay_waits_even_as_the_first() -> None:
     opened = run.apply(Open(BREACH, "vip", "e-1"))
     assert types(opened) == [EscalationOpened] and run.timer == (1, START + timedelta(seconds=300))
     fired = run.advance(300)
-    assert fired is not None and types(fired) == [EscalationLevelReached]
+    assert fired is not None and types(fired) == [EscalationRequested, EscalationLevelReached]
+    tagging = fired.events[0]
+    assert isinstance(tagging, EscalationRequested) and tagging.add_tags == ("vip",)
+    assert (tagging.to_queue, tagging.priority, tagging.agent_id) == (None, None, None)
 
 
 def test_a_person_may_start_at_a_higher_level_or_raise_an_open_one() -> None:
