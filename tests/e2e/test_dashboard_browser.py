@@ -28,6 +28,7 @@ from playwright.sync_api import Page, Route, sync_playwright
 from shared.stack.demo import DEMO_SOURCE, load_demo
 from shared.stack.local import Infrastructure, ServiceProcess
 from shared.stack.ports import free_port
+from shared.stack.receiver import WebhookReceiver
 from tests.support import dashboard as fixture
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.ingest import signed_webhook
@@ -143,10 +144,10 @@ def test_a_manager_sees_the_apis_numbers_charts_and_live_updates(target: Dashboa
 
 
 def test_on_the_real_stack_the_dashboard_shows_insights_numbers_as_tickets_flow(
-    services: dict[str, ServiceProcess], tmp_path: Path
+    services: dict[str, ServiceProcess], tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     insights, ingest = services["insights"].url, services["ingest"].url
-    load_demo(list(services.values()), tmp_path, ADMIN_KEY)
+    load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
     keys = json.loads((tmp_path / "demo-keys.json").read_text())
     secret = json.loads((tmp_path / "demo.json").read_text())["webhook_secret"]
     sent: list[str] = []

@@ -16,20 +16,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from shared.stack.demo import AGENTS, DEMO_DOMAIN, DEMO_SOURCE, ESCALATION_POLICY, load_demo
-from shared.stack.receiver import WebhookReceiver
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.ingest import signed_webhook
 from tests.support.kafka import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def receiver(tmp_path):
-    """The demo's webhook receiver, as `make up` runs it (on a port of its own here)."""
-    started = WebhookReceiver("127.0.0.1", 0, tmp_path / "webhook-receiver.log").start()
-    yield started
-    started.stop()
 
 
 async def test_the_demo_configuration_gives_working_keys_addresses_and_webhook(services, tmp_path, receiver):
@@ -211,9 +202,9 @@ async def _webhook(http: httpx.AsyncClient, ingest: str, secret: str) -> None:
     assert (await http.post(f"{ingest}/v1/webhooks/{DEMO_SOURCE}", content=body, headers=headers)).status_code == 202
 
 
-async def test_the_readme_sla_step_shows_the_newest_tickets_clocks(services, tmp_path):
+async def test_the_readme_sla_step_shows_the_newest_tickets_clocks(services, tmp_path, receiver):
     """The README's second block, as written: the newest ticket's clocks at the sla service."""
-    load_demo(list(services.values()), tmp_path, ADMIN_KEY)
+    load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
     block = re.search(r"And the newest ticket's SLA clocks.*?```sh\n(.*?)```", README.read_text(), re.S)
     assert block, "README has the SLA step"
     script = block.group(1)
