@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
 from shared.events.base import Event
 from shared.events.deadletters import MessageDeadLettered
@@ -85,6 +87,11 @@ def event_class(type_name: str) -> type[Event]:
         return CATALOGUE[type_name]
     except KeyError:
         raise UnknownEventType(f"unknown event type {type_name!r}") from None
+
+
+def from_payload(type_name: str, payload: dict[str, Any]) -> Event:
+    """An event stored as its type and payload (a service's own copy of what it consumed)."""
+    return event_class(type_name).model_validate(payload)
 
 
 def decode(envelope: Envelope) -> Event:

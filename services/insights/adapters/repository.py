@@ -8,7 +8,6 @@ takes it exclusively) never interleaves with one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,12 +26,9 @@ from services.insights.adapters.tables import (
 )
 from services.insights.domain.model import AgentFacts, TicketProjection
 from services.insights.domain.projection import Stored
-from shared.events import Event, event_class
+from shared.events import Event
+from shared.events.catalogue import from_payload
 from shared.rebuild import REBUILD_LOCK
-
-
-def event_of(type_name: str, payload: dict[str, Any]) -> Event:
-    return event_class(type_name).model_validate(payload)
 
 
 class ProjectionRepository:
@@ -73,7 +69,7 @@ class ProjectionRepository:
                 ticket_events.c.ticket_id == ticket_id
             )
         )
-        return [Stored(event_id, at, event_of(type_name, payload)) for event_id, at, type_name, payload in rows]
+        return [Stored(event_id, at, from_payload(type_name, payload)) for event_id, at, type_name, payload in rows]
 
     async def save_ticket(self, projection: TicketProjection, now: datetime) -> None:
         facts = projection.facts
@@ -162,7 +158,7 @@ class ProjectionRepository:
                 agent_events.c.agent_id == agent_id
             )
         )
-        return [Stored(event_id, at, event_of(type_name, payload)) for event_id, at, type_name, payload in rows]
+        return [Stored(event_id, at, from_payload(type_name, payload)) for event_id, at, type_name, payload in rows]
 
     async def save_agent(self, facts: AgentFacts, now: datetime) -> None:
         await self.session.execute(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,7 +25,8 @@ from services.sla.adapters.tables import (
     timers,
 )
 from services.sla.domain.model import Calendar, Policy, SlaConfig, TicketSla
-from shared.events import Event, event_class
+from shared.events import Event
+from shared.events.catalogue import from_payload
 
 # serialises configuration saves across replicas, so no save is lost and versions follow each other
 CONFIG_LOCK = 0x51A_0001
@@ -39,10 +39,6 @@ class PolicyRow:
     policy: Policy
     position: int
     is_default: bool
-
-
-def event_of(type_name: str, payload: dict[str, Any]) -> Event:
-    return event_class(type_name).model_validate(payload)
 
 
 class SlaRepository:
@@ -177,7 +173,7 @@ class SlaRepository:
             .where(ticket_events.c.ticket_id == ticket_id)
             .order_by(ticket_events.c.at, ticket_events.c.event_id)
         )
-        return [event_of(type_name, payload) for type_name, payload in rows]
+        return [from_payload(type_name, payload) for type_name, payload in rows]
 
     async def histories(self, ticket_ids: Sequence[str]) -> dict[str, list[Event]]:
         found: dict[str, list[Event]] = {ticket_id: [] for ticket_id in ticket_ids}
@@ -187,7 +183,7 @@ class SlaRepository:
             .order_by(ticket_events.c.ticket_id, ticket_events.c.at, ticket_events.c.event_id)
         )
         for ticket_id, type_name, payload in rows:
-            found[ticket_id].append(event_of(type_name, payload))
+            found[ticket_id].append(from_payload(type_name, payload))
         return found
 
     async def save(self, sla: TicketSla, now: datetime) -> None:
