@@ -13,21 +13,28 @@ import logging
 from datetime import datetime, timedelta
 
 from services.sla.adapters.wakeups import timer_notifications
-from services.sla.handlers.timers import fire_due, next_due
+from services.sla.handlers.timers import fire_due
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 class _Sleep:
-    """What the scheduler sleeps towards; a notification of anything earlier wakes it."""
+    """What the scheduler sleeps towards; a notification of anything earlier wakes it.
+
+    A notification that arrives while it is awake (firing a pass) is remembered, not acted on: the
+    next sleep ends by that instant at the latest. So the pass's own commit (which notifies the
+    re-evaluated tickets' next timers, usually far off) does not cost an extra, empty pass."""
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
-        self.deadline: datetime | None = None  # None: awake, any notification counts
+        self.deadline: datetime | None = None  # None: awake, notifications are remembered in `heard`
+        self.heard: datetime | None = None
 
     def notified(self, due: datetime) -> None:
-        if self.deadline is None or due < self.deadline:
+        if self.deadline is None:
+            self.heard = due if self.heard is None else min(self.heard, due)
+        elif due < self.deadline:
             self.wake.set()
 
 
@@ -40,8 +47,7 @@ async def fire_all_due(runtime: Runtime, batch: int) -> datetime | None:
             await uow.commit()
         if done.claimed < batch or done.handled == 0:
             break
-    async with runtime.uow() as uow:
-        following = await next_due(uow)
+    following = done.following  # read in the pass's own transaction, after its changes
     if done.claimed and done.handled < done.claimed and following is not None and following <= now:
         await asyncio.sleep(0.05)  # those tickets are being re-evaluated elsewhere: give that a moment
     return following
@@ -58,12 +64,13 @@ async def run_timers(runtime: Runtime, stop: asyncio.Event) -> None:
             while not stop.is_set():
                 if listening.is_closed():
                     raise ConnectionError("the connection listening for timer notifications closed")
-                sleep.deadline = None
+                sleep.deadline, sleep.heard = None, None
                 sleep.wake.clear()
                 following = await fire_all_due(runtime, batch)
                 deadline = runtime.clock.now() + cap
-                if following is not None:
-                    deadline = min(deadline, following)
+                for instant in (following, sleep.heard):
+                    if instant is not None:
+                        deadline = min(deadline, instant)
                 sleep.deadline = deadline
                 await runtime.clock.sleep_until(deadline, sleep.wake)
     finally:
