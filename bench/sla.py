@@ -399,6 +399,8 @@ async def _run(
     process = psutil.Process(service.process.pid)
     conn = await asyncpg.connect(asyncpg_dsn(infra.admin_url.rsplit("/", 1)[0] + "/switchboard"))
     try:
+        # tickets already on the topic (the routing part's, with --part all) are taken in first
+        await settled(conn)
         # -- stage 0: through Kafka, the consumer's own rate and the reference rows ---------------
         kafka_ids, kafka_rate = await via_kafka(infra.bootstrap_servers, conn, options.via_kafka)
         version = await conn.fetchval("select config_version from sla.tickets where ticket_id = $1", kafka_ids[0])
@@ -418,7 +420,7 @@ async def _run(
             process,
             config,
             consumer,
-            far=options.open_small - options.via_kafka - options.due_small,
+            far=max(options.open_small - await open_count(conn) - options.due_small, 0),
             due=options.due_small,
             window_s=options.window_small_s,
         )
@@ -428,13 +430,28 @@ async def _run(
             process,
             config,
             consumer,
-            far=options.open_large - options.open_small - options.due_large,
+            far=max(options.open_large - await open_count(conn) - options.due_large, 0),
             due=options.due_large,
             window_s=options.window_large_s,
         )
     finally:
         await conn.close()
     return table(options, kafka_rate, check, small, large)
+
+
+async def open_count(conn: asyncpg.Connection) -> int:
+    found: int = await conn.fetchval("select count(*) from sla.tickets where open")
+    return found
+
+
+async def settled(conn: asyncpg.Connection, quiet_s: float = 5.0) -> None:
+    """Wait until the sla consumer has made no ticket for `quiet_s` seconds."""
+    last, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        now = await conn.fetchval("select count(*) from sla.inbox")
+        if now != last:
+            last, since = now, time.monotonic()
+        await asyncio.sleep(0.5)
 
 
 def _q(values: list[float], q: float) -> float:
