@@ -1,8 +1,9 @@
 """Benchmark: webhooks into ingest and tickets through the router, beside the raw limits of the
 Kafka broker and PostgreSQL server measured in the same run on the same machine.
 
-    make bench                         # 2000 tickets, 16 concurrent senders
-    python -m bench.run --tickets 5000 --concurrency 32
+    make bench                         # everything: routing, then SLA
+    python -m bench.run --part routing --tickets 5000 --concurrency 32
+    python -m bench.run --part sla     # see bench/sla.py
 
 Starts its own Kafka, PostgreSQL, ingest and router (in a temporary directory), puts 8 agents online
 with room for every ticket, and counts tickets *assigned* (not just routed). The router's CPU time
@@ -28,12 +29,13 @@ import httpx
 import psutil
 from aiokafka import AIOKafkaProducer
 
+from bench import sla
 from services.ingest.webhooks import sign_standard
 from shared.events import topics
 from shared.events.envelope import wrap
 from shared.events.tickets import Requester, TicketReceived
 from shared.stack.config import StackSettings
-from shared.stack.local import start_infrastructure, start_service
+from shared.stack.local import Infrastructure, start_infrastructure, start_service
 from shared.stack.ports import free_port
 from shared.stack.provision import asyncpg_dsn
 
@@ -187,75 +189,95 @@ def _ms(values: list[float], q: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
 
 
-async def main(tickets: int, concurrency: int, profile: str | None = None) -> None:
+def print_rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(r[0]) for r in rows)
+    print()
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+
+
+async def main(
+    tickets: int,
+    concurrency: int,
+    profile: str | None = None,
+    part: str = "all",
+    sla_options: sla.SlaOptions | None = None,
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
         t0 = time.perf_counter()
         infra = start_infrastructure(settings)
         stack_s = time.perf_counter() - t0
-        services = []
         try:
-            env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "LOG_LEVEL": "WARNING"}
-            for name in ("ingest", "router"):
-                module = "bench.profiled_router" if name == "router" and profile else None
-                extra = {**env, "PROFILE_OUT": profile} if module and profile else env
-                services.append(
-                    start_service(
-                        name, infra, port=free_port(), log_dir=Path(tmp) / "logs", extra_env=extra, module=module
-                    )
-                )
-            for service in services:
-                service.wait_ready()
-            ingest, router = services[0].url, services[1].url
-            router_process = psutil.Process(services[1].process.pid)
-            admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-            httpx.put(
-                f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin
-            ).raise_for_status()
-
             kafka_rate = await raw_kafka(infra.bootstrap_servers, 20000)
             pg_1 = await raw_postgres(infra.admin_url, 2000, 1)
             pg_c = await raw_postgres(infra.admin_url, 4000, concurrency)
-
-            agents_online(router, tickets)
-            cpu_before = cpu_seconds(router_process)
-            latencies, elapsed, ids = await webhooks(ingest, "bench", tickets, concurrency)
-            started = time.perf_counter()
-            while await assigned_count(infra.admin_url, ids) < len(ids):
-                await asyncio.sleep(0.2)
-            routed_s = elapsed + (time.perf_counter() - started)
-            cpu_flow = (cpu_seconds(router_process) - cpu_before) / tickets
-
-            cpu_before = cpu_seconds(router_process)
-            alone = await router_alone(infra.bootstrap_servers, infra.admin_url, tickets)
-            cpu_alone = (cpu_seconds(router_process) - cpu_before) / tickets
             rows = [
                 ("stack start (Kafka + PostgreSQL + migrations + topics)", f"{stack_s:.1f} s"),
                 ("raw Kafka: idempotent acks=all produce, 1 KiB, 1 producer", f"{kafka_rate:,.0f} msg/s"),
                 ("raw PostgreSQL: committed 1-row transactions, 1 connection", f"{pg_1:,.0f} tx/s"),
                 (f"raw PostgreSQL: committed 1-row transactions, {concurrency} connections", f"{pg_c:,.0f} tx/s"),
-                (f"webhooks accepted (202, durable), {concurrency} concurrent senders", f"{tickets / elapsed:,.0f} /s"),
-                (
-                    "webhook latency p50 / p95 / p99",
-                    f"{_ms(latencies, 0.5)} / {_ms(latencies, 0.95)} / {_ms(latencies, 0.99)}",
-                ),
-                ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
-                (
-                    f"{tickets} tickets from first webhook to all assigned by 1 router, {AGENTS} agents",
-                    f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)",
-                ),
-                ("router CPU per assigned ticket (webhooks phase)", f"{cpu_flow * 1000:.1f} ms"),
-                (f"router alone: {tickets} ticket.received events on Kafka to all assigned", f"{alone:,.0f} /s"),
-                ("router CPU per assigned ticket (router alone)", f"{cpu_alone * 1000:.1f} ms"),
             ]
-            width = max(len(r[0]) for r in rows)
-            print()
-            for label, value in rows:
-                print(f"{label.ljust(width)}  {value}")
+            if part in ("all", "routing"):
+                rows += await routing(infra, Path(tmp), tickets, concurrency, profile)
+            if part in ("all", "sla"):
+                rows += await sla.run(infra, Path(tmp) / "logs", ADMIN_KEY, sla_options or sla.SlaOptions())
+            print_rows(rows)
         finally:
-            for service in services:
-                service.stop()
             infra.stop()
+
+
+async def routing(
+    infra: Infrastructure, tmp: Path, tickets: int, concurrency: int, profile: str | None
+) -> list[tuple[str, str]]:
+    services = []
+    try:
+        env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "LOG_LEVEL": "WARNING"}
+        for name in ("ingest", "router"):
+            module = "bench.profiled_router" if name == "router" and profile else None
+            extra = {**env, "PROFILE_OUT": profile} if module and profile else env
+            services.append(
+                start_service(name, infra, port=free_port(), log_dir=tmp / "logs", extra_env=extra, module=module)
+            )
+        for service in services:
+            service.wait_ready()
+        ingest, router = services[0].url, services[1].url
+        router_process = psutil.Process(services[1].process.pid)
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        httpx.put(
+            f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin
+        ).raise_for_status()
+
+        agents_online(router, tickets)
+        cpu_before = cpu_seconds(router_process)
+        latencies, elapsed, ids = await webhooks(ingest, "bench", tickets, concurrency)
+        started = time.perf_counter()
+        while await assigned_count(infra.admin_url, ids) < len(ids):
+            await asyncio.sleep(0.2)
+        routed_s = elapsed + (time.perf_counter() - started)
+        cpu_flow = (cpu_seconds(router_process) - cpu_before) / tickets
+
+        cpu_before = cpu_seconds(router_process)
+        alone = await router_alone(infra.bootstrap_servers, infra.admin_url, tickets)
+        cpu_alone = (cpu_seconds(router_process) - cpu_before) / tickets
+        return [
+            (f"webhooks accepted (202, durable), {concurrency} concurrent senders", f"{tickets / elapsed:,.0f} /s"),
+            (
+                "webhook latency p50 / p95 / p99",
+                f"{_ms(latencies, 0.5)} / {_ms(latencies, 0.95)} / {_ms(latencies, 0.99)}",
+            ),
+            ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
+            (
+                f"{tickets} tickets from first webhook to all assigned by 1 router, {AGENTS} agents",
+                f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)",
+            ),
+            ("router CPU per assigned ticket (webhooks phase)", f"{cpu_flow * 1000:.1f} ms"),
+            (f"router alone: {tickets} ticket.received events on Kafka to all assigned", f"{alone:,.0f} /s"),
+            ("router CPU per assigned ticket (router alone)", f"{cpu_alone * 1000:.1f} ms"),
+        ]
+    finally:
+        for service in services:
+            service.stop()
 
 
 if __name__ == "__main__":
@@ -263,5 +285,24 @@ if __name__ == "__main__":
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--profile", help="run the router under cProfile and write its stats here")
+    parser.add_argument("--part", choices=("all", "routing", "sla"), default="all", help="which part to run")
+    defaults = sla.SlaOptions()
+    parser.add_argument("--sla-open", type=int, default=defaults.open_large, help="open tickets, stage 2")
+    parser.add_argument("--sla-due", type=int, default=defaults.due_large, help="breaches due in stage 2")
+    parser.add_argument("--sla-window", type=float, default=defaults.window_large_s, help="seconds they are due over")
+    parser.add_argument("--sla-open-small", type=int, default=defaults.open_small, help="open tickets, stage 1")
+    parser.add_argument("--sla-due-small", type=int, default=defaults.due_small, help="breaches due in stage 1")
+    parser.add_argument("--sla-window-small", type=float, default=defaults.window_small_s)
+    parser.add_argument("--sla-via-kafka", type=int, default=defaults.via_kafka, help="stage-1 tickets sent on Kafka")
     args = parser.parse_args()
-    asyncio.run(main(args.tickets, args.concurrency, os.path.abspath(args.profile) if args.profile else None))
+    options = sla.SlaOptions(
+        open_large=args.sla_open,
+        due_large=args.sla_due,
+        window_large_s=args.sla_window,
+        open_small=args.sla_open_small,
+        due_small=args.sla_due_small,
+        window_small_s=args.sla_window_small,
+        via_kafka=args.sla_via_kafka,
+    )
+    profile = os.path.abspath(args.profile) if args.profile else None
+    asyncio.run(main(args.tickets, args.concurrency, profile, args.part, options))

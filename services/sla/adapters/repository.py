@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,7 @@ from services.sla.adapters.tables import (
     tickets,
     timers,
 )
-from services.sla.domain.model import Calendar, Policy, SlaConfig, TicketSla
+from services.sla.domain.model import Calendar, MetricClock, Policy, SlaConfig, TicketSla
 from shared.events import Event
 from shared.events.catalogue import from_payload
 
@@ -200,28 +201,35 @@ class SlaRepository:
             )
         )
         await self.session.execute(delete(outcomes).where(outcomes.c.ticket_id == sla.ticket_id))
-        rows = [
-            {
-                "ticket_id": sla.ticket_id,
-                "metric": c.metric,
-                "cycle": c.cycle,
-                "state": c.state,
-                "target_s": c.target_s,
-                "started_at": c.started_at,
-                "due_at": c.due_at,
-                "stopped_at": c.stopped_at,
-                "breached": c.state == "breached",
-                "business_elapsed_s": c.business_elapsed_s,
-                "calendar_elapsed_s": c.calendar_elapsed_s,
-                "priority": facts.priority,
-                "channel": facts.channel,
-                "tier": facts.tier,
-                "queue": facts.queue,
-                "brand": facts.brand,
-                "received_at": facts.received_at,
-            }
-            for c in sla.clocks
-        ]
+        rows = [_outcome_row(sla, c) for c in sla.clocks]
+        if rows:
+            await self.session.execute(insert(outcomes), rows)
+
+    async def save_many(self, slas: Sequence[TicketSla], now: datetime) -> None:
+        """`save` for many tickets, in three statements (the timer scheduler's batches)."""
+        if not slas:
+            return
+        await self.session.execute(
+            update(tickets)
+            .where(tickets.c.ticket_id == bindparam("b_ticket_id"))
+            .values(
+                sla=bindparam("b_sla"),
+                open=bindparam("b_open"),
+                received_at=bindparam("b_received_at"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_ticket_id": sla.ticket_id,
+                    "b_sla": sla.model_dump(mode="json"),
+                    "b_open": sla.facts.status not in ("solved", "closed"),
+                    "b_received_at": sla.facts.received_at,
+                }
+                for sla in slas
+            ],
+        )
+        await self.session.execute(delete(outcomes).where(outcomes.c.ticket_id.in_([s.ticket_id for s in slas])))
+        rows = [_outcome_row(sla, c) for sla in slas for c in sla.clocks]
         if rows:
             await self.session.execute(insert(outcomes), rows)
 
@@ -269,6 +277,32 @@ class SlaRepository:
             text("select pg_notify(:channel, :due)"), {"channel": TIMERS_CHANNEL, "due": min(due).isoformat()}
         )
 
+    async def claim_announcements(self, keys: Sequence[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
+        """`claim_announcement` for many (ticket_id, key) pairs in one statement; those claimed now."""
+        if not keys:
+            return set()
+        stmt = (
+            pg_insert(announced)
+            .values([{"ticket_id": ticket_id, "key": key, "announced_at": now} for ticket_id, key in keys])
+            .on_conflict_do_nothing(index_elements=["ticket_id", "key"])
+            .returning(announced.c.ticket_id, announced.c.key)
+        )
+        return {(ticket_id, key) for ticket_id, key in await self.session.execute(stmt)}
+
+    async def replace_timers_many(self, due: dict[str, Sequence[datetime]]) -> None:
+        """`replace_timers` for many tickets: one delete, one insert, one notification of the earliest."""
+        if not due:
+            return
+        await self.session.execute(delete(timers).where(timers.c.ticket_id.in_(list(due))))
+        rows = [{"ticket_id": ticket_id, "due_at": t} for ticket_id, instants in due.items() for t in set(instants)]
+        if not rows:
+            return
+        await self.session.execute(pg_insert(timers).on_conflict_do_nothing(), rows)
+        earliest = min(t for instants in due.values() for t in instants)
+        await self.session.execute(
+            text("select pg_notify(:channel, :due)"), {"channel": TIMERS_CHANNEL, "due": earliest.isoformat()}
+        )
+
     async def claim_due(self, now: datetime, limit: int) -> list[tuple[str, datetime]]:
         """Up to `limit` due timers no other replica has claimed, earliest first, locked until commit."""
         rows = await self.session.execute(
@@ -283,3 +317,26 @@ class SlaRepository:
     async def next_due(self) -> datetime | None:
         found: datetime | None = (await self.session.execute(select(func.min(timers.c.due_at)))).scalar()
         return found
+
+
+def _outcome_row(sla: TicketSla, c: MetricClock) -> dict[str, Any]:
+    facts = sla.facts
+    return {
+        "ticket_id": sla.ticket_id,
+        "metric": c.metric,
+        "cycle": c.cycle,
+        "state": c.state,
+        "target_s": c.target_s,
+        "started_at": c.started_at,
+        "due_at": c.due_at,
+        "stopped_at": c.stopped_at,
+        "breached": c.state == "breached",
+        "business_elapsed_s": c.business_elapsed_s,
+        "calendar_elapsed_s": c.calendar_elapsed_s,
+        "priority": facts.priority,
+        "channel": facts.channel,
+        "tier": facts.tier,
+        "queue": facts.queue,
+        "brand": facts.brand,
+        "received_at": facts.received_at,
+    }

@@ -5,6 +5,7 @@ always under the lock on the ticket's row, inside the caller's transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,17 +28,40 @@ from shared.messaging.uow import UnitOfWork
 
 
 async def reevaluate(uow: UnitOfWork, repo: SlaRepository, ticket_id: str, version: int, now: datetime) -> None:
-    history, config = await repo.history(ticket_id), await repo.config(version)
-    sla = evaluate(history, config, now)
-    if sla is None:  # its TicketReceived has not arrived yet
-        await repo.replace_timers(ticket_id, ())
-        return
-    await repo.save(sla, now)
-    await repo.replace_timers(ticket_id, wake_times(sla))
-    for transition in transitions(sla):
-        if await repo.claim_announcement(ticket_id, transition.key, now):
-            uow.publish(announcement(sla, _as_it_happened(transition, history, config)))
-            ANNOUNCED.labels(transition.kind).inc()
+    """Re-evaluate one ticket (its row locked by the caller): the same path as a timer pass's batch."""
+    await reevaluate_all(uow, repo, {ticket_id: version}, now)
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    sla: TicketSla
+    history: Sequence[Event]
+    config: SlaConfig
+    transitions: Sequence[Transition]
+
+
+async def reevaluate_all(uow: UnitOfWork, repo: SlaRepository, locked: dict[str, int], now: datetime) -> None:
+    """Re-evaluate every ticket of `locked` (ticket_id -> pinned version, rows locked by the caller), each
+    query once for all of them."""
+    histories = await repo.histories(list(locked))
+    evaluated: list[_Evaluated] = []
+    due: dict[str, Sequence[datetime]] = {}
+    for ticket_id, version in locked.items():
+        history, config = histories[ticket_id], await repo.config(version)
+        sla = evaluate(history, config, now)
+        if sla is None:  # its TicketReceived has not arrived yet
+            due[ticket_id] = ()
+            continue
+        evaluated.append(_Evaluated(sla, history, config, transitions(sla)))
+        due[ticket_id] = wake_times(sla)
+    await repo.save_many([e.sla for e in evaluated], now)
+    await repo.replace_timers_many(due)
+    claimed = await repo.claim_announcements([(e.sla.ticket_id, t.key) for e in evaluated for t in e.transitions], now)
+    for e in evaluated:
+        for transition in e.transitions:
+            if (e.sla.ticket_id, transition.key) in claimed:
+                uow.publish(announcement(e.sla, _as_it_happened(transition, e.history, e.config)))
+                ANNOUNCED.labels(transition.kind).inc()
 
 
 def _as_it_happened(t: Transition, history: Sequence[Event], config: SlaConfig) -> Transition:
