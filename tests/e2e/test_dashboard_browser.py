@@ -144,7 +144,7 @@ def test_a_manager_sees_the_apis_numbers_charts_and_live_updates(target: Dashboa
 
 
 def test_on_the_real_stack_the_dashboard_shows_insights_numbers_as_tickets_flow(
-    services: dict[str, ServiceProcess], tmp_path: Path, receiver: WebhookReceiver
+    services: dict[str, ServiceProcess], tmp_path: Path, receiver: WebhookReceiver, demo_agents_go_offline: None
 ) -> None:
     insights, ingest = services["insights"].url, services["ingest"].url
     load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)

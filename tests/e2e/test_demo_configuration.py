@@ -202,7 +202,9 @@ async def _webhook(http: httpx.AsyncClient, ingest: str, secret: str) -> None:
     assert (await http.post(f"{ingest}/v1/webhooks/{DEMO_SOURCE}", content=body, headers=headers)).status_code == 202
 
 
-async def test_the_readme_sla_step_shows_the_newest_tickets_clocks(services, tmp_path, receiver):
+async def test_the_readme_sla_step_shows_the_newest_tickets_clocks(
+    services, tmp_path, receiver, demo_agents_go_offline
+):
     """The README's second block, as written: the newest ticket's clocks at the sla service."""
     load_demo(list(services.values()), tmp_path, ADMIN_KEY, receiver)
     block = re.search(r"And the newest ticket's SLA clocks.*?```sh\n(.*?)```", README.read_text(), re.S)

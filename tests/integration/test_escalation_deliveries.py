@@ -21,7 +21,7 @@ from shared.events.access import ApiKeyIssued
 from tests.support.db import fetch
 from tests.support.escalation import deliveries, enqueue, escalation_app, settled, subscribe
 from tests.support.events import envelope_of, ticket_received
-from tests.support.kafka import produce
+from tests.support.kafka import eventually, produce
 from tests.support.receivers import dead_url, http_receiver, smtp_server
 
 pytestmark = pytest.mark.integration
@@ -251,7 +251,11 @@ async def test_a_delivery_left_delivering_by_a_killed_worker_is_sent_again_with_
             (request,) = await receiver.received(1)
             assert request.headers["webhook-id"] == webhook_id
             assert Webhook(SECRET).verify(request.body, request.headers) == {"n": 1}
-            (delivered,) = await deliveries(esc.http, event_type=event_type, state="delivered")
+
+            async def marked() -> list[dict[str, Any]]:  # the receiver answers before the worker records it
+                return await deliveries(esc.http, event_type=event_type, state="delivered")
+
+            (delivered,) = await eventually(marked, timeout=10)
             assert delivered["attempts"] == 2
             await asyncio.sleep(1.0)
             assert len(receiver.requests) == 1
