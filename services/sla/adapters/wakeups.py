@@ -11,15 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from services.sla.adapters.repository import TIMERS_CHANNEL
+from shared.stack.provision import asyncpg_dsn
 
 log = logging.getLogger(__name__)
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextlib.asynccontextmanager
