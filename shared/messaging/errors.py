@@ -29,11 +29,17 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-            getattr(exc.orig, "__cause__", None), "sqlstate", None
-        )
-        return sqlstate in _RETRYABLE_SQLSTATES
+        return _sqlstate(exc) in _RETRYABLE_SQLSTATES
     return False
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the database aborted this transaction, and it succeeds when run again."""
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) in _RETRYABLE_SQLSTATES
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
 
 
 def is_permanent_kafka_error(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import insert
@@ -23,6 +23,19 @@ from shared.messaging.tables import MessagingTables
 from shared.tracing import current_trace
 
 log = structlog.get_logger("switchboard.events")
+_log = structlog.get_logger("switchboard.uow")
+H = TypeVar("H", bound="AfterCommit")
+
+
+class AfterCommit:
+    """Work that must see this unit of work committed first: it runs once, after a successful
+    commit, in a unit of work of its own (`run(sibling)`). A failure is logged, not raised: the
+    commit already happened, so whatever the hook was for needs its own backstop."""
+
+    async def run(self, uow: UnitOfWork) -> None:
+        raise NotImplementedError
+
+
 _LOGGED_FIELDS = frozenset(
     {
         "reference",
@@ -106,6 +119,7 @@ class UnitOfWork:
         # several records in one unit of work, each under its own trace
         self._headers: list[dict[str, str]] = []
         self._session: AsyncSession | None = None
+        self._after_commit: dict[type[AfterCommit], AfterCommit] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -117,6 +131,7 @@ class UnitOfWork:
         self._session = self._sessionmaker()
         await self._session.begin()
         self._staged, self._headers = [], []
+        self._after_commit = {}
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -129,6 +144,7 @@ class UnitOfWork:
             await session.close()
             self._session = None
             self._staged, self._headers = [], []
+            self._after_commit = {}
 
     def publish(self, event: Event) -> Envelope:
         """Stage an event; it reaches the outbox only if this unit of work commits."""
@@ -137,6 +153,34 @@ class UnitOfWork:
         self._staged.append(envelope)
         self._headers.append({"traceparent": trace.child().traceparent()} if trace else {})
         return envelope
+
+    def after_commit(self, kind: type[H]) -> H:
+        """This unit of work's hook of that kind, made on first use: callers add to it as they go."""
+        hook = self._after_commit.get(kind)
+        if hook is None:
+            hook = self._after_commit[kind] = kind()
+        assert isinstance(hook, kind)
+        return hook
+
+    def sibling(self) -> UnitOfWork:
+        """A new unit of work on the same database, source and clock (enter it with `async with`)."""
+        return UnitOfWork(
+            self._sessionmaker,
+            self.tables,
+            source=self.source,
+            clock=self.clock,
+            id_factory=self._new_id,
+            on_commit=self._on_commit,
+            max_event_bytes=self._max_event_bytes,
+        )
+
+    async def _run_after_commit(self) -> None:
+        hooks, self._after_commit = list(self._after_commit.values()), {}
+        for hook in hooks:
+            try:
+                await hook.run(self.sibling())
+            except Exception:
+                _log.exception("after-commit work failed", hook=type(hook).__name__)
 
     @property
     def staged(self) -> tuple[Envelope, ...]:
@@ -164,7 +208,11 @@ class UnitOfWork:
                 subject=envelope.subject,
                 **{k: v for k, v in envelope.data.items() if k in _LOGGED_FIELDS},
             )
+        if self._after_commit:
+            await self._run_after_commit()
 
     async def rollback(self) -> None:
         self._staged, self._headers = [], []
+        self._after_commit = {}
+        self.session.info.clear()
         await self.session.rollback()

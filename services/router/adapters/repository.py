@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -27,8 +28,8 @@ from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, 
 from services.router.domain.overview import WaitingSummary
 from shared.events.routing import RoutingDecisionRecorded
 
-# one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
-ROUTING_LOCK = 0x5B_0001
+# one replica sweeps at a time (a try-lock: the others skip that pass; see handlers/sweeper.py)
+SWEEP_LOCK = 0x5B_0002
 
 
 def _ticket(row: Any) -> RoutedTicket:
@@ -67,18 +68,26 @@ def _row(ticket: RoutedTicket) -> dict[str, Any]:
 
 
 # Take one unit of the agent's channel and total capacity and hold the ticket, in one statement, or
-# change nothing: the agent row is locked and checked (online, under the total) first, the channel is
-# taken only under its capacity, and every later step runs only if the one before it changed a row.
-_RESERVE = text(
-    """
-    with agent as (
-        select id from router.agents
-        where id = :agent_id and status = 'online' and total_load < total_capacity
-        for update
+# change nothing. Nothing waits here, so concurrent passes (other replicas, other batches) can never
+# deadlock on a reservation: the ticket row is claimed first (as read: same version and, when held,
+# still waiting) and the agent row next, each FOR UPDATE SKIP LOCKED, so a row another transaction is
+# changing right now is passed over. The agent row is then checked (online, under the total), the
+# channel is taken only under its capacity, and every later step runs only if the one before it
+# changed a row. The result says which step stopped it (see `Reservation`).
+_RESERVE_SQL = """
+    with claim as (
+        select ticket_id from router.tickets
+        where ticket_id = cast(:ticket_id as text) and version = cast(:version as bigint)
+          and (not cast(:hold as boolean) or status = 'waiting')
+        for update skip locked
+    ), agent as (
+        select id, status, total_load, total_capacity from router.agents
+        where id = :agent_id and exists (select 1 from claim)
+        for update {agent_lock}
     ), channel as (
         update router.agent_loads set load = load + 1
         where agent_id = :agent_id and channel = :channel and load < capacity
-          and exists (select 1 from agent)
+          and exists (select 1 from agent where status = 'online' and total_load < total_capacity)
         returning agent_id
     ), total as (
         update router.agents set total_load = total_load + 1, last_assigned_at = cast(:now as timestamptz)
@@ -93,7 +102,7 @@ _RESERVE = text(
     ), ticket as (
         update router.tickets
         set status = cast(:status as text), agent_id = cast(:agent_id as text),
-            offer_expires_at = cast(:expires as timestamptz)
+            offer_expires_at = cast(:expires as timestamptz), version = version + 1
         where ticket_id = cast(:ticket_id as text) and cast(:hold as boolean) and exists (select 1 from held)
         returning ticket_id
     ), logged as (
@@ -108,10 +117,26 @@ _RESERVE = text(
         where cast(:record as text) is not null and exists (select 1 from held)
         returning id
     )
-    select (select count(*) from held) + 0 * (select count(*) from ticket) + 0 * (select count(*) from logged)
-           + 0 * (select count(*) from recorded)
+    select (select count(*) from claim) as claimed, (select count(*) from agent) as agent_locked,
+           (select count(*) from held) as held,
+           0 * (select count(*) from ticket) + 0 * (select count(*) from logged)
+           + 0 * (select count(*) from recorded) as _
     """
-)
+_RESERVE = text(_RESERVE_SQL.format(agent_lock="skip locked"))
+# for a reservation that names its agent (a transfer, an escalation to someone): wait for them instead
+_RESERVE_WAITING = text(_RESERVE_SQL.format(agent_lock=""))
+
+
+class Reservation(enum.Enum):
+    """What a reservation did: took the capacity, or why not."""
+
+    TAKEN = "taken"
+    TICKET_BUSY = "ticket_busy"  # changed since it was read, no longer waiting, or being changed right now
+    AGENT_BUSY = "agent_busy"  # another transaction is changing this agent right now
+    AGENT_FULL = "agent_full"  # not online, or no room (on the channel or in total)
+
+    def __bool__(self) -> bool:
+        return self is Reservation.TAKEN
 
 
 # online agents under their total capacity with their load per channel, in one read
@@ -135,9 +160,29 @@ class RoutingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def lock_routing(self) -> None:
-        """Serialise routing changes across replicas until the transaction ends."""
-        await self._session.execute(text("select pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
+    @property
+    def session_info(self) -> dict[str, Any]:
+        """Per-transaction notes (the session lives as long as its unit of work)."""
+        info: dict[str, Any] = self._session.info
+        return info
+
+    async def try_lock_sweep(self) -> bool:
+        """Whether this transaction is the one sweeping now (held until it ends; never waits)."""
+        return bool(await self._session.scalar(text("select pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK}))
+
+    # the wake-up sequences (handlers/wakeups.py); nextval is not transactional, so a bump is seen at once
+    async def wake_counts(self) -> tuple[int, int]:
+        """(waiting_seq, room_seq) as they are now."""
+        waiting, room = (await self._session.execute(text("select waiting, room from router.wake(false, false)"))).one()
+        return int(waiting), int(room)
+
+    async def wake(self, *, waiting: bool, room: bool) -> tuple[int, int]:
+        """Bump the sequences asked for, then read both."""
+        result = await self._session.execute(
+            text("select waiting, room from router.wake(:w, :r)"), {"w": waiting, "r": room}
+        )
+        w, r = result.one()
+        return int(w), int(r)
 
     # tickets
     async def add(self, ticket: RoutedTicket, facts: TicketFacts) -> bool:
@@ -145,12 +190,26 @@ class RoutingRepository:
         result = await self._session.execute(
             pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id)
         )
-        return result.first() is not None
+        added = result.first() is not None
+        if added:
+            self._written[ticket.ticket_id] = ticket.version
+        return added
 
     async def save(self, ticket: RoutedTicket) -> None:
-        row = {**_row(ticket), **_ranks(ticket)}
+        row = {**_row(ticket), **_ranks(ticket), "version": tickets.c.version + 1}
         del row["ticket_id"]
-        await self._session.execute(update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row))
+        version = await self._session.scalar(
+            update(tickets).where(tickets.c.ticket_id == ticket.ticket_id).values(**row).returning(tickets.c.version)
+        )
+        if version is not None:
+            self._written[ticket.ticket_id] = version
+
+    @property
+    def _written(self) -> dict[str, int]:
+        """The versions this transaction wrote, by ticket id: a ticket object made before its own save
+        in this transaction (the domain's Change) still reserves as the row now stands."""
+        versions: dict[str, int] = self._session.info.setdefault("router_ticket_versions", {})
+        return versions
 
     async def save_facts(self, ticket_id: str, facts: TicketFacts) -> None:
         await self._session.execute(
@@ -177,8 +236,11 @@ class RoutingRepository:
         return facts_from_json(data) if data else None
 
     async def waiting_in(self, queue: str) -> list[RoutedTicket]:
+        """Waiting tickets of a queue, locked for change; those another transaction is changing are left out."""
         rows = await self._session.execute(
-            select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
+            select(tickets)
+            .where(tickets.c.queue == queue, tickets.c.status == "waiting")
+            .with_for_update(skip_locked=True)
         )
         return [_ticket(r) for r in rows.mappings()]
 
@@ -229,17 +291,21 @@ class RoutingRepository:
         rows = await self._session.execute(query)
         return {name: WaitingSummary(count=count, oldest_since=oldest) for name, count, oldest in rows.all()}
 
-    async def held_by(self, agent_id: str) -> list[RoutedTicket]:
-        rows = await self._session.execute(
+    async def held_by(self, agent_id: str, *, for_update: bool = False) -> list[RoutedTicket]:
+        """The agent's tickets (`for_update`: locked for change, waiting for a transaction changing one)."""
+        query = (
             select(tickets)
             .where(tickets.c.agent_id == agent_id, tickets.c.status.in_(("assigned", "offered")))
             .order_by(tickets.c.received_at)
         )
+        rows = await self._session.execute(query.with_for_update() if for_update else query)
         return [_ticket(r) for r in rows.mappings()]
 
     async def expired_offers(self, now: datetime) -> list[RoutedTicket]:
         rows = await self._session.execute(
-            select(tickets).where(tickets.c.status == "offered", tickets.c.offer_expires_at <= now).with_for_update()
+            select(tickets)
+            .where(tickets.c.status == "offered", tickets.c.offer_expires_at <= now)
+            .with_for_update(skip_locked=True)
         )
         return [_ticket(r) for r in rows.mappings()]
 
@@ -368,11 +434,16 @@ class RoutingRepository:
         hold: RoutedTicket | None = None,
         log: bool = False,
         record: RoutingDecisionRecorded | None = None,
-    ) -> bool:
+        wait: bool = False,
+    ) -> Reservation:
         """Take one unit of the agent's channel and total capacity for this ticket, or nothing at all.
         With `hold` (the ticket as the agent now has it) its state is saved too, with `log` the
-        assignment is logged and with `record` the decision is kept, all in the same statement."""
+        assignment is logged and with `record` the decision is kept, all in the same statement.
+        Never waits for a lock (see _RESERVE) unless `wait`: then it waits for the agent's row. The
+        result says what stopped it, if anything."""
+        version = self._written.get(ticket.ticket_id, ticket.version)
         params = {
+            "version": version,
             "agent_id": agent_id,
             "channel": ticket.channel,
             "now": now,
@@ -386,7 +457,15 @@ class RoutingRepository:
             "record_kind": record.kind if record else None,
             "record": json.dumps(record.model_dump(mode="json")) if record else None,
         }
-        return bool(await self._session.scalar(_RESERVE, params))
+        statement = _RESERVE_WAITING if wait else _RESERVE
+        claimed, agent_locked, held, _ = (await self._session.execute(statement, params)).one()
+        if held:
+            if hold is not None:
+                self._written[ticket.ticket_id] = version + 1
+            return Reservation.TAKEN
+        if not claimed:
+            return Reservation.TICKET_BUSY
+        return Reservation.AGENT_FULL if agent_locked else Reservation.AGENT_BUSY
 
     async def confirm(self, ticket_id: str) -> None:
         await self._session.execute(
@@ -405,15 +484,16 @@ class RoutingRepository:
         if held is None:
             return None
         agent_id, channel = held
-        await self._session.execute(
-            update(agent_loads)
-            .where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == channel, agent_loads.c.load > 0)
-            .values(load=agent_loads.c.load - 1)
-        )
+        # the agent row before its channel row, the order a reservation locks them in (no deadlock between the two)
         await self._session.execute(
             update(agents)
             .where(agents.c.id == agent_id, agents.c.total_load > 0)
             .values(total_load=agents.c.total_load - 1)
+        )
+        await self._session.execute(
+            update(agent_loads)
+            .where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == channel, agent_loads.c.load > 0)
+            .values(load=agent_loads.c.load - 1)
         )
         return agent_id
 

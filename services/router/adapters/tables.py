@@ -60,6 +60,8 @@ tickets = Table(
     # the global service order, kept as columns so one index serves it (domain.dispatch_pass.service_key)
     Column("queue_rank", Integer, nullable=False, server_default="0"),  # the queue's routing_priority
     Column("priority_rank", Integer, nullable=False, server_default="2"),  # urgent 0 ... low 3
+    # bumped by every write: a reservation made from an older read changes nothing (repository._RESERVE)
+    Column("version", BigInteger, nullable=False, server_default="0"),
     Index("ix_tickets_queue_status", "queue", "status"),
     Index(
         "ix_tickets_waiting_order",

@@ -161,3 +161,4 @@ class RoutedTicket:
     declined_by: tuple[str, ...] = ()  # agents who declined or let the offer lapse (not offered again)
     skills_widened: bool = False
     excluded_agent_id: str | None = None  # transferred away by this agent: not given back to them (until requeued)
+    version: int = 0  # the stored row's version when read (bumped by every write; optimistic checks)

@@ -17,6 +17,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
 from shared.web.query import reject_unknown_query
+from shared.web.retry import retry_conflicts
 
 router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[reject_unknown_query()])
 
@@ -33,6 +34,7 @@ async def _agent_out(repo: RoutingRepository, agent_id: str) -> AgentOut:
 
 
 @router.put("/agents/me/status", response_model=AgentOut)
+@retry_conflicts
 async def set_my_status(
     body: StatusIn,
     request: Request,
@@ -85,6 +87,7 @@ async def agent_tickets(
 
 
 @router.put("/agents/{agent_id}", response_model=AgentOut, tags=["admin"])
+@retry_conflicts
 async def put_agent(
     agent_id: str,
     body: AgentIn,
@@ -102,6 +105,7 @@ async def put_agent(
 
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)
+@retry_conflicts
 async def set_status(
     agent_id: str,
     body: StatusIn,

@@ -21,6 +21,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
 from shared.web.query import reject_unknown_query
+from shared.web.retry import retry_conflicts
 
 router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[reject_unknown_query()])
 
@@ -33,6 +34,7 @@ async def list_queues(
 
 
 @router.put("/queues/{name}", response_model=QueueOut, tags=["admin"])
+@retry_conflicts
 async def put_queue(
     name: str,
     body: QueueIn,
@@ -46,7 +48,6 @@ async def put_queue(
     if problem:
         raise Problem(422, problem, title="Invalid request")
     queue = body.to_domain(name)
-    await repo.lock_routing()
     await repo.put_queue(queue, now(request))
     uow.publish(QueueUpdated(queue=name, updated_at=now(request)))
     await dispatch(uow, now(request), [name])

@@ -14,6 +14,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.web.app import get_uow
 from shared.web.problems import Problem
 from shared.web.query import reject_unknown_query
+from shared.web.retry import retry_conflicts
 
 router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[reject_unknown_query()])
 
@@ -43,6 +44,7 @@ async def routing_history(
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=RoutedTicketOut)
+@retry_conflicts
 async def transfer(
     ticket_id: TicketKey,
     body: TransferIn,
@@ -82,6 +84,7 @@ async def transfer(
 
 
 @router.post("/offers/{ticket_id}/accept", response_model=RoutedTicketOut)
+@retry_conflicts
 async def accept(
     ticket_id: TicketKey,
     request: Request,
@@ -97,6 +100,7 @@ async def accept(
 
 
 @router.post("/offers/{ticket_id}/decline", response_model=RoutedTicketOut)
+@retry_conflicts
 async def decline(
     ticket_id: TicketKey,
     request: Request,

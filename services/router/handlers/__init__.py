@@ -1,5 +1,6 @@
-"""Router handlers. Every one that touches assignments or capacity first takes the routing lock
-(`RoutingRepository.lock_routing`), so replicas apply routing changes one at a time; the
-database constraints (one assignment row per ticket, conditional capacity updates) are the
-second line of defence. The caller (consumer loop, HTTP route, sweeper) commits.
+"""Router handlers. No lock serialises them: each locks the rows it changes (the ticket, the agent),
+reservations never wait for a lock (`RoutingRepository.reserve`), and `wakeups` closes the gap two
+concurrent changes could leave between a waiting ticket and an agent with room. The database
+constraints (one assignment row per ticket, conditional capacity updates) have the last word.
+The caller (consumer loop, HTTP route, sweeper) commits.
 """

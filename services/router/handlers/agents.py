@@ -1,7 +1,7 @@
 """Agents' actions: status, offers, transfers; and admins' changes to agents.
 
-Each loads under the routing lock, asks `domain.agent_actions` what changes, applies it and lets
-`dispatch` hand out whatever became assignable.
+Each locks the rows it changes (the agent, or the ticket), asks `domain.agent_actions` what
+changes, applies it and lets `dispatch` hand out whatever became assignable.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from shared.messaging.uow import UnitOfWork
 async def save_agent(uow: UnitOfWork, agent: Agent, now: datetime) -> None:
     """Create or update a profile; raised capacity or new skills can let waiting tickets through at once."""
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     await repo.put_agent(agent)
     # who they are, for the other services (ingest signs their messages with the name)
     uow.publish(
@@ -39,7 +38,6 @@ async def save_agent(uow: UnitOfWork, agent: Agent, now: datetime) -> None:
 
 async def set_status(uow: UnitOfWork, agent_id: str, status: AgentStatus, now: datetime) -> Agent:
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     agent = await repo.agent(agent_id, for_update=True)
     if agent is None:
         raise NotFound(agent_id)
@@ -49,7 +47,7 @@ async def set_status(uow: UnitOfWork, agent_id: str, status: AgentStatus, now: d
     await repo.set_status(agent_id, status, now)
     uow.publish(change.event)
     if change.hands_back:
-        for ticket in await repo.held_by(agent_id):
+        for ticket in await repo.held_by(agent_id, for_update=True):
             queue = await repo.queue(ticket.queue)
             back = agent_actions.hand_back(ticket, queue, agent_id, status=status, now=now)
             if back is not None:
@@ -69,7 +67,6 @@ async def _load(repo: RoutingRepository, ticket_id: str) -> RoutedTicket:
 
 async def accept_offer(uow: UnitOfWork, ticket_id: str, agent_id: str, now: datetime) -> RoutedTicket:
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     ticket = await _load(repo, ticket_id)
     change = agent_actions.accept_offer(ticket, agent_id, now)
     await repo.confirm(ticket_id)
@@ -80,7 +77,6 @@ async def accept_offer(uow: UnitOfWork, ticket_id: str, agent_id: str, now: date
 
 async def decline_offer(uow: UnitOfWork, ticket_id: str, agent_id: str, now: datetime) -> RoutedTicket:
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     ticket = await _load(repo, ticket_id)
     change = agent_actions.decline_offer(ticket, agent_id, now)
     freed = await apply(uow, repo, ticket, change, now)
@@ -90,7 +86,7 @@ async def decline_offer(uow: UnitOfWork, ticket_id: str, agent_id: str, now: dat
 
 
 async def expire_offers(uow: UnitOfWork, now: datetime) -> int:
-    """Called by the sweeper, which holds the routing lock."""
+    """Called by the sweeper. Offers another transaction is changing right now are left to the next pass."""
     repo = RoutingRepository(uow.session)
     expired = await repo.expired_offers(now)
     for ticket in expired:
@@ -118,7 +114,6 @@ async def transfer(
     """To a queue: it waits there (not for the agent who held it, unless allowed). To an agent:
     theirs at once if they are online with room."""
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     ticket = await _load(repo, ticket_id)
     if to_queue:
         if not await repo.queue_exists(to_queue):
@@ -134,7 +129,7 @@ async def transfer(
         return ticket
     await release(uow, repo, ticket, assigned, now)
     # the database has the last word on capacity; on refusal nothing is committed, the release included
-    if not await repo.reserve(ticket, to_agent, "assigned", now):
+    if not await repo.reserve(ticket, to_agent, "assigned", now, wait=True):
         raise agent_actions.no_room(ticket, to_agent)
     await repo.log_assignment(ticket_id, to_agent, ticket.queue, now)
     await stage(uow, repo, assigned)

@@ -1,6 +1,6 @@
 """Hand waiting tickets to agents the moment someone eligible has room, at a cost proportional to what changed.
 
-Every routing change ends in one of three calls, all under the routing lock:
+Every routing change ends in one of three calls:
 
 * `dispatch_ticket`: a ticket started waiting (arrived, came back, moved): only that ticket,
   against only the online agents with room on its channel.
@@ -10,9 +10,11 @@ Every routing change ends in one of three calls, all under the routing lock:
 * `dispatch`: everything that is waiting (or waiting in `queues`), in the global service order,
   until nobody has room: for what time alone changes (the sweeper) and queue edits.
 
-Between calls no waiting ticket has an eligible agent with room (each change that could make
-one calls one of these), which is why a new ticket need not look at older ones. The
-database has the last word on capacity (`reserve`'s conditional updates).
+No lock serialises these: replicas run them side by side. Between calls no waiting ticket has an
+eligible agent with room (each change that could make one calls one of these, and `wakeups`
+catches two changes that crossed), which is why a new ticket need not look at older ones. The
+database has the last word on capacity and on who holds a ticket (`reserve`, which never waits:
+a ticket or agent another transaction is changing right now is passed over).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.router.adapters.repository import RoutingRepository
+from services.router.adapters.repository import Reservation, RoutingRepository
 from services.router.domain import decide
 from services.router.domain.assignment import AssignmentDecision, choose_agent
 from services.router.domain.dispatch_pass import DispatchPass, ServiceKey, channels_free, could_serve
 from services.router.domain.model import AgentLoad, Queue, RoutedTicket
+from services.router.handlers import wakeups
 from services.router.handlers.staging import keep_record
 from shared.messaging.uow import UnitOfWork
 
@@ -42,6 +45,7 @@ class _Pass:
     state: DispatchPass
     queues: dict[str, Queue] = field(default_factory=dict)
     online_loaded: bool = False
+    busy: bool = False  # an agent was passed over because another transaction was changing them
 
     async def queue(self, name: str, known: Queue | None = None) -> Queue:
         queue = self.queues.get(name)
@@ -75,10 +79,15 @@ class _Pass:
         kind = "offered" if queue.offer_mode else "assigned"
         changed, event, record = decide.assign(ticket, queue, decision, now=now)
         # capacity, the assignment row, the ticket's new state, the log and the record: one statement, all or nothing
-        if not await self.repo.reserve(
+        reserved = await self.repo.reserve(
             ticket, agent_id, kind, now, hold=changed, log=kind == "assigned", record=record
-        ):
-            self.state.full(agent_id)  # the database says the agent is full (another replica's change)
+        )
+        if reserved is Reservation.TICKET_BUSY:
+            return False  # changed by someone else since it was read: theirs to route
+        if not reserved:
+            # the database says the agent is full (another replica's change) or is changing them now
+            self.state.full(agent_id)
+            self.busy = self.busy or reserved is Reservation.AGENT_BUSY
             return False
         self.uow.publish(event)
         self.uow.publish(record)
@@ -96,14 +105,21 @@ async def _start(uow: UnitOfWork, now: datetime) -> _Pass | None:
     return _Pass(uow, repo, DispatchPass(now=now, pool=pool))
 
 
-async def dispatch_ticket(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None = None) -> bool:
-    """A ticket that just started waiting (`queue`: its queue, when the caller has it): True when it got an agent."""
+async def dispatch_ticket(
+    uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None = None, *, explain: bool = True
+) -> bool:
+    """A ticket that just started waiting (`queue`: its queue, when the caller has it): True when it got an agent.
+    `explain`: keep a record of why it waits, if it does (a recheck after commit does not repeat it)."""
     if ticket.status != "waiting":
         return False
+    repo = RoutingRepository(uow.session)
+    await wakeups.noted(repo)
     run = await _start(uow, now)
     if run is not None and run.state.has_room_on(ticket.channel) and await run.offer(ticket, queue):
         return True
-    await _explain_wait(uow, now, ticket, queue)
+    await wakeups.ticket_waits(uow, repo, ticket.ticket_id, busy=run is not None and run.busy)
+    if explain:
+        await _explain_wait(uow, now, ticket, queue)
     return False
 
 
@@ -124,6 +140,7 @@ async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> 
     """One agent has room again: their best waiting tickets, in the global order, until they are full."""
     if agent_id is None:
         return 0
+    await wakeups.noted(RoutingRepository(uow.session))
     run = await _start(uow, now)
     if run is None or agent_id not in run.state.pool:
         return 0
@@ -133,6 +150,8 @@ async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> 
         await run.offer(ticket)
         if agent_id not in run.state.pool:
             break
+    else:
+        await wakeups.agent_has_room(uow, run.repo, agent_id)
     return run.state.given
 
 

@@ -1,8 +1,11 @@
 """What time alone changes: offers expire, wait limits overflow or widen, workflow steps advance.
 
-One pass per `SWEEP_INTERVAL_S` (the `sweep_interval_s` setting), in one transaction under the
-routing lock, so replicas never act on the same ticket twice; the clock is the runtime's (a
-FakeClock in tests). What changes is `domain.sweep`'s call.
+One pass per `SWEEP_INTERVAL_S` (the `sweep_interval_s` setting), in one transaction. One replica
+sweeps at a time (a try-lock: another that finds it taken skips its pass), and the tickets a pass
+changes are locked, passing over any another transaction is changing right now (the next pass has
+them). The pass ends with a dispatch of everything waiting, which is also the backstop for a
+wake-up lost to a crash (`wakeups`). The clock is the runtime's (a FakeClock in tests). What
+changes is `domain.sweep`'s call.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ log = logging.getLogger(__name__)
 
 async def sweep(uow: UnitOfWork, now: datetime) -> None:
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
+    if not await repo.try_lock_sweep():
+        return  # another replica is sweeping right now; its pass covers this one
     await expire_offers(uow, now)
     online = await repo.online_agents()
     for name in await repo.queues_with_waiting():

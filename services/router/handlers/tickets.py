@@ -26,7 +26,6 @@ async def current_rules(repo: RoutingRepository, default_queue: str) -> RuleSet:
 
 async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: Clock, default_queue: str) -> None:
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     now = clock.now()
     facts = decide.facts_of(event)
     match = match_rules(await current_rules(repo, default_queue), facts)
@@ -42,7 +41,6 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
 
 async def on_status_changed(event: TicketStatusChanged, *, uow: UnitOfWork, clock: Clock) -> None:
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     now = clock.now()
     ticket = await repo.get(event.ticket_id, for_update=True)
     if ticket is None:
@@ -61,7 +59,6 @@ async def on_priority_changed(
 ) -> None:
     """A waiting ticket is re-matched against the rules, which may send it to another queue."""
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     now = clock.now()
     ticket = await repo.get(event.ticket_id, for_update=True)
     facts = await repo.facts(event.ticket_id)
@@ -90,7 +87,6 @@ async def on_escalation_requested(event: EscalationRequested, *, uow: UnitOfWork
     """Escalation: raise priority and/or move to another queue (e.g. tier 2), taking it from its agent;
     then the agent it names, if any, takes it when they can (`domain.requested_agent`)."""
     repo = RoutingRepository(uow.session)
-    await repo.lock_routing()
     now = clock.now()
     ticket = await repo.get(event.ticket_id, for_update=True)
     if ticket is None:
@@ -128,7 +124,7 @@ async def give_to_requested(
     savepoint = await uow.session.begin_nested()
     if held_by is not None:
         await repo.release(ticket.ticket_id)
-    if not await repo.reserve(handed, agent_id, kind, now, log=kind == "assigned"):
+    if not await repo.reserve(handed, agent_id, kind, now, log=kind == "assigned", wait=True):
         await savepoint.rollback()
         await keep_record(uow, repo, requested_agent.no_room_after_all(ticket, agent_id, now))
         return False, None

@@ -1,0 +1,96 @@
+"""Two routing changes that cross, on the real PostgreSQL (services/router/handlers/wakeups.py).
+
+A new ticket is routed while its only eligible agent is full, and in another transaction that
+agent's ticket is solved. Neither transaction can see the other's change before it commits, so
+each finds nothing to match; after both commit, the one that finishes last must see the crossing
+and hand the ticket to the agent. Both orders of commit are tested. The sweeper (which would
+mask a lost wake-up within a second) is off, and the handlers are called directly so the test
+decides when each transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from services.router.adapters.repository import RoutingRepository
+from services.router.entrypoints.api import create_app
+from services.router.handlers.tickets import on_status_changed, on_ticket_received
+from services.router.settings import RouterSettings
+from shared.events.tickets import TicketStatusChanged
+from shared.runtime import Runtime
+from tests.support.api import ADMIN, ADMIN_KEY
+from tests.support.events import ticket_received
+from tests.support.router import World
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def router(infra) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    settings = RouterSettings(
+        database_url=infra.service_urls["router"],
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        bootstrap_admin_key=ADMIN_KEY,
+        log_format="console",
+        sweep_interval_s=3600,
+        run_consumers=False,
+        _env_file=None,
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router", headers=ADMIN) as http,
+    ):
+        yield app.state.runtime, http
+
+
+async def _full_agent(runtime: Runtime, http: httpx.AsyncClient) -> tuple[World, str, str]:
+    """An agent with one email slot, taken by a first ticket: (world, agent, that ticket)."""
+    world = World(http)
+    await world.route_tag_to(await world.queue("cross"))
+    agent = await world.agent("solo", capacity={"email": 1}, total_capacity=1)
+    first = ticket_received(tags=(world.tag,))
+    async with runtime.uow() as uow:
+        await on_ticket_received(first, uow=uow, clock=runtime.clock, default_queue="triage")
+        await uow.commit()
+    assert await _holder(runtime, first.ticket_id) == agent
+    return world, agent, first.ticket_id
+
+
+async def _holder(runtime: Runtime, ticket_id: str) -> str | None:
+    async with runtime.uow() as uow:
+        ticket = await RoutingRepository(uow.session).get(ticket_id)
+        assert ticket is not None
+        return ticket.agent_id if ticket.status == "assigned" else None
+
+
+def _solved(ticket_id: str) -> TicketStatusChanged:
+    return TicketStatusChanged(
+        ticket_id=ticket_id, old_status="open", new_status="solved", changed_at=datetime.now(UTC)
+    )
+
+
+@pytest.mark.parametrize("last", ["arrival", "solve"])
+async def test_a_ticket_arriving_while_its_agent_frees_up_is_not_left_waiting(router, last):
+    runtime, http = router
+    world, agent, first = await _full_agent(runtime, http)
+    second = ticket_received(tags=(world.tag,))
+    clock = runtime.clock
+
+    async with runtime.uow() as arrival, runtime.uow() as solve:
+        if last == "arrival":
+            await on_ticket_received(second, uow=arrival, clock=clock, default_queue="triage")  # the agent is full
+            await on_status_changed(_solved(first), uow=solve, clock=clock)  # nothing waiting it can see
+            await solve.commit()
+            await arrival.commit()
+        else:
+            await on_status_changed(_solved(first), uow=solve, clock=clock)
+            await on_ticket_received(second, uow=arrival, clock=clock, default_queue="triage")  # full, uncommitted
+            await arrival.commit()
+            await solve.commit()
+
+    assert await _holder(runtime, second.ticket_id) == agent
