@@ -311,9 +311,14 @@ class RoutingRepository:
 
     # queues
     async def queue(self, name: str) -> Queue:
-        """A queue nobody configured yet still works, with the defaults (so routing never stalls)."""
-        config = await self._session.scalar(select(queues.c.config).where(queues.c.name == name))
-        return queue_from_json(config) if config else Queue(name=name)
+        """A queue nobody configured yet still works, with the defaults (so routing never stalls).
+        Read once per transaction (a consumer's batch routes many tickets into the same few queues)."""
+        known: dict[str, Queue] = self.session_info.setdefault("router_queues", {})
+        queue = known.get(name)
+        if queue is None:
+            config = await self._session.scalar(select(queues.c.config).where(queues.c.name == name))
+            queue = known[name] = queue_from_json(config) if config else Queue(name=name)
+        return queue
 
     async def queue_exists(self, name: str) -> bool:
         return bool(await self._session.scalar(select(func.count()).select_from(queues).where(queues.c.name == name)))
@@ -333,6 +338,7 @@ class RoutingRepository:
         ]
 
     async def put_queue(self, queue: Queue, now: datetime) -> None:
+        self.session_info.pop("router_queues", None)
         values = {"config": to_json(queue), "updated_at": now, "routing_priority": queue.routing_priority}
         stmt = pg_insert(queues).values(name=queue.name, **values)
         await self._session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
@@ -343,6 +349,7 @@ class RoutingRepository:
         )
 
     async def delete_queue(self, name: str) -> bool:
+        self.session_info.pop("router_queues", None)
         deleted = await self._session.execute(delete(queues).where(queues.c.name == name).returning(queues.c.name))
         return deleted.first() is not None
 
@@ -513,8 +520,11 @@ class RoutingRepository:
     # rules
     async def ruleset(self) -> RuleSet | None:
         """The current rule set. A version never changes once saved, so parsed ones are kept by version
-        and each call reads only the latest version number."""
-        version = await self._session.scalar(select(func.max(rule_sets.c.version)))
+        and a transaction reads only the latest version number, once."""
+        info = self.session_info
+        version = info.get("router_ruleset_version")
+        if version is None:
+            version = info["router_ruleset_version"] = await self._session.scalar(select(func.max(rule_sets.c.version)))
         if version is None:
             return None
         cached = _RULESETS.get(version)
@@ -540,6 +550,7 @@ class RoutingRepository:
         return [dict(r) for r in rows.mappings()]
 
     async def save_ruleset(self, ruleset: RuleSet, created_by: str, now: datetime) -> int:
+        self.session_info.pop("router_ruleset_version", None)
         version = int(await self._session.scalar(select(func.coalesce(func.max(rule_sets.c.version), 0))) or 0) + 1
         await self._session.execute(
             insert(rule_sets).values(
