@@ -55,6 +55,7 @@ def _agent(row: Any) -> Agent:
 
 
 _TICKET_FIELDS = tuple(RoutedTicket.__dataclass_fields__)
+_POOL = "router_pool"  # session.info key: agents_with_room, kept for the rest of the transaction
 _RULESETS: dict[int, RuleSet] = {}  # parsed rule sets by version (versions are immutable)
 
 
@@ -372,16 +373,32 @@ class RoutingRepository:
         return [_agent(r) for r in (await self._session.execute(query)).mappings()]
 
     async def agents_with_room(self) -> dict[str, tuple[Agent, AgentLoad]]:
-        """Online agents under their total capacity, with their loads: all an assignment pass can use."""
-        rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
-        pool = ((_agent(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"])) for r in rows)
-        return {agent.id: (agent, load) for agent, load in pool if has_room(agent, load)}
+        """Online agents under their total capacity, with their loads: all an assignment pass can use.
+
+        Read once per transaction and then kept up to date by the passes themselves (`DispatchPass.took`
+        and `full` change this very dict); anything else here that gives an agent room or changes
+        them (a release, a profile or status change) drops it, so the next pass reads it again. What
+        other transactions change meanwhile is the reservation's to find out: it refuses an agent who
+        filled up, and an agent who got room is the freeing transaction's to fill (`wakeups`)."""
+        info = self.session_info
+        pool: dict[str, tuple[Agent, AgentLoad]] | None = info.get(_POOL)
+        if pool is None:
+            rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
+            loads = (
+                (_agent(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"])) for r in rows
+            )
+            pool = info[_POOL] = {agent.id: (agent, load) for agent, load in loads if has_room(agent, load)}
+        return pool
+
+    def _agents_changed(self) -> None:
+        self.session_info.pop(_POOL, None)
 
     async def all_agents(self) -> list[Agent]:
         return [_agent(r) for r in (await self._session.execute(select(agents).order_by(agents.c.id))).mappings()]
 
     async def put_agent(self, agent: Agent) -> None:
         """Create or update an agent's profile (status is kept on update); capacities are copied to agent_loads."""
+        self._agents_changed()
         values = dict(
             id=agent.id,
             name=agent.name,
@@ -409,10 +426,12 @@ class RoutingRepository:
         )
 
     async def delete_agent(self, agent_id: str) -> bool:
+        self._agents_changed()
         deleted = await self._session.execute(delete(agents).where(agents.c.id == agent_id).returning(agents.c.id))
         return deleted.first() is not None
 
     async def set_status(self, agent_id: str, status: str, now: datetime) -> None:
+        self._agents_changed()
         await self._session.execute(
             update(agents).where(agents.c.id == agent_id).values(status=status, status_changed_at=now)
         )
@@ -464,6 +483,8 @@ class RoutingRepository:
             "record_kind": record.kind if record else None,
             "record": json.dumps(record.model_dump(mode="json")) if record else None,
         }
+        if wait:
+            self._agents_changed()  # a reservation outside a pass: the pass's copy of the loads would be behind
         statement = _RESERVE_WAITING if wait else _RESERVE
         claimed, agent_locked, held, _ = (await self._session.execute(statement, params)).one()
         if held:
@@ -481,6 +502,7 @@ class RoutingRepository:
 
     async def release(self, ticket_id: str) -> str | None:
         """Give the capacity a ticket held back to its agent; returns that agent (None if it held none)."""
+        self._agents_changed()
         held = (
             await self._session.execute(
                 delete(assignments)
