@@ -217,9 +217,12 @@ class RoutingRepository:
             update(tickets).where(tickets.c.ticket_id == ticket_id).values(facts=to_json(facts))
         )
 
-    async def get(self, ticket_id: str, *, for_update: bool = False) -> RoutedTicket | None:
+    async def get(self, ticket_id: str, *, for_update: bool = False, skip_locked: bool = False) -> RoutedTicket | None:
+        """The ticket; `for_update` locks it (with `skip_locked`: None when another transaction holds it)."""
         query = select(tickets).where(tickets.c.ticket_id == ticket_id)
-        row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
+        if for_update:
+            query = query.with_for_update(skip_locked=skip_locked)
+        row = (await self._session.execute(query)).mappings().first()
         return _ticket(row) if row else None
 
     async def ticket_id_of(self, key: str) -> str | None:
@@ -237,11 +240,8 @@ class RoutingRepository:
         return facts_from_json(data) if data else None
 
     async def waiting_in(self, queue: str) -> list[RoutedTicket]:
-        """Waiting tickets of a queue, locked for change; those another transaction is changing are left out."""
         rows = await self._session.execute(
-            select(tickets)
-            .where(tickets.c.queue == queue, tickets.c.status == "waiting")
-            .with_for_update(skip_locked=True)
+            select(tickets).where(tickets.c.queue == queue, tickets.c.status == "waiting")
         )
         return [_ticket(r) for r in rows.mappings()]
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from services.router.adapters.repository import RoutingRepository
 from services.router.domain import sweep as time_passing
-from services.router.domain.model import Queue
+from services.router.domain.change import Change
+from services.router.domain.model import Queue, RoutedTicket
 from services.router.handlers.agents import expire_offers
 from services.router.handlers.dispatch import dispatch
 from services.router.handlers.staging import stage
@@ -37,17 +40,31 @@ async def sweep(uow: UnitOfWork, now: datetime) -> None:
     for name in await repo.queues_with_waiting():
         queue = await repo.queue(name)
         if queue.workflow:
+            step = functools.partial(time_passing.step_priority, queue=queue, online=online, now=now)
             for ticket in await repo.waiting_in(name):
-                raised = time_passing.step_priority(ticket, queue, online, now)
-                if raised is not None:
-                    await stage(uow, repo, raised)
+                if step(ticket) is not None:
+                    await _change(uow, repo, ticket, step)
         if not queue.wait_limit_s:
             continue
+        overflow = functools.partial(time_passing.overflow, queue=queue, now=now)
         for ticket in await repo.waiting_in(name):
-            overflowed = time_passing.overflow(ticket, queue, now)
-            if overflowed is not None:
-                await stage(uow, repo, overflowed)
+            if overflow(ticket) is not None:
+                await _change(uow, repo, ticket, overflow)
     await dispatch(uow, now)
+
+
+async def _change(
+    uow: UnitOfWork, repo: RoutingRepository, seen: RoutedTicket, change_of: Callable[[RoutedTicket], Change | None]
+) -> None:
+    """Apply what time changed to a ticket as its locked row stands (the read that found it took no
+    locks: locking every waiting ticket each pass would write to every one of them). One that
+    another transaction is changing right now, or that stopped waiting, is left to the next pass."""
+    ticket = await repo.get(seen.ticket_id, for_update=True, skip_locked=True)
+    if ticket is None or ticket.status != "waiting":
+        return
+    change = change_of(ticket)
+    if change is not None:
+        await stage(uow, repo, change)
 
 
 async def ensure_default_queue(runtime: Runtime, stop: asyncio.Event) -> None:
