@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import delete, exists, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -271,6 +271,22 @@ class RoutingRepository:
             ((r["queue_rank"], r["priority_rank"], r["received_at"], r["ticket_id"]), _ticket(r))
             for r in rows.mappings()
         ]
+
+    async def waiting_since_before(self, queue: str, since: datetime, *, widened: bool | None) -> list[RoutedTicket]:
+        """Waiting tickets of a queue that started waiting before `since` (and, unless None, whose
+        skills are widened or not): past a wait limit, read on ix_tickets_waiting_since."""
+        query = select(tickets).where(
+            tickets.c.queue == queue, tickets.c.status == "waiting", tickets.c.waiting_since <= since
+        )
+        if widened is not None:
+            query = query.where(tickets.c.skills_widened == widened)
+        return [_ticket(r) for r in (await self._session.execute(query)).mappings()]
+
+    async def time_can_change_anything(self) -> bool:
+        """Whether a ticket waits or holds an offer: the only tickets a sweep acts on."""
+        waiting = exists().where(tickets.c.status == "waiting")
+        offered = exists().where(tickets.c.status == "offered")
+        return bool(await self._session.scalar(select(or_(waiting, offered))))
 
     async def queues_with_waiting(self) -> list[str]:
         return list(

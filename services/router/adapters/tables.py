@@ -72,6 +72,8 @@ tickets = Table(
         postgresql_where=text("status = 'waiting'"),
     ),
     Index("ix_tickets_agent", "agent_id", "status"),
+    # the sweeper's read of tickets past a queue's wait limit
+    Index("ix_tickets_waiting_since", "queue", "waiting_since", postgresql_where=text("status = 'waiting'")),
     Index("ix_tickets_reference", "reference"),  # the REST routes take the human reference for the id
 )
 
