@@ -10,9 +10,11 @@ decides when each transaction commits.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import asyncpg
 import httpx
 import pytest
 
@@ -22,8 +24,11 @@ from services.router.handlers.tickets import on_status_changed, on_ticket_receiv
 from services.router.settings import RouterSettings
 from shared.events.tickets import TicketStatusChanged
 from shared.runtime import Runtime
+from shared.stack.provision import asyncpg_dsn
+from tests.support import db
 from tests.support.api import ADMIN, ADMIN_KEY
 from tests.support.events import ticket_received
+from tests.support.kafka import eventually
 from tests.support.router import World
 
 pytestmark = pytest.mark.integration
@@ -94,3 +99,37 @@ async def test_a_ticket_arriving_while_its_agent_frees_up_is_not_left_waiting(ro
             await solve.commit()
 
     assert await _holder(runtime, second.ticket_id) == agent
+
+
+async def test_a_ticket_that_passed_over_a_busy_agent_is_given_to_them_once_they_are_free(router, infra):
+    """A reservation never waits: while another transaction holds the agent's row the ticket is
+    committed waiting, and its after-commit look waits for the agent and then assigns it."""
+    runtime, http = router
+    world = World(http)
+    await world.route_tag_to(await world.queue("busy"))
+    agent = await world.agent("solo")
+    ticket = ticket_received(tags=(world.tag,))
+    conn = await asyncpg.connect(asyncpg_dsn(infra.service_urls["router"]))
+    try:
+        holding = conn.transaction()
+        await holding.start()
+        await conn.execute("select 1 from router.agents where id = $1 for update", agent)
+
+        async def route() -> None:
+            async with runtime.uow() as uow:
+                await on_ticket_received(ticket, uow=uow, clock=runtime.clock, default_queue="triage")
+                await uow.commit()  # the after-commit look runs inside, and waits for the agent
+
+        routing = asyncio.create_task(route())
+
+        async def committed_waiting() -> bool | None:
+            row = await db.fetchval(infra, "select status from router.tickets where ticket_id = $1", ticket.ticket_id)
+            return row == "waiting" or None
+
+        await eventually(committed_waiting, timeout=10)
+        assert not routing.done(), "the look after commit waits for the agent"
+        await holding.rollback()
+        await asyncio.wait_for(routing, timeout=10)
+    finally:
+        await conn.close()
+    assert await _holder(runtime, ticket.ticket_id) == agent

@@ -46,6 +46,7 @@ class _Pass:
     queues: dict[str, Queue] = field(default_factory=dict)
     online_loaded: bool = False
     busy: bool = False  # an agent was passed over because another transaction was changing them
+    wait: bool = False  # wait for an agent another transaction is changing, instead of passing them over
 
     async def queue(self, name: str, known: Queue | None = None) -> Queue:
         queue = self.queues.get(name)
@@ -80,7 +81,7 @@ class _Pass:
         changed, event, record = decide.assign(ticket, queue, decision, now=now)
         # capacity, the assignment row, the ticket's new state, the log and the record: one statement, all or nothing
         reserved = await self.repo.reserve(
-            ticket, agent_id, kind, now, hold=changed, log=kind == "assigned", record=record
+            ticket, agent_id, kind, now, hold=changed, log=kind == "assigned", record=record, wait=self.wait
         )
         if reserved is Reservation.TICKET_BUSY:
             return False  # changed by someone else since it was read: theirs to route
@@ -106,15 +107,25 @@ async def _start(uow: UnitOfWork, now: datetime) -> _Pass | None:
 
 
 async def dispatch_ticket(
-    uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None = None, *, explain: bool = True
+    uow: UnitOfWork,
+    now: datetime,
+    ticket: RoutedTicket,
+    queue: Queue | None = None,
+    *,
+    explain: bool = True,
+    wait: bool = False,
 ) -> bool:
     """A ticket that just started waiting (`queue`: its queue, when the caller has it): True when it got an agent.
-    `explain`: keep a record of why it waits, if it does (a recheck after commit does not repeat it)."""
+    `explain`: keep a record of why it waits, if it does (a recheck after commit does not repeat it).
+    `wait`: wait for an agent another transaction is changing (only where this ticket is all the
+    transaction holds, so the wait cannot close a cycle)."""
     if ticket.status != "waiting":
         return False
     repo = RoutingRepository(uow.session)
     await wakeups.noted(repo)
     run = await _start(uow, now)
+    if run is not None:
+        run.wait = wait
     if run is not None and run.state.has_room_on(ticket.channel) and await run.offer(ticket, queue):
         return True
     await wakeups.ticket_waits(uow, repo, ticket.ticket_id, busy=run is not None and run.busy)

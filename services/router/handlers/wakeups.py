@@ -16,13 +16,14 @@ per transaction, which is only ever earlier than needed: safe, at worst a rechec
 
 A ticket also waits when the agent who would take it was being changed by another transaction
 right then (a reservation never waits for a lock): that ticket is looked at again after commit
-whatever the counters say. A recheck that leaves things as they were repeats this, up to
-`ROUNDS` times; a crash between commit and recheck is left to the sweeper's pass.
+whatever the counters say, in a transaction of its own that does wait for that agent (it holds
+nothing else, so the wait cannot close a cycle). A recheck that leaves things as they were
+repeats this, up to `ROUNDS` times; a crash between commit and recheck is left to the sweeper's
+backstop pass.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from services.router.adapters.repository import RoutingRepository
@@ -79,14 +80,20 @@ class Wake(AfterCommit):
             agents = self.agents if waiting_now != self.waiting_seen else set()
             if not tickets and not agents:
                 return
-            if self.forced:
-                await asyncio.sleep(0.002 * self.round)  # let the transaction that held the agent finish
             uow.after_commit(Wake).round = self.round + 1  # what this recheck leaves unmatched, once more
             now = uow.clock.now()
-            for ticket_id in sorted(tickets):
+            for ticket_id in sorted(tickets - self.forced):
                 ticket = await repo.get(ticket_id)
                 if ticket is not None:
                     await dispatch_ticket(uow, now, ticket, explain=False)
             for agent_id in sorted(agents):
                 await dispatch_for(uow, now, agent_id)
             await uow.commit()
+        for ticket_id in sorted(self.forced):
+            # one ticket per transaction, waiting for the busy agent: a wait that holds nothing else
+            async with uow.sibling() as alone:
+                ticket = await RoutingRepository(alone.session).get(ticket_id)
+                if ticket is not None:
+                    alone.after_commit(Wake).round = self.round + 1
+                    await dispatch_ticket(alone, alone.clock.now(), ticket, explain=False, wait=True)
+                await alone.commit()
