@@ -56,6 +56,11 @@ def _agent(row: Any) -> Agent:
 
 _TICKET_FIELDS = tuple(RoutedTicket.__dataclass_fields__)
 _POOL = "router_pool"  # session.info key: agents_with_room, kept for the rest of the transaction
+_NOTES_KEY = "router_notes"  # session.info key: RoutingRepository._notes
+_NOTES = text(
+    "select (select max(version) from router.rule_sets) as ruleset_version, waiting, room "
+    "from router.wake(false, false)"
+)
 _RULESETS: dict[int, RuleSet] = {}  # parsed rule sets by version (versions are immutable)
 
 
@@ -173,9 +178,19 @@ class RoutingRepository:
 
     # the wake-up sequences (handlers/wakeups.py); nextval is not transactional, so a bump is seen at once
     async def wake_counts(self) -> tuple[int, int]:
-        """(waiting_seq, room_seq) as they are now."""
-        waiting, room = (await self._session.execute(text("select waiting, room from router.wake(false, false)"))).one()
-        return int(waiting), int(room)
+        """(waiting_seq, room_seq) as this transaction first saw them (`_notes`)."""
+        counts: tuple[int, int] = (await self._notes())["wake"]
+        return counts
+
+    async def _notes(self) -> dict[str, Any]:
+        """What a routing transaction reads once, in one statement before any other routing read:
+        the wake-up counters (which must be read before the agents or tickets they guard) and the
+        current rule set's version."""
+        notes: dict[str, Any] | None = self.session_info.get(_NOTES_KEY)
+        if notes is None:
+            version, waiting, room = (await self._session.execute(_NOTES)).one()
+            notes = self.session_info[_NOTES_KEY] = {"ruleset_version": version, "wake": (int(waiting), int(room))}
+        return notes
 
     async def wake(self, *, waiting: bool, room: bool) -> tuple[int, int]:
         """Bump the sequences asked for, then read both."""
@@ -559,10 +574,10 @@ class RoutingRepository:
     async def ruleset(self) -> RuleSet | None:
         """The current rule set. A version never changes once saved, so parsed ones are kept by version
         and a transaction reads only the latest version number, once."""
-        info = self.session_info
-        version = info.get("router_ruleset_version")
-        if version is None:
-            version = info["router_ruleset_version"] = await self._session.scalar(select(func.max(rule_sets.c.version)))
+        notes = await self._notes()
+        if "ruleset_version" not in notes:  # saved in this transaction
+            notes["ruleset_version"] = await self._session.scalar(select(func.max(rule_sets.c.version)))
+        version = notes["ruleset_version"]
         if version is None:
             return None
         cached = _RULESETS.get(version)
@@ -588,7 +603,7 @@ class RoutingRepository:
         return [dict(r) for r in rows.mappings()]
 
     async def save_ruleset(self, ruleset: RuleSet, created_by: str, now: datetime) -> int:
-        self.session_info.pop("router_ruleset_version", None)
+        self.session_info.get(_NOTES_KEY, {}).pop("ruleset_version", None)
         version = int(await self._session.scalar(select(func.coalesce(func.max(rule_sets.c.version), 0))) or 0) + 1
         await self._session.execute(
             insert(rule_sets).values(

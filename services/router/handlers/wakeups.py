@@ -30,16 +30,11 @@ from services.router.adapters.repository import RoutingRepository
 from shared.messaging.uow import AfterCommit, UnitOfWork
 
 ROUNDS = 4
-_NOTED = "router_wake_noted"  # session.info key: (waiting_seq, room_seq) noted in this transaction
 
 
 async def noted(repo: RoutingRepository) -> tuple[int, int]:
     """Both counters as this transaction first saw them: read once, before any routing read."""
-    info = repo.session_info
-    seen = info.get(_NOTED)
-    if seen is None:
-        seen = info[_NOTED] = await repo.wake_counts()
-    return seen
+    return await repo.wake_counts()
 
 
 async def ticket_waits(uow: UnitOfWork, repo: RoutingRepository, ticket_id: str, *, busy: bool) -> None:
