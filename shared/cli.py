@@ -119,17 +119,28 @@ def migrate() -> None:
 
 @app.command(short_help="Create the event catalogue's topics (KAFKA_BOOTSTRAP_SERVERS).")
 def topics() -> None:
-    """Create every topic of the event catalogue (auto-creation stays off)."""
+    """Create the catalogue's missing topics (TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR); auto-creation stays off."""
     settings = StackSettings()
     if not settings.kafka_bootstrap_servers:
         console.print("[red]set KAFKA_BOOTSTRAP_SERVERS[/red]")
         raise typer.Exit(2)
     security = KafkaSecurity.from_settings(settings)
-    run_async(
-        ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions, security=security),
+    created = run_async(
+        ensure_topics(
+            settings.kafka_bootstrap_servers,
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            security=security,
+        ),
         timeout=60,
     )
     console.print("topics: " + ", ".join(ALL_TOPICS))
+    if created:
+        # existing topics are left as they are: their partitions and replicas are not changed here
+        console.print(
+            f"created {', '.join(created)} with {settings.topic_partitions} partitions, "
+            f"replication factor {settings.topic_replication_factor}"
+        )
 
 
 def _admin_url(settings: StackSettings) -> str:

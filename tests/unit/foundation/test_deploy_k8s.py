@@ -115,6 +115,11 @@ def test_kafka_and_database_settings_come_from_config_not_urls() -> None:
         assert "sslmode" not in secret["stringData"].get("DATABASE_URL", "")
 
 
+def test_the_topics_get_a_copy_on_each_broker_at_most() -> None:
+    brokers = CONFIG["KAFKA_BOOTSTRAP_SERVERS"].split(",")
+    assert 1 <= int(CONFIG["TOPIC_REPLICATION_FACTOR"]) <= len(brokers)
+
+
 def _comment_above_replicas(service: str) -> str:
     lines = (K8S / f"{service}.yaml").read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("replicas:"))
