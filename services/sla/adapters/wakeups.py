@@ -13,7 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from services.sla.adapters.repository import TIMERS_CHANNEL
-from shared.stack.provision import asyncpg_dsn
+from shared.pg import connect
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ async def timer_notifications(
         except ValueError:
             log.warning("ignoring a malformed %s notification: %r", channel, str(payload)[:100])
 
-    connection = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), timeout=10)
+    connection = await asyncio.wait_for(connect(database_url), timeout=10)
     try:
         await connection.add_listener(TIMERS_CHANNEL, received)
         yield connection
