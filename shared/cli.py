@@ -25,6 +25,7 @@ from shared.events.topics import ALL_TOPICS
 from shared.messaging.kafka import KafkaSecurity, ensure_topics
 from shared.messaging.replay import dead_letters, replay
 from shared.migrations import SERVICES
+from shared.pg import DatabaseUrlError
 from shared.rebuild import REBUILDABLE, progress, start_rebuild, topic_offsets
 from shared.report import KPIS, ReportError, demo_manager_key, fetch, kpi_table, summary_table
 from shared.stack.config import StackSettings
@@ -65,7 +66,7 @@ def up() -> None:
     with console.status("starting Kafka and PostgreSQL (first run downloads the Kafka jars)..."):
         try:
             infra = start_infrastructure(settings)
-        except StackError as exc:
+        except (StackError, DatabaseUrlError) as exc:
             console.print(f"[red]infrastructure did not start:[/red] {exc}")
             raise typer.Exit(1) from exc
     services: list[ServiceProcess] = []
@@ -112,24 +113,39 @@ def migrate() -> None:
     if not settings.database_url:
         console.print("[red]set DATABASE_URL to a role that may create roles and schemas[/red]")
         raise typer.Exit(2)
-    urls = prepare_database(settings.database_url, settings.db_passwords())
+    try:
+        urls = prepare_database(settings.database_url, settings.db_passwords())
+    except DatabaseUrlError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     for service in urls:
         console.print(f"{service}: schema and migrations up to date")
 
 
 @app.command(short_help="Create the event catalogue's topics (KAFKA_BOOTSTRAP_SERVERS).")
 def topics() -> None:
-    """Create every topic of the event catalogue (auto-creation stays off)."""
+    """Create the catalogue's missing topics (TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR); auto-creation stays off."""
     settings = StackSettings()
     if not settings.kafka_bootstrap_servers:
         console.print("[red]set KAFKA_BOOTSTRAP_SERVERS[/red]")
         raise typer.Exit(2)
     security = KafkaSecurity.from_settings(settings)
-    run_async(
-        ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions, security=security),
+    created = run_async(
+        ensure_topics(
+            settings.kafka_bootstrap_servers,
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            security=security,
+        ),
         timeout=60,
     )
     console.print("topics: " + ", ".join(ALL_TOPICS))
+    if created:
+        # existing topics are left as they are: their partitions and replicas are not changed here
+        console.print(
+            f"created {', '.join(created)} with {settings.topic_partitions} partitions, "
+            f"replication factor {settings.topic_replication_factor}"
+        )
 
 
 def _admin_url(settings: StackSettings) -> str:

@@ -12,6 +12,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from shared.pg import split_tls
+
 if TYPE_CHECKING:
     from shared.settings import BaseServiceSettings
 
@@ -74,8 +76,10 @@ def make_engine(
     timeouts: DbTimeouts | None = None,
 ) -> AsyncEngine:
     timeouts = timeouts or DbTimeouts()
+    url, tls = split_tls(url)  # sslmode is not an asyncpg keyword: it becomes `ssl`
     connect_args: dict[str, Any] = {
-        "server_settings": {"application_name": application_name, **timeouts.server_settings()}
+        "server_settings": {"application_name": application_name, **timeouts.server_settings()},
+        **tls,
     }
     waits: dict[str, Any] = {}
     if timeouts.pool_s > 0:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import async_url
+from shared.pg import split_tls
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 SERVICES: tuple[str, ...] = ("ingest", "router", "sla", "escalation", "insights")
@@ -88,7 +89,8 @@ def run_migrations(metadata: MetaData) -> None:
             context.run_migrations()
 
     async def _online() -> None:
-        engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+        plain, tls = split_tls(url)
+        engine = create_async_engine(async_url(plain), poolclass=pool.NullPool, connect_args=tls)
         async with engine.connect() as connection:
             await connection.run_sync(_run)
         await engine.dispose()

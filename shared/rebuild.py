@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.events import topics
 from shared.messaging.kafka import PLAINTEXT, KafkaSecurity
-from shared.stack.provision import asyncpg_dsn
+from shared.pg import connect
 
 REBUILD_LOCK = 0x1A5_0001
 PLUMBING = frozenset({"outbox", "inbox", "dead_letters", "api_keys", "alembic_version", "projection_state"})
@@ -52,7 +51,7 @@ class Started:
 async def start_rebuild(admin_url: str, service: str, now: datetime) -> Started:
     """Empty the projections of `service` and move its consumer to a fresh group (see the module doc)."""
     spec = REBUILDABLE[service]
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    conn = await connect(admin_url)
     try:
         async with conn.transaction():
             await conn.execute("select pg_advisory_xact_lock($1)", REBUILD_LOCK)

@@ -21,6 +21,17 @@ class KafkaSecuritySettings(BaseSettings):
     kafka_ssl_keyfile: str | None = None
 
 
+class TopicSettings(BaseSettings):
+    """How `switchboard topics` and the local stack create the event catalogue's topics (docs/scaling.md)."""
+
+    topic_partitions: int = Field(6, ge=1, description="partitions per topic; at least any service's replicas")
+    # 1 suits the single local broker; a cluster of three or more wants 3, with min.insync.replicas=2 on its
+    # brokers so that every acks=all write survives the loss of one broker
+    topic_replication_factor: int = Field(
+        1, ge=1, description="copies of every partition; at most the number of brokers"
+    )
+
+
 class BaseServiceSettings(KafkaSecuritySettings):
     """Read from the environment (or a .env file) once, in main() or create_app()."""
 

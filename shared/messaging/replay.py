@@ -12,11 +12,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from shared.messaging.deadletter import from_text
 from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, make_producer
-from shared.stack.provision import asyncpg_dsn
+from shared.pg import connect
 
 COLUMNS = 'id, consumer, topic, partition, "offset", key, headers, raw, error, created_at, replayed_at'
 
@@ -24,7 +22,7 @@ COLUMNS = 'id, consumer, topic, partition, "offset", key, headers, raw, error, c
 async def dead_letters(
     admin_url: str, service: str, *, include_replayed: bool = False, limit: int = 100
 ) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    conn = await connect(admin_url)
     try:
         where = "" if include_replayed else "where replayed_at is null"
         rows = await conn.fetch(f'select {COLUMNS} from "{service}".dead_letters {where} order by id limit $1', limit)
@@ -42,7 +40,7 @@ async def replay(
     security: KafkaSecurity = PLAINTEXT,
 ) -> int:
     """Replay the given dead letters of `service` (all not yet replayed when `ids` is None)."""
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    conn = await connect(admin_url)
     producer = make_producer(bootstrap, client_id=f"{service}-replay", security=security)
     await producer.start()
     try:

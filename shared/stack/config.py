@@ -7,11 +7,11 @@ from pathlib import Path
 from pydantic_settings import SettingsConfigDict
 
 from shared.migrations import SERVICES
-from shared.settings import KafkaSecuritySettings
+from shared.settings import KafkaSecuritySettings, TopicSettings
 from shared.stack.provision import default_password
 
 
-class StackSettings(KafkaSecuritySettings):
+class StackSettings(KafkaSecuritySettings, TopicSettings):
     """Every field is an environment variable of the same name in upper case."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -24,7 +24,6 @@ class StackSettings(KafkaSecuritySettings):
     kafka_port: int = 9092
     kafka_heap_mb: int = 512
     postgres_port: int = 5433
-    topic_partitions: int = 6
     host: str = "127.0.0.1"
 
     ingest_port: int = 8001

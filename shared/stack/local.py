@@ -68,13 +68,32 @@ def start_infrastructure(settings: StackSettings, *, fast: bool = False) -> Infr
         urls = prepare_database(admin_url, settings.db_passwords())
         # a broker started here is plaintext; an external one gets the configured security
         security = KafkaSecurity.from_settings(settings) if settings.kafka_bootstrap_servers else PLAINTEXT
-        run_async(ensure_topics(bootstrap, partitions=settings.topic_partitions, security=security), timeout=60)
+        topics = ensure_topics(
+            bootstrap,
+            partitions=settings.topic_partitions,
+            replication_factor=topic_replication(settings),
+            security=security,
+        )
+        run_async(topics, timeout=60)
     except BaseException:
         for started in (kafka, postgres):
             if started:
                 started.stop()
         raise
     return Infrastructure(bootstrap, admin_url, urls, kafka, postgres)
+
+
+def topic_replication(settings: StackSettings) -> int:
+    """TOPIC_REPLICATION_FACTOR on an external cluster; 1 on the broker started here, a single node."""
+    if settings.kafka_bootstrap_servers:
+        return settings.topic_replication_factor
+    if settings.topic_replication_factor > 1:
+        log.warning(
+            "TOPIC_REPLICATION_FACTOR=%d applies to an external cluster (KAFKA_BOOTSTRAP_SERVERS); "
+            "the broker started here is one node, so its topics get 1",
+            settings.topic_replication_factor,
+        )
+    return 1
 
 
 def prepare_database(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from shared import pg
 from shared.migrations import SERVICES
+from shared.pg import connect
 
 DATABASE = "switchboard"
 
@@ -36,7 +38,7 @@ def database_url(admin_url: str, database: str = DATABASE) -> str:
 async def provision(admin_url: str, passwords: dict[str, str], *, database: str = DATABASE) -> None:
     """Create the database, roles and schemas if missing; idempotent, safe to run at every start."""
     await _ensure_database(admin_url, database)
-    conn = await asyncpg.connect(asyncpg_dsn(database_url(admin_url, database)))
+    conn = await connect(database_url(admin_url, database))
     try:
         await conn.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
@@ -50,7 +52,7 @@ async def provision(admin_url: str, passwords: dict[str, str], *, database: str 
 
 
 async def _ensure_database(admin_url: str, database: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    conn = await connect(admin_url)
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
             await conn.execute(f'CREATE DATABASE "{database}"')
@@ -67,5 +69,5 @@ async def _ensure_role(conn: asyncpg.Connection, role: str, password: str) -> No
 
 
 def asyncpg_dsn(url: str) -> str:
-    """asyncpg wants postgresql:// without a SQLAlchemy driver suffix."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """`shared.pg.asyncpg_dsn`, where bench and the tests have always found it; connect with `shared.pg.connect`."""
+    return pg.asyncpg_dsn(url)

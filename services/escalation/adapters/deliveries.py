@@ -8,24 +8,22 @@ neither lose nor double it (the idempotency key is unique).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalation.adapters.tables import deliveries, delivery_attempts
 from services.escalation.adapters.transport import host_of
 
 log = logging.getLogger(__name__)
-NOTIFY_CHANNEL = "escalation_deliveries"
+NOTIFY_CHANNEL = "escalation_deliveries"  # the worker LISTENs here (shared.messaging.notify)
 _NOTIFY = text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL)
 # what a delivery read shows; the secret never leaves this module except to the sender
 _LISTED = [c for c in deliveries.c if c.name not in ("secret", "payload")]
@@ -183,28 +181,6 @@ async def release(session: AsyncSession, claimed: Sequence[Claimed], now: dateti
             .where(deliveries.c.id == row.id, deliveries.c.state == "delivering", deliveries.c.attempts == row.attempts)
             .values(state="pending", attempts=row.attempts - 1, next_attempt_at=now)
         )
-
-
-@contextlib.asynccontextmanager
-async def notifications(engine: AsyncEngine, wake: asyncio.Event) -> AsyncIterator[None]:
-    """LISTEN on the deliveries channel for as long as the block runs: every NOTIFY sets `wake`."""
-    connection = await engine.connect()
-    try:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        raw = (await autocommit.get_raw_connection()).driver_connection
-        assert raw is not None
-
-        def notified(*_: object) -> None:
-            wake.set()
-
-        await raw.add_listener(NOTIFY_CHANNEL, notified)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(Exception):
-                await raw.remove_listener(NOTIFY_CHANNEL, notified)
-    finally:
-        await connection.close()
 
 
 # ---------------------------------------------------------------- reads and replays (REST)

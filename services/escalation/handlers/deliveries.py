@@ -9,7 +9,9 @@ slots while every other host's deliveries go on. A worker that dies mid-send lea
 `webhook-id`, so delivery is at least once and receivers drop repeats by that id.
 
 It sleeps until the next delivery is due, at most `delivery_idle_wake_s`, and wakes at once on
-a NOTIFY (every `enqueue` and replay sends one on commit) or when a slot frees.
+a NOTIFY (every `enqueue` and replay sends one on commit; heard on a connection of its own,
+`shared.messaging.notify`, which also wakes it after reconnecting) or when a slot frees. The sleep
+is the runtime's clock's `sleep_until`: on a test's FakeClock, `advance()` ends it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.escalation.domain import deliveries as rules
 from services.escalation.settings import EscalationSettings, as_escalation_settings
 from shared.clock import Clock
 from shared.events import Envelope, Event
+from shared.messaging.notify import Listener
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 
@@ -62,19 +65,6 @@ async def fan_out(event: Event, *, envelope: Envelope, uow: UnitOfWork, clock: C
         )
 
 
-async def wait_for_wake(
-    wake: asyncio.Event, stop: asyncio.Event, clock: Clock, until: datetime | None, cap_s: float
-) -> None:
-    """Sleep until `until` by `clock` (at most `cap_s`), or until `wake` or `stop` is set."""
-    timeout = cap_s if until is None else min(cap_s, max(0.0, (until - clock.now()).total_seconds()))
-    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
 class DeliveryWorker:
     def __init__(self, runtime: Runtime, settings: EscalationSettings) -> None:
         self.runtime = runtime
@@ -100,18 +90,30 @@ class DeliveryWorker:
         return sorted(h for h, n in self.in_flight.items() if n >= self.settings.delivery_per_host_concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: self.wake.set())
+        listener = Listener(
+            self.runtime.settings.database_url,
+            store.NOTIFY_CHANNEL,
+            self.wake,
+            application_name=f"{self.runtime.definition.name}-deliveries",
+        )
         try:
-            async with store.notifications(self.runtime.engine, self.wake):
+            async with listener:
                 while not stop.is_set():
                     self.wake.clear()
                     if await self.claim() == 0:
-                        await wait_for_wake(self.wake, stop, self.clock, await self.next_due(), self._cap_s())
+                        await self.clock.sleep_until(await self._next_wake(), self.wake)
         finally:
+            stopping.cancel()
             await self.drain()
             await self.http.close()
 
-    def _cap_s(self) -> float:
-        return self.settings.delivery_idle_wake_s
+    async def _next_wake(self) -> datetime:
+        """The next delivery's due time, at most `delivery_idle_wake_s` from now."""
+        due = await self.next_due()
+        latest = self.clock.now() + timedelta(seconds=self.settings.delivery_idle_wake_s)
+        return latest if due is None else min(due, latest)
 
     async def claim(self) -> int:
         """Claim and start what is due and fits the limits; returns how many started."""

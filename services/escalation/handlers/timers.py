@@ -1,17 +1,17 @@
 """The `escalation-timers` worker: fires level delays and unassigned waits when they fall due.
 
 It sleeps until the earliest timer is due and is woken early by `NOTIFY escalation_timers`,
-which every transaction that arms a timer sends on commit (from any replica); there is no fixed
-tick, only a ceiling (`MAX_SLEEP_S`) in case a notification is lost while reconnecting. Each
-due timer is claimed with `FOR UPDATE SKIP LOCKED` in its own transaction, so replicas share
-the work and never fire one twice; the level number it carries makes a late or repeated
-firing a no-op (see `domain.levels`). Time is the runtime's clock (a FakeClock in tests).
+which every transaction that arms a timer sends on commit (from any replica), heard on a
+connection of its own (`shared.messaging.notify`, which also wakes it after reconnecting); there
+is no fixed tick, only a ceiling (`MAX_SLEEP_S`) as a safety net. Each due timer is claimed with
+`FOR UPDATE SKIP LOCKED` in its own transaction, so replicas share the work and never fire one
+twice; the level number it carries makes a late or repeated firing a no-op (see `domain.levels`).
+Time, and the sleep, are the runtime's clock's: on a test's FakeClock, `advance()` wakes the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -19,6 +19,7 @@ from services.escalation.adapters.escalations import TIMERS_CHANNEL, EscalationR
 from services.escalation.domain.triggers import Signal
 from services.escalation.handlers.escalations import fire_level, on_signal
 from services.escalation.handlers.signals import DONE
+from shared.messaging.notify import Listener
 from shared.messaging.uow import UnitOfWork
 from shared.runtime import Runtime
 
@@ -72,37 +73,26 @@ async def _postpone(runtime: Runtime, timer_id: str, due_at: datetime) -> None:
         await uow.commit()
 
 
-async def _seconds_to_next(runtime: Runtime) -> float:
+async def _next_wake(runtime: Runtime) -> datetime:
+    """The earliest timer's due time, at most MAX_SLEEP_S from now."""
     async with runtime.uow() as uow:
         due = await EscalationRepository(uow.session).next_due()
-    if due is None:
-        return MAX_SLEEP_S
-    return min(max((due - runtime.clock.now()).total_seconds(), 0.0), MAX_SLEEP_S)
+    latest = runtime.clock.now() + timedelta(seconds=MAX_SLEEP_S)
+    return latest if due is None else min(due, latest)
 
 
 async def run_timers(runtime: Runtime, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
-
-    def notified(*_: object) -> None:
-        wake.set()
-
-    async with runtime.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        listener = raw.driver_connection
-        assert listener is not None
-        await listener.add_listener(TIMERS_CHANNEL, notified)
-        try:
+    stopping = asyncio.ensure_future(stop.wait())
+    stopping.add_done_callback(lambda _: wake.set())
+    listener = Listener(
+        runtime.settings.database_url, TIMERS_CHANNEL, wake, application_name=f"{runtime.definition.name}-timers"
+    )
+    try:
+        async with listener:
             while not stop.is_set():
                 wake.clear()
                 await fire_due(runtime)
-                timeout = await _seconds_to_next(runtime)
-                if timeout <= 0:
-                    continue
-                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
-        finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(TIMERS_CHANNEL, notified)
+                await runtime.clock.sleep_until(await _next_wake(runtime), wake)
+    finally:
+        stopping.cancel()

@@ -1,9 +1,12 @@
 """The `sla-timers` worker: fire due timers, then sleep until the next one is due.
 
 The sleep is the injected clock's `sleep_until` (real time, or a test's FakeClock), cut short when
-a notification announces an earlier timer (`adapters.wakeups`) or the service stops, and capped at
-`timer_max_sleep_s` as a safety net (e.g. a notification lost while the listening connection was
-down). There is no polling tick: an idle scheduler makes one query per cap.
+a notification announces an earlier timer or the service stops, and capped at `timer_max_sleep_s`
+as a safety net. Every transaction that adds timers NOTIFYs `sla_timers` with the earliest, and each
+replica LISTENs on a connection of its own (`shared.messaging.notify`), so a scheduler wakes when a
+timer earlier than the one it sleeps towards appears anywhere; when that connection is lost and
+comes back, the scheduler makes a fresh pass (what was notified meanwhile is lost). There is no
+polling tick: an idle scheduler makes one query per cap.
 
 Under a stream of due timers, a pass that fired something is followed by the next one no sooner than
 `timer_coalesce_s` (real time, 0.1 s) after it started, so timers due within that span share one pass
@@ -14,11 +17,13 @@ span, and the cost per announcement falls with the rate instead of staying at a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import datetime, timedelta
 
-from services.sla.adapters.wakeups import timer_notifications
+from services.sla.adapters.repository import TIMERS_CHANNEL
 from services.sla.handlers.timers import fire_due
+from shared.messaging.notify import Listener
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,13 @@ class _Sleep:
             self.heard = due if self.heard is None else min(self.heard, due)
         elif due < self.deadline:
             self.wake.set()
+
+
+def _heard(sleep: _Sleep, payload: str) -> None:
+    try:
+        sleep.notified(datetime.fromisoformat(payload))
+    except ValueError:
+        log.warning("ignoring a malformed %s notification: %r", TIMERS_CHANNEL, payload[:100])
 
 
 async def fire_all_due(runtime: Runtime, batch: int) -> datetime | None:
@@ -76,10 +88,15 @@ async def run_timers(runtime: Runtime, stop: asyncio.Event) -> None:
     stopping = asyncio.ensure_future(stop.wait())
     stopping.add_done_callback(lambda _: sleep.wake.set())
     try:
-        async with timer_notifications(runtime.settings.database_url, sleep.notified) as listening:
+        async with Listener(
+            runtime.settings.database_url,
+            TIMERS_CHANNEL,
+            functools.partial(_heard, sleep),
+            # notifications sent while the connection was down are lost: look now
+            on_reconnect=lambda: sleep.notified(runtime.clock.now()),
+            application_name=f"{runtime.definition.name}-timers",
+        ):
             while not stop.is_set():
-                if listening.is_closed():
-                    raise ConnectionError("the connection listening for timer notifications closed")
                 sleep.deadline, sleep.heard = None, None
                 sleep.wake.clear()
                 if busy_since is not None and (gap := busy_since + coalesce_s - loop.time()) > 0:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from shared.migrations import SERVICES
+from shared.pg import split_tls
 from shared.stack.provision import role_name
 
 K8S = Path(__file__).resolve().parents[3] / "deploy" / "k8s"
@@ -110,9 +111,16 @@ def test_every_deployment_reads_the_configmap_its_own_secret_and_the_bootstrap_k
 
 def test_kafka_and_database_settings_come_from_config_not_urls() -> None:
     assert {"KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "TOPIC_PARTITIONS"} <= set(CONFIG)
-    # the services' SQLAlchemy asyncpg driver rejects ?sslmode= in a URL; PGSSLMODE works for all
-    for secret in SECRETS.values():
-        assert "sslmode" not in secret["stringData"].get("DATABASE_URL", "")
+    # TLS to PostgreSQL: a URL's own ?sslmode=, else PGSSLMODE from the ConfigMap; never plaintext
+    for name, secret in SECRETS.items():
+        if url := secret["stringData"].get("DATABASE_URL"):
+            _, tls = split_tls(url)
+            assert tls.get("ssl", CONFIG.get("PGSSLMODE")) in ("require", "verify-ca", "verify-full"), name
+
+
+def test_the_topics_get_a_copy_on_each_broker_at_most() -> None:
+    brokers = CONFIG["KAFKA_BOOTSTRAP_SERVERS"].split(",")
+    assert 1 <= int(CONFIG["TOPIC_REPLICATION_FACTOR"]) <= len(brokers)
 
 
 def _comment_above_replicas(service: str) -> str:
