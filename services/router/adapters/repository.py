@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import DateTime, delete, exists, func, insert, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -201,12 +202,26 @@ class RoutingRepository:
         return int(w), int(r)
 
     # tickets
-    async def add(self, ticket: RoutedTicket, facts: TicketFacts) -> bool:
+    async def add(self, ticket: RoutedTicket, facts: TicketFacts, record: RoutingDecisionRecorded) -> bool:
+        """Insert a newly routed ticket with its routing decision record, in one statement; False
+        (and nothing written) when the ticket is already here."""
         row = {**_row(ticket), "facts": to_json(facts), **_ranks(ticket)}
-        result = await self._session.execute(
-            pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id)
+        added_cte = (
+            pg_insert(tickets).values(**row).on_conflict_do_nothing().returning(tickets.c.ticket_id).cte("added")
         )
-        added = result.first() is not None
+        kept = select(
+            added_cte.c.ticket_id,
+            literal(record.kind),
+            literal(record.model_dump(mode="json"), JSONB),
+            literal(record.decided_at, DateTime(timezone=True)),
+        )
+        statement = (
+            insert(decisions)
+            .from_select(["ticket_id", "kind", "record", "decided_at"], kept)
+            .returning(decisions.c.ticket_id)
+            .add_cte(added_cte)
+        )
+        added = (await self._session.execute(statement)).first() is not None
         if added:
             self._written[ticket.ticket_id] = ticket.version
         return added

@@ -15,6 +15,7 @@ from services.router.handlers.staging import apply, keep_record, stage, stage_ev
 from shared.clock import Clock
 from shared.events.base import Event
 from shared.events.escalation import EscalationRequested
+from shared.events.routing import RoutingDecisionRecorded
 from shared.events.tickets import TicketFieldsChanged, TicketPriorityChanged, TicketReceived, TicketStatusChanged
 from shared.messaging.consumer import Handler
 from shared.messaging.uow import UnitOfWork
@@ -33,9 +34,14 @@ async def on_ticket_received(event: TicketReceived, *, uow: UnitOfWork, clock: C
     ticket, events = decide.route(
         facts, reference=event.reference, received_at=event.received_at, match=match, queue=queue, now=now
     )
-    if not await repo.add(ticket, facts):
+    record = next(e for e in events if isinstance(e, RoutingDecisionRecorded))
+    if not await repo.add(ticket, facts, record):
         return  # already routed (a replay of an event the inbox did not know, e.g. after a restore)
-    await stage_events(uow, repo, events)
+    for event_ in events:  # in their order; the record is already stored with the ticket
+        if event_ is record:
+            uow.publish(record)
+        else:
+            await stage_events(uow, repo, [event_])
     await dispatch_ticket(uow, now, ticket, queue)
 
 
