@@ -7,11 +7,13 @@ nothing is skipped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from shared.events import topics
 from shared.stack.config import StackSettings
 from shared.stack.local import (
     Infrastructure,
@@ -23,6 +25,7 @@ from shared.stack.local import (
 )
 from shared.stack.ports import free_port
 from tests.support.api import ADMIN_KEY
+from tests.support.kafka import commit_group_at_end
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -47,6 +50,14 @@ def infra(stack_dir: Path) -> Iterator[Infrastructure]:
         pytest.fail(f"the local stack (Kafka + PostgreSQL) could not start: {exc}", pytrace=False)
     yield infrastructure
     infrastructure.stop()
+
+
+@pytest.fixture(scope="module")
+def sla_from_now(infra: Infrastructure) -> None:
+    """The sla service's consumer group starts at the end of its topics for this module: its tests
+    send the events they need, and the tickets and routing events of every earlier test (thousands)
+    would otherwise be read first, at the pace of a loaded CI machine."""
+    asyncio.run(commit_group_at_end(infra.bootstrap_servers, "switchboard-sla", (topics.TICKETS, topics.ROUTING)))
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from tests.support.events import envelope_of
 from tests.support.kafka import eventually, read_all
 from tests.support.sla import has, policy_for_brand, received, send, sla_events
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("sla_from_now")]
 TICKETS = 100
 TARGET_S = 14  # first reply, calendar time, warning at 50 %
 SPREAD_S = 10.0  # received over the 10 s before t0: warnings due t0-3..t0+7, breaches t0+4..t0+14

@@ -22,7 +22,7 @@ from tests.support.sla import (
     ticket_sla,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("sla_from_now")]
 
 
 def _clock() -> FakeClock:

@@ -11,7 +11,7 @@ from tests.support.db import fetchval
 from tests.support.ingest import unique
 from tests.support.sla import sla_client
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("sla_from_now")]
 
 OFFICE = {
     "name": "Berlin office",

@@ -14,7 +14,7 @@ from shared.clock import FakeClock
 from tests.support.db import fetch, fetchval
 from tests.support.sla import policy_for_brand, received, reply, send, sla_client, sla_events
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("sla_from_now")]
 TABLES = ("config_versions", "calendars", "policies", "tickets", "ticket_events", "timers", "announced", "outcomes")
 
 

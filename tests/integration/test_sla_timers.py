@@ -15,7 +15,7 @@ from shared.events import topics
 from tests.support.kafka import envelopes, read_all
 from tests.support.sla import has, policy_for_brand, received, send, serving, sla_app, sla_client, sla_events
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("sla_from_now")]
 TICKETS = 25
 
 

@@ -130,3 +130,20 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
         return [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
     finally:
         await producer.stop()
+
+
+async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
+    """Commit `group`'s offsets at the current end of `topics` (no member of the group may be running).
+
+    A service's consumer group that has never run reads its topics from the beginning: in a test
+    session that is every ticket and routing event all earlier tests produced. Tests of one service
+    that only need the events they send themselves start its group here instead."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [tp for topic in topics for tp in await _partitions(bootstrap, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
