@@ -157,7 +157,11 @@ async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> 
         return 0
     agent, load = run.state.pool[agent_id]
     not_theirs = [q.name for q in await run.repo.all_queues() if not could_serve(agent, q)]
-    async for ticket in _waiting(run.repo, not_queues=not_theirs, channels=channels_free(agent, load)):
+    room = agent.total_capacity - load.total
+    first = 2 * room + 2  # most of an agent's best tickets are theirs to take: a few rows, not a full page
+    async for ticket in _waiting(
+        run.repo, not_queues=not_theirs, channels=channels_free(agent, load), first_page=first
+    ):
         await run.offer(ticket)
         if agent_id not in run.state.pool:
             break
@@ -185,13 +189,19 @@ async def _waiting(
     queues: Sequence[str] | None = None,
     not_queues: Sequence[str] = (),
     channels: Sequence[str] | None = None,
+    first_page: int = PAGE,
 ) -> AsyncIterator[RoutedTicket]:
-    """Waiting tickets in the global service order, a page at a time: a long queue is not loaded whole."""
+    """Waiting tickets in the global service order, a page at a time: a long queue is not loaded whole.
+    Pages start at `first_page` and double up to PAGE (an agent with room for one needs a few rows)."""
     after: ServiceKey | None = None
+    limit = max(1, min(first_page, PAGE))
     while True:
-        page = await repo.waiting_page(after=after, limit=PAGE, queues=queues, not_queues=not_queues, channels=channels)
+        page = await repo.waiting_page(
+            after=after, limit=limit, queues=queues, not_queues=not_queues, channels=channels
+        )
         for _, ticket in page:
             yield ticket
-        if len(page) < PAGE:
+        if len(page) < limit:
             return
         after = page[-1][0]
+        limit = min(limit * 2, PAGE)
