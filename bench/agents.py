@@ -48,6 +48,7 @@ DIRECT = "direct-"
 
 @dataclass
 class Seen:
+    received: dict[str, float] = field(default_factory=dict)  # ingest's ticket.received reached Kafka
     routed: dict[str, float] = field(default_factory=dict)
     assigned: dict[str, float] = field(default_factory=dict)
     mail_tickets: dict[str, str] = field(default_factory=dict)  # SMTP token -> ticket id
@@ -150,6 +151,7 @@ class Floor:
                 work = self._accept if kind == OFFERED else self._work
                 self._spawn(work(ticket_id, agent_id))
         elif kind == RECEIVED:
+            seen.received.setdefault(data["ticket_id"], at)
             match = TOKEN.search(data.get("subject") or "")
             if match:
                 seen.mail_tickets[match.group(1)] = data["ticket_id"]

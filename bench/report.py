@@ -22,7 +22,7 @@ def summarise(
     limits: Mapping[str, float], floor: Mapping[str, Any] | None, sla: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """The RESULT_KEYS values (None for a part not run) from the parts' own results."""
-    steps: list[dict[str, Any]] = list(floor["steps"]) if floor else []
+    steps: list[dict[str, Any]] = list(floor.get("steps") or []) if floor else []
     tried = {s["offered_rate"]: s["sustained"] for s in steps}
     best = stats.best_sustained(tried)
     best_step = _step_at(steps, best)
@@ -94,8 +94,15 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     for step in floor.get("steps", []):
         label = f"  {step['offered_rate']:.0f}/s offered ({step['smtp']} by SMTP): assigned/s, held?"
         out.append((label, f"{step['assigned_rate']:.0f}/s, {'yes' if step['sustained'] else 'no: ' + step['reason']}"))
+        out.append(("    202 -> ticket.received on Kafka p50 / p95 / p99", _ms(step["to_kafka"])))
         out.append(("    202 -> routed   p50 / p95 / p99", _ms(step["to_routed"])))
         out.append(("    202 -> assigned p50 / p95 / p99", _ms(step["to_assigned"])))
+        out.append(
+            (
+                "      webhooks only / SMTP only (250 -> assigned)",
+                f"{_ms(step['to_assigned_webhook'])}; {_ms(step['to_assigned_smtp'])}",
+            )
+        )
         procs = step.get("processes", {})
         out.append(
             (

@@ -203,6 +203,10 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
     finally:
         for service in [*extra, *services]:
             service.stop()
+    return result
+
+
+async def scale_part(infra: Infrastructure, settings: StackSettings, options: Options) -> dict[str, Any]:
     say(f"floor cost: dispatch with {options.scale_waiting} waiting x {options.scale_agents} agents (in process)")
     costs = await scale.run(
         infra.admin_url,
@@ -212,11 +216,12 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         waiting=options.scale_waiting,
         repeats=options.scale_repeats,
     )
-    result["scale"] = [{"agents": c.agents, "waiting": c.waiting, "ms": c.ms, "seed_s": c.seed_s} for c in costs]
-    result["scale_flatness"] = {
-        call: stats.flatness({c.waiting * 10_000 + c.agents: c.ms[call] for c in costs}) for call in scale.CALLS
+    return {
+        "scale": [{"agents": c.agents, "waiting": c.waiting, "ms": c.ms, "seed_s": c.seed_s} for c in costs],
+        "scale_flatness": {
+            call: stats.flatness({c.waiting * 10_000 + c.agents: c.ms[call] for c in costs}) for call in scale.CALLS
+        },
     }
-    return result
 
 
 async def main(options: Options, legacy: tuple[int, int, str | None] = (2000, 16, None)) -> None:
@@ -234,9 +239,11 @@ async def main(options: Options, legacy: tuple[int, int, str | None] = (2000, 16
                 report.print_rows(await closed_loop.routing(infra, Path(tmp), *legacy))
                 return
             measured = await measure_limits(infra, options)
-            floor_result = (
-                await floor_part(infra, settings, log_dir, options) if options.part in ("all", "floor") else None
-            )
+            floor_result: dict[str, Any] | None = None
+            if options.part in ("all", "floor"):
+                floor_result = await floor_part(infra, settings, log_dir, options)
+            if options.part in ("all", "floor", "scale"):
+                floor_result = {**(floor_result or {}), **await scale_part(infra, settings, options)}
             sla_rows: list[tuple[str, str]] = []
             sla_result: dict[str, Any] = {}
             if options.part in ("all", "sla"):
@@ -265,7 +272,7 @@ async def main(options: Options, legacy: tuple[int, int, str | None] = (2000, 16
 def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str | None]]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short steps and small sizes (a few minutes)")
-    parser.add_argument("--part", choices=("all", "floor", "sla", "routing"), default="all")
+    parser.add_argument("--part", choices=("all", "floor", "scale", "sla", "routing"), default="all")
     parser.add_argument("--agents", type=int, help="agents on the floor (200)")
     parser.add_argument("--handle-mean-s", type=float, help="mean handle time of a ticket, exponential (2 s)")
     parser.add_argument("--smtp-share", type=float, help="share of tickets sent by SMTP (0.1)")

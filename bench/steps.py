@@ -44,17 +44,29 @@ async def _drain(floor: Floor, step: Step, timeout_s: float) -> int:
     return left
 
 
-def latencies(floor: Floor, step: Step) -> tuple[list[float], list[float]]:
-    """Seconds from each accepted ticket's 202/250 to its routed and to its assigned record."""
-    routed, assigned = [], []
+def steady_rate(assigned: dict[str, float], ids: list[str | None], start: float, end: float) -> float:
+    """The step's tickets assigned per second over its second half (the first half ramps up from empty)."""
+    middle = (start + end) / 2
+    count = sum(1 for i in ids if i in assigned and middle <= assigned[i] <= end)
+    return count / (end - middle) if end > middle else 0.0
+
+
+def latencies(floor: Floor, step: Step) -> dict[str, list[float]]:
+    """Seconds from each accepted ticket's 202/250 to its ticket.received on Kafka (ingest's relay), to
+    its routed and to its assigned record; and to assigned by way in (webhook, SMTP)."""
+    seen = floor.seen
+    out: dict[str, list[float]] = {"to_kafka": [], "to_routed": [], "to_assigned": [], "webhook": [], "smtp": []}
     for sent in step.accepted:
         ticket_id = _ticket(floor, sent)
         assert sent.accepted is not None
-        if ticket_id in floor.seen.routed:
-            routed.append(floor.seen.routed[ticket_id] - sent.accepted)
-        if ticket_id in floor.seen.assigned:
-            assigned.append(floor.seen.assigned[ticket_id] - sent.accepted)
-    return routed, assigned
+        if ticket_id is None:
+            continue
+        for key, instants in (("to_kafka", seen.received), ("to_routed", seen.routed), ("to_assigned", seen.assigned)):
+            if ticket_id in instants:
+                out[key].append(instants[ticket_id] - sent.accepted)
+        if ticket_id in seen.assigned:
+            out["smtp" if sent.token else "webhook"].append(seen.assigned[ticket_id] - sent.accepted)
+    return out
 
 
 async def load_step(
@@ -82,21 +94,24 @@ async def load_step(
     )
     ok, reason = stats.sustained(counts, grace_s=options.grace_s)
     left = await _drain(floor, step, options.drain_timeout_s)
-    routed, assigned = latencies(floor, step)
+    spans = latencies(floor, step)
     return {
         "offered_rate": rate,
         "duration_s": options.duration_s,
         "accepted": counts.accepted,
         "failed": counts.failed,
         "smtp": sum(1 for s in step.sent if s.token is not None),
-        "assigned_rate": round(counts.assigned_in_step / options.duration_s, 1),
+        "assigned_rate": round(steady_rate(at, ids, step.started, end), 1),
         "sustained": ok,
         "reason": reason,
         "send_lag_p99_s": counts.send_lag_p99_s,
         "backlog_samples": list(step.backlog),
         "unassigned_after_drain": left,
-        "to_routed": stats.Latency.of(routed).as_dict(),
-        "to_assigned": stats.Latency.of(assigned).as_dict(),
+        "to_kafka": stats.Latency.of(spans["to_kafka"]).as_dict(),
+        "to_routed": stats.Latency.of(spans["to_routed"]).as_dict(),
+        "to_assigned": stats.Latency.of(spans["to_assigned"]).as_dict(),
+        "to_assigned_webhook": stats.Latency.of(spans["webhook"]).as_dict(),
+        "to_assigned_smtp": stats.Latency.of(spans["smtp"]).as_dict(),
         "processes": {name: {"cpu_pct": u.cpu_pct, "rss_mb": u.rss_mb} for name, u in usage.items()},
     }
 
