@@ -89,6 +89,7 @@ class Floor:
         self._ready = asyncio.Event()
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
         self.errors: Counter[str] = Counter()
+        self.solve_retries = 0
 
     def add_router(self, url: str) -> None:
         self._routers.append(pool_for(url, 32))
@@ -182,10 +183,27 @@ class Floor:
         if ticket_id.startswith(DIRECT):
             await self._solve_on_kafka(ticket_id)
             return
+        await self._solve_at_ingest(ticket_id)
+
+    async def _solve_at_ingest(self, ticket_id: str) -> None:
+        """PATCH until ingest has taken it: an overloaded ingest answers 503, and a solve given up
+        would hold the agent's capacity for the rest of the run."""
         patch = json.dumps({"status": "solved"}).encode()
-        status, _ = await self._ingest.request("PATCH", f"/v1/tickets/{ticket_id}", patch, self._solver)
-        if status != 200:
-            self.errors[f"solve {status}"] += 1
+        delay = 0.2
+        while True:
+            try:
+                status, _ = await self._ingest.request("PATCH", f"/v1/tickets/{ticket_id}", patch, self._solver)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                status = -1
+                self.errors[f"solve {type(exc).__name__}"] += 1
+            if status in (200, 409):  # 409: solved already (a redelivered assignment)
+                return
+            if status in (401, 403, 404, 422):
+                self.errors[f"solve {status}"] += 1
+                return
+            self.solve_retries += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _solve_on_kafka(self, ticket_id: str) -> None:
         now = datetime.now(UTC)

@@ -44,6 +44,7 @@ class Options:
     handle_mean_s: float = 2.0
     smtp_share: float = 0.1
     step_s: float = 25.0
+    drain_s: float = 180.0
     max_steps: int = 8
     rates: tuple[int, ...] = (100, 500)
     idle_s: float = 30.0
@@ -166,7 +167,7 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
             pool_for(ingest.url, 256), SmtpPool("127.0.0.1", smtp_port, 32), customers, smtp_share=options.smtp_share
         )
         say("load steps: 100/s, 500/s, then the search for the highest sustained rate")
-        step_options = steps.StepOptions(duration_s=options.step_s)
+        step_options = steps.StepOptions(duration_s=options.step_s, drain_timeout_s=options.drain_s)
         result["steps"] = await steps.search(
             sim, generator, meter, step_options, fixed=options.rates, max_steps=options.max_steps, say=say
         )
@@ -193,6 +194,7 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         say(f"drain: {options.backlog:,} tickets waiting, then {options.agents} agents come online")
         result["drain"] = await steps.drain(sim, customers, router_pool, ADMIN_KEY, agent_ids, options.backlog)
         result["sim"] = {
+            "solve_retries": sim.solve_retries,
             "errors": dict(sim.errors),
             "events": dict(sim.seen.counts),
         }

@@ -130,7 +130,8 @@ async def search(
     results: list[dict[str, Any]] = []
     tried: dict[float, bool] = {}
 
-    async def one(rate: float) -> None:
+    async def one(rate: float) -> bool:
+        """Run a step; False when its tickets did not drain (later steps would only measure that backlog)."""
         result = await load_step(floor, generator, meter, rate, options)
         tried[rate] = result["sustained"]
         results.append(result)
@@ -138,14 +139,18 @@ async def search(
             f"  {rate:>6.0f}/s offered: {result['assigned_rate']:>6.1f}/s assigned, "
             f"p99 to assigned {result['to_assigned']['p99_ms']} ms, {result['reason']}"
         )
+        if result["unassigned_after_drain"]:
+            say(f"  {result['unassigned_after_drain']} of its tickets still unassigned after the drain: no more steps")
+            return False
+        return True
 
     for fixed_rate in fixed:
-        await one(fixed_rate)
+        if not await one(fixed_rate):
+            return results
     while len(results) < max_steps:
         rate = stats.next_rate(tried, start=max(fixed))
-        if rate is None or rate in tried:
+        if rate is None or rate in tried or not await one(rate):
             break
-        await one(rate)
     return results
 
 
