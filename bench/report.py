@@ -104,6 +104,10 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
             )
         )
         procs = step.get("processes", {})
+        if step.get("load_average"):
+            out.append(
+                ("    machine load average (1 / 5 / 15 min)", " / ".join(f"{x:.1f}" for x in step["load_average"]))
+            )
         out.append(
             (
                 "    CPU % of a core / RSS MB",

@@ -28,7 +28,7 @@ from bench import closed_loop, limits, procs, report, scale, sla, stats, steps
 from bench import floor as floor_config
 from bench.agents import Floor, pool_for
 from bench.clients import SmtpPool
-from bench.load import Generator
+from bench.load import Generator, Step
 from shared.stack.config import StackSettings
 from shared.stack.local import Infrastructure, ServiceProcess, start_infrastructure, start_service
 from shared.stack.ports import free_port
@@ -44,7 +44,7 @@ class Options:
     handle_mean_s: float = 2.0
     smtp_share: float = 0.1
     step_s: float = 25.0
-    drain_s: float = 180.0
+    drain_s: float = 600.0
     max_steps: int = 8
     rates: tuple[int, ...] = (100, 500)
     idle_s: float = 30.0
@@ -63,6 +63,7 @@ class Options:
         return cls(
             quick=True,
             step_s=8.0,
+            drain_s=300.0,
             max_steps=4,
             idle_s=10.0,
             replica_tickets=800,
@@ -145,6 +146,7 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         result["idle"] = {
             "seconds": options.idle_s,
             "stack_cpu_pct": procs.stack_total(usage),
+            "load_average": os.getloadavg(),
             "processes": {n: {"cpu_pct": u.cpu_pct, "rss_mb": u.rss_mb} for n, u in usage.items()},
         }
         # the load steps measure the webhook -> assigned path alone: the other services would share its cores
@@ -168,8 +170,9 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         )
         say("load steps: 100/s, 500/s, then the search for the highest sustained rate")
         step_options = steps.StepOptions(duration_s=options.step_s, drain_timeout_s=options.drain_s)
+        done: list[Step] = []
         result["steps"] = await steps.search(
-            sim, generator, meter, step_options, fixed=options.rates, max_steps=options.max_steps, say=say
+            sim, generator, meter, step_options, fixed=options.rates, max_steps=options.max_steps, say=say, keep=done
         )
         tried = [
             (s["offered_rate"], s["sustained"], s["to_assigned"]["p99_ms"] or float("nan")) for s in result["steps"]
@@ -178,7 +181,7 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         result["max_sustained_rate"] = stats.best_sustained({r: ok for r, ok, _ in tried})
 
         say(f"router replicas: {options.replica_tickets} tickets on Kafka with 1 router, then with 2")
-        await sim.wait_idle(60)
+        result["left_after_steps"] = await steps.settle(sim, done, options.drain_s)
         one = await steps.router_bound(sim, customers, options.replica_tickets, timeout_s=600)
         second = _start("router", infra, log_dir, env)
         extra.append(second)
@@ -281,6 +284,9 @@ def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str |
     parser.add_argument("--step-s", type=float, help="seconds per step of offered load (25; quick 8)")
     parser.add_argument("--rates", help="comma-separated fixed offered rates, before the search (100,500)")
     parser.add_argument("--max-steps", type=int, help="load steps in all, the two fixed ones included (8; quick 4)")
+    parser.add_argument(
+        "--drain-s", type=float, help="longest wait for a step's tickets to be assigned (600; quick 300)"
+    )
     parser.add_argument("--idle-s", type=float, help="seconds of the idle measurement (30; quick 10)")
     parser.add_argument("--replica-tickets", type=int, help="tickets per router-replica run (3000; quick 800)")
     parser.add_argument("--backlog", type=int, help="tickets in the backlog to drain (10000; quick 2000)")
@@ -298,6 +304,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str |
         "handle_mean_s",
         "smtp_share",
         "step_s",
+        "drain_s",
         "max_steps",
         "idle_s",
         "replica_tickets",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,14 +71,17 @@ def latencies(floor: Floor, step: Step) -> dict[str, list[float]]:
 
 
 async def load_step(
-    floor: Floor, generator: Generator, meter: Meter, rate: float, options: StepOptions
+    floor: Floor, generator: Generator, meter: Meter, rate: float, options: StepOptions, keep: list[Step] | None = None
 ) -> dict[str, Any]:
-    """Offer `rate` tickets/s for the step's duration; what came of it."""
+    """Offer `rate` tickets/s for the step's duration; what came of it. The step is appended to `keep`."""
     step = Step(rate=rate, duration_s=options.duration_s)
+    if keep is not None:
+        keep.append(step)
     meter.start()
     await generator.run(step, backlog=lambda: _waiting(floor, step))
     end = step.started + step.duration_s
     usage = meter.read()
+    load = os.getloadavg()
     await asyncio.sleep(options.grace_s)
     accepted = step.accepted
     ids = [_ticket(floor, s) for s in accepted]
@@ -112,6 +116,7 @@ async def load_step(
         "to_assigned": stats.Latency.of(spans["to_assigned"]).as_dict(),
         "to_assigned_webhook": stats.Latency.of(spans["webhook"]).as_dict(),
         "to_assigned_smtp": stats.Latency.of(spans["smtp"]).as_dict(),
+        "load_average": load,  # of the whole machine: other work on the cores shows here
         "processes": {name: {"cpu_pct": u.cpu_pct, "rss_mb": u.rss_mb} for name, u in usage.items()},
     }
 
@@ -125,6 +130,7 @@ async def search(
     fixed: tuple[int, ...] = (100, 500),
     max_steps: int = 8,
     say: Callable[[str], None] = print,
+    keep: list[Step] | None = None,
 ) -> list[dict[str, Any]]:
     """The fixed rates first, then the search for the highest sustained one (stats.next_rate)."""
     results: list[dict[str, Any]] = []
@@ -132,7 +138,7 @@ async def search(
 
     async def one(rate: float) -> bool:
         """Run a step; False when its tickets did not drain (later steps would only measure that backlog)."""
-        result = await load_step(floor, generator, meter, rate, options)
+        result = await load_step(floor, generator, meter, rate, options, keep)
         tried[rate] = result["sustained"]
         results.append(result)
         say(
@@ -152,6 +158,16 @@ async def search(
         if rate is None or rate in tried or not await one(rate):
             break
     return results
+
+
+async def settle(floor: Floor, done: list[Step], timeout_s: float) -> int:
+    """Wait until every ticket the steps got accepted has had an agent and the agents hold nothing,
+    so what comes next does not measure the steps' leftovers; how many were still waiting."""
+    deadline = time.monotonic() + timeout_s
+    while (left := sum(_waiting(floor, s) for s in done)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    await floor.wait_idle(max(deadline - time.monotonic(), 1.0))
+    return left
 
 
 async def router_bound(floor: Floor, customers: Customers, count: int, timeout_s: float) -> dict[str, Any]:
