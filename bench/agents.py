@@ -241,6 +241,20 @@ class Floor:
                 return done
             await asyncio.sleep(0.2)
 
+    async def wait_quiet(self, quiet_s: float, timeout_s: float) -> bool:
+        """Until no record has arrived on the routing and ticket topics for `quiet_s` (the services have
+        caught up with what came before, solves included); False if `timeout_s` passed first."""
+        deadline = time.monotonic() + timeout_s
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now = self.seen.counts.total()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
     async def wait_idle(self, timeout_s: float) -> bool:
         """Until every simulated agent has solved what they held (capacity free again)."""
         deadline = time.monotonic() + timeout_s

@@ -25,14 +25,19 @@ def _tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _cpu_and_rss(pid: int, *, exclude: frozenset[int] = frozenset()) -> tuple[float, int]:
+def _cpu_and_rss(pid: int, *, exclude: frozenset[int] = frozenset(), own_only: bool = False) -> tuple[float, int]:
+    """CPU seconds of the tree, those of descendants that exited and were reaped by the root included
+    (a PostgreSQL backend's CPU moves into the postmaster's `children_*` times when it ends, so the sum
+    never goes backwards), and the resident memory of the live processes."""
     cpu, rss = 0.0, 0
-    for process in _tree(pid):
+    for process in _tree(pid)[:1] if own_only else _tree(pid):
         if process.pid in exclude:
             continue
         try:
             times = process.cpu_times()
             cpu += times.user + times.system
+            if process.pid == pid and not own_only:
+                cpu += times.children_user + times.children_system
             rss += process.memory_info().rss
         except psutil.NoSuchProcess:
             continue
@@ -56,16 +61,10 @@ class Meter:
     def add(self, name: str, pid: int) -> None:
         self.components[name] = pid
 
-    def _bench_children(self) -> frozenset[int]:
-        """The stack runs as children of this process: they are not the benchmark's own cost."""
-        return frozenset(p.pid for pid in self.components.values() if pid != os.getpid() for p in _tree(pid))
-
     def _sample(self) -> dict[str, tuple[float, int]]:
-        exclude = self._bench_children()
-        return {
-            name: _cpu_and_rss(pid, exclude=exclude if pid == os.getpid() else frozenset())
-            for name, pid in self.components.items()
-        }
+        # the benchmark's own process alone: its children are the stack, and those it has stopped
+        # (the services that only run while idle) were reaped by it
+        return {name: _cpu_and_rss(pid, own_only=pid == os.getpid()) for name, pid in self.components.items()}
 
     def start(self) -> None:
         self._start = {name: cpu for name, (cpu, _) in self._sample().items()}

@@ -172,13 +172,16 @@ async def settle(floor: Floor, done: list[Step], timeout_s: float) -> int:
 
 async def router_bound(floor: Floor, customers: Customers, count: int, timeout_s: float) -> dict[str, Any]:
     """`count` TicketReceived events straight onto Kafka at once: assigned per second, first sent to last assigned."""
+    await floor.wait_idle(timeout_s)
+    quiet = await floor.wait_quiet(3.0, timeout_s)
     events = [customers.received() for _ in range(count)]
     ids = [e.ticket_id for e in events]
     started = await floor.publish_received(events)
     done = await floor.wait_assigned(ids, timeout_s)
     last = max((floor.seen.assigned[i] for i in ids if i in floor.seen.assigned), default=started)
     elapsed = max(last - started, 1e-9)
-    return {"tickets": count, "assigned": done, "seconds": round(elapsed, 2), "rate": round(done / elapsed, 1)}
+    rate = round(done / elapsed, 1)
+    return {"tickets": count, "assigned": done, "seconds": round(elapsed, 2), "rate": rate, "started_quiet": quiet}
 
 
 async def set_statuses(router: HttpPool, admin_key: str, agent_ids: list[str], status: str) -> float:
