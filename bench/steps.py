@@ -73,7 +73,11 @@ def latencies(floor: Floor, step: Step) -> dict[str, list[float]]:
 async def load_step(
     floor: Floor, generator: Generator, meter: Meter, rate: float, options: StepOptions, keep: list[Step] | None = None
 ) -> dict[str, Any]:
-    """Offer `rate` tickets/s for the step's duration; what came of it. The step is appended to `keep`."""
+    """Offer `rate` tickets/s for the step's duration, starting on a quiet floor (the agents hold nothing
+    and the services have applied every solve of the step before); what came of it. The step is
+    appended to `keep`."""
+    await floor.wait_idle(options.drain_timeout_s)
+    quiet = await floor.wait_quiet(2.0, options.drain_timeout_s)
     step = Step(rate=rate, duration_s=options.duration_s)
     if keep is not None:
         keep.append(step)
@@ -102,6 +106,7 @@ async def load_step(
     return {
         "offered_rate": rate,
         "duration_s": options.duration_s,
+        "started_quiet": quiet,
         "accepted": counts.accepted,
         "failed": counts.failed,
         "smtp": sum(1 for s in step.sent if s.token is not None),
