@@ -90,6 +90,7 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{_num(limits['throughput_share_of_pg_16'], '{:.1%}')} / {_num(limits['throughput_share_of_kafka'], '{:.1%}')}",
         ),
         ("highest offered rate with p99 to assigned <= 250 ms", _num(floor.get("highest_within_250ms"), unit=" /s")),
+        ("highest assigned rate of any step, sustained or not", _num(floor.get("peak_assigned_rate"), unit=" /s")),
     ]
     for step in floor.get("steps", []):
         label = f"  {step['offered_rate']:.0f}/s offered ({step['smtp']} by SMTP): assigned/s, held?"

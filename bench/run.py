@@ -179,6 +179,8 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         ]
         result["highest_within_250ms"] = stats.highest_within(tried)
         result["max_sustained_rate"] = stats.best_sustained({r: ok for r, ok, _ in tried})
+        # what the floor assigned at best, held or not: a figure when no step was sustained
+        result["peak_assigned_rate"] = max((s["assigned_rate"] for s in result["steps"]), default=None)
 
         say(f"router replicas: {options.replica_tickets} tickets on Kafka with 1 router, then with 2")
         result["left_after_steps"] = await steps.settle(sim, done, options.drain_s)
