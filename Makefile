@@ -27,7 +27,9 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
-# webhooks in, tickets routed, beside the raw Kafka/PostgreSQL limits of this machine
+# a 200-agent floor under open-loop webhook and SMTP load, replicas, backlog drain, dispatch cost, SLA
+# lateness, beside the raw Kafka/PostgreSQL limits; writes bench/results/latest.json and latency.png
+# (`python -m bench.run --quick` for a short run, results in bench/results/quick/)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

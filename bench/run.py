@@ -1,308 +1,326 @@
-"""Benchmark: webhooks into ingest and tickets through the router, beside the raw limits of the
-Kafka broker and PostgreSQL server measured in the same run on the same machine.
+"""`make bench`: a realistic support floor under load, beside this machine's raw Kafka and PostgreSQL limits.
 
-    make bench                         # everything: routing, then SLA
-    python -m bench.run --part routing --tickets 5000 --concurrency 32
-    python -m bench.run --part sla     # see bench/sla.py
+    make bench                              # everything; writes bench/results/latest.json and latency.png
+    python -m bench.run --quick             # a short version (a few minutes); results in bench/results/quick/
+    python -m bench.run --part floor        # only the floor; --part sla | routing (the closed-loop 8-agent part)
 
-Starts its own Kafka, PostgreSQL, ingest and router (in a temporary directory), puts 8 agents online
-with room for every ticket, and counts tickets *assigned* (not just routed). The router's CPU time
-(user + system, read with psutil before and after each phase) divided by the tickets assigned in
-that phase is what one assignment costs the router, outbox relay and consumer included.
+Starts its own Kafka and PostgreSQL (fsync on, checked) in a temporary directory, measures their raw
+limits, then the floor (bench/floor.py: queues, rules, 200 agents, simulated agents in bench/agents.py)
+driven open-loop by signed webhooks and SMTP (bench/load.py) through steps of offered load
+(bench/steps.py), router replicas, a backlog drained, the idle stack, the cost of one dispatch as the
+floor grows (bench/scale.py), and the SLA part (bench/sla.py). No figure is written down anywhere but
+by a run: the table, the JSON and the chart all come from what this run measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-import asyncpg
-import httpx
-import psutil
-from aiokafka import AIOKafkaProducer
-
-from bench import sla
-from services.ingest.webhooks import sign_standard
-from shared.events import topics
-from shared.events.envelope import wrap
-from shared.events.tickets import Requester, TicketReceived
+from bench import closed_loop, limits, procs, report, scale, sla, stats, steps
+from bench import floor as floor_config
+from bench.agents import Floor, pool_for
+from bench.clients import SmtpPool
+from bench.load import Generator, Step
 from shared.stack.config import StackSettings
-from shared.stack.local import Infrastructure, start_infrastructure, start_service
+from shared.stack.local import Infrastructure, ServiceProcess, start_infrastructure, start_service
 from shared.stack.ports import free_port
-from shared.stack.provision import asyncpg_dsn
 
 ADMIN_KEY = "sb_bench_admin_" + uuid.uuid4().hex
-SECRET = "bench-secret"
-AGENTS = 8
 
 
-async def raw_kafka(bootstrap: str, count: int) -> float:
-    """Idempotent acks=all produce rate of one producer, 1 KiB messages (what the outbox relay does)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        payload = b"x" * 1024
-        started = time.perf_counter()
-        futures = [await producer.send(topics.DEAD_LETTERS, payload, key=str(i % 64).encode()) for i in range(count)]
-        await asyncio.gather(*futures)
-        return count / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    part: str = "all"
+    agents: int = 200
+    handle_mean_s: float = 2.0
+    smtp_share: float = 0.1
+    step_s: float = 25.0
+    drain_s: float = 600.0
+    max_steps: int = 8
+    rates: tuple[int, ...] = (100, 500)
+    idle_s: float = 30.0
+    replica_tickets: int = 3000
+    backlog: int = 10_000
+    scale_agents: tuple[int, ...] = (20, 200, 2000)
+    scale_waiting: tuple[int, ...] = (1000, 10_000, 100_000)
+    scale_repeats: int = 7
+    kafka_messages: int = 20_000
+    pg_commits: int = 4000
+    sla: sla.SlaOptions = field(default_factory=sla.SlaOptions)
+    out: Path | None = None
 
-
-async def raw_postgres(url: str, count: int, concurrency: int) -> float:
-    """Committed single-row transactions per second over `concurrency` connections (fsync on)."""
-    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency, max_size=concurrency)
-    try:
-        await pool.execute("create temporary table if not exists bench_rows (id uuid primary key, body jsonb)")
-        await pool.execute("create table if not exists public.bench_rows (id uuid primary key, body jsonb)")
-
-        async def worker(n: int) -> None:
-            async with pool.acquire() as conn:
-                for _ in range(n):
-                    async with conn.transaction():
-                        await conn.execute("insert into public.bench_rows values ($1, $2)", uuid.uuid4(), '{"a": 1}')
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(count // concurrency) for _ in range(concurrency)))
-        return (count // concurrency * concurrency) / (time.perf_counter() - started)
-    finally:
-        await pool.execute("drop table if exists public.bench_rows")
-        await pool.close()
-
-
-async def webhooks(ingest: str, source: str, tickets: int, concurrency: int) -> tuple[list[float], float, list[str]]:
-    """Signed generic webhooks, `concurrency` at a time; each latency is until the 202 (committed, not yet on Kafka)."""
-    latencies: list[float] = []
-    ids: list[str] = []
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(tickets):
-        queue.put_nowait(i)
-
-    async def sender(http: httpx.AsyncClient) -> None:
-        while True:
-            try:
-                i = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            body = json.dumps(
-                {
-                    "event": "ticket.created",
-                    "external_id": f"bench-{i}",
-                    "subject": f"Bench {i}",
-                    "body": "benchmark ticket",
-                    "requester": {"email": f"c{i}@bench.example"},
-                }
-            ).encode()
-            msg_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
-            headers = {
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(now),
-                "webhook-signature": sign_standard(SECRET, msg_id, now, body),
-                "content-type": "application/json",
-            }
-            started = time.perf_counter()
-            response = await http.post(f"/v1/webhooks/{source}", content=body, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            assert response.status_code == 202, response.text
-            ids.append(response.json()["results"][0]["ticket_id"])
-
-    async with httpx.AsyncClient(base_url=ingest, timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(sender(http) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return latencies, elapsed, ids
-
-
-async def router_alone(bootstrap: str, admin_url: str, count: int) -> float:
-    """Ticket-received events straight onto Kafka (no ingest in the way): how fast one router assigns them."""
-    events = [bench_ticket(str(uuid.uuid4())) for _ in range(count)]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        for event in events:
-            envelope = wrap(event, id=str(uuid.uuid4()), source="/switchboard/bench", time=datetime.now(UTC))
-            await producer.send(topics.TICKETS, envelope.to_bytes(), key=event.ticket_id.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
-    ids = [e.ticket_id for e in events]
-    while await assigned_count(admin_url, ids) < count:
-        await asyncio.sleep(0.1)
-    return count / (time.perf_counter() - started)
-
-
-def bench_ticket(ticket_id: str) -> TicketReceived:
-    """A ticket as ingest would announce it, tagged so nothing else mistakes it for real traffic."""
-    return TicketReceived(
-        ticket_id=ticket_id,
-        reference=f"SB-{ticket_id[:6]}",
-        channel="email",
-        subject="Cannot log in",
-        requester=Requester(email="ann@bench.example", name="Ann"),
-        received_at=datetime.now(UTC),
-        tags=("bench",),
-    )
-
-
-async def assigned_count(admin_url: str, ids: list[str]) -> int:
-    """Tickets of `ids` an agent holds (not merely routed into a queue)."""
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url.rsplit("/", 1)[0] + "/switchboard"))
-    try:
-        return await conn.fetchval(
-            "select count(*) from router.tickets where ticket_id = any($1::text[]) and status = 'assigned'", ids
+    @classmethod
+    def quick_run(cls) -> Options:
+        return cls(
+            quick=True,
+            step_s=8.0,
+            drain_s=300.0,
+            max_steps=4,
+            idle_s=10.0,
+            replica_tickets=800,
+            backlog=2000,
+            scale_agents=(20, 200),
+            scale_waiting=(1000, 10_000),
+            scale_repeats=3,
+            kafka_messages=5000,
+            pg_commits=1000,
+            sla=sla.SlaOptions(
+                open_large=10_000,
+                due_large=1000,
+                window_large_s=10,
+                open_small=2000,
+                due_small=500,
+                window_small_s=5,
+                via_kafka=200,
+            ),
         )
-    finally:
-        await conn.close()
 
 
-def agents_online(router: str, tickets: int) -> None:
-    """`AGENTS` agents online, together with room for every ticket of both phases on every channel."""
-    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    room = 2 * tickets // AGENTS + 1
-    for n in range(AGENTS):
-        body = {
-            "name": f"Bench {n}",
-            "capacity": dict.fromkeys(("email", "webhook", "api"), room),
-            "total_capacity": room,
-        }
-        httpx.put(f"{router}/v1/agents/bench-{n}", json=body, headers=admin).raise_for_status()
-        httpx.put(f"{router}/v1/agents/bench-{n}/status", json={"status": "online"}, headers=admin).raise_for_status()
+def say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
+async def measure_limits(infra: Infrastructure, options: Options) -> dict[str, float]:
+    say("raw limits: Kafka produce, produce -> consume; PostgreSQL commits on 1 and 16 connections")
+    return {
+        "kafka_produce_per_s": await limits.kafka_produce(infra.bootstrap_servers, options.kafka_messages),
+        "kafka_produce_consume_per_s": await limits.kafka_produce_consume(
+            infra.bootstrap_servers, options.kafka_messages
+        ),
+        "pg_commits_per_s_1": await limits.postgres_commits(infra.admin_url, options.pg_commits // 2, 1),
+        "pg_commits_per_s_16": await limits.postgres_commits(infra.admin_url, options.pg_commits, 16),
+    }
 
 
-def _ms(values: list[float], q: float) -> str:
-    ordered = sorted(values)
-    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
+def _start(name: str, infra: Infrastructure, log_dir: Path, env: dict[str, str]) -> ServiceProcess:
+    return start_service(name, infra, port=free_port(), log_dir=log_dir, extra_env=env)
 
 
-def print_rows(rows: list[tuple[str, str]]) -> None:
-    width = max(len(r[0]) for r in rows)
-    print()
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}")
-
-
-async def main(
-    tickets: int,
-    concurrency: int,
-    profile: str | None = None,
-    part: str = "all",
-    sla_options: sla.SlaOptions | None = None,
-) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
-        t0 = time.perf_counter()
-        infra = start_infrastructure(settings)
-        stack_s = time.perf_counter() - t0
-        try:
-            kafka_rate = await raw_kafka(infra.bootstrap_servers, 20000)
-            pg_1 = await raw_postgres(infra.admin_url, 2000, 1)
-            pg_c = await raw_postgres(infra.admin_url, 4000, concurrency)
-            rows = [
-                ("stack start (Kafka + PostgreSQL + migrations + topics)", f"{stack_s:.1f} s"),
-                ("raw Kafka: idempotent acks=all produce, 1 KiB, 1 producer", f"{kafka_rate:,.0f} msg/s"),
-                ("raw PostgreSQL: committed 1-row transactions, 1 connection", f"{pg_1:,.0f} tx/s"),
-                (f"raw PostgreSQL: committed 1-row transactions, {concurrency} connections", f"{pg_c:,.0f} tx/s"),
-            ]
-            if part in ("all", "routing"):
-                rows += await routing(infra, Path(tmp), tickets, concurrency, profile)
-            if part in ("all", "sla"):
-                rows += await sla.run(infra, Path(tmp) / "logs", ADMIN_KEY, sla_options or sla.SlaOptions())
-            print_rows(rows)
-        finally:
-            infra.stop()
-
-
-async def routing(
-    infra: Infrastructure, tmp: Path, tickets: int, concurrency: int, profile: str | None
-) -> list[tuple[str, str]]:
-    services = []
+async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Path, options: Options) -> dict[str, Any]:
+    env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LOG_LEVEL": "WARNING"}
+    smtp_port = free_port()
+    ingest = _start("ingest", infra, log_dir, {**env, "SMTP_PORT": str(smtp_port)})
+    router = _start("router", infra, log_dir, env)
+    others = [_start(name, infra, log_dir, env) for name in ("sla", "escalation", "insights")]
+    services = [ingest, router, *others]
+    extra: list[ServiceProcess] = []
+    result: dict[str, Any] = {}
     try:
-        env = {"BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "SMTP_PORT": str(free_port()), "LOG_LEVEL": "WARNING"}
-        for name in ("ingest", "router"):
-            module = "bench.profiled_router" if name == "router" and profile else None
-            extra = {**env, "PROFILE_OUT": profile} if module and profile else env
-            services.append(
-                start_service(name, infra, port=free_port(), log_dir=tmp / "logs", extra_env=extra, module=module)
-            )
         for service in services:
             service.wait_ready()
-        ingest, router = services[0].url, services[1].url
-        router_process = psutil.Process(services[1].process.pid)
-        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        httpx.put(
-            f"{ingest}/v1/admin/webhook-sources/bench", json={"kind": "generic", "secrets": [SECRET]}, headers=admin
-        ).raise_for_status()
-
-        agents_online(router, tickets)
-        cpu_before = cpu_seconds(router_process)
-        latencies, elapsed, ids = await webhooks(ingest, "bench", tickets, concurrency)
-        started = time.perf_counter()
-        while await assigned_count(infra.admin_url, ids) < len(ids):
-            await asyncio.sleep(0.2)
-        routed_s = elapsed + (time.perf_counter() - started)
-        cpu_flow = (cpu_seconds(router_process) - cpu_before) / tickets
-
-        cpu_before = cpu_seconds(router_process)
-        alone = await router_alone(infra.bootstrap_servers, infra.admin_url, tickets)
-        cpu_alone = (cpu_seconds(router_process) - cpu_before) / tickets
-        return [
-            (f"webhooks accepted (202, durable), {concurrency} concurrent senders", f"{tickets / elapsed:,.0f} /s"),
-            (
-                "webhook latency p50 / p95 / p99",
-                f"{_ms(latencies, 0.5)} / {_ms(latencies, 0.95)} / {_ms(latencies, 0.99)}",
-            ),
-            ("webhook latency mean", f"{statistics.mean(latencies) * 1000:.1f} ms"),
-            (
-                f"{tickets} tickets from first webhook to all assigned by 1 router, {AGENTS} agents",
-                f"{routed_s:.1f} s ({tickets / routed_s:,.0f} /s)",
-            ),
-            ("router CPU per assigned ticket (webhooks phase)", f"{cpu_flow * 1000:.1f} ms"),
-            (f"router alone: {tickets} ticket.received events on Kafka to all assigned", f"{alone:,.0f} /s"),
-            ("router CPU per assigned ticket (router alone)", f"{cpu_alone * 1000:.1f} ms"),
-        ]
-    finally:
-        for service in services:
+        say(f"floor: queues, rules, {options.agents} agents and their keys")
+        keys, manager_key = floor_config.configure(ingest.url, router.url, ADMIN_KEY, options.agents)
+        agent_ids = list(keys)
+        sim = Floor(
+            infra.bootstrap_servers,
+            ingest.url,
+            [router.url],
+            keys,
+            solver_key=manager_key,
+            handle_mean_s=options.handle_mean_s,
+        )
+        await sim.start()
+        router_pool = pool_for(router.url, 16)
+        await asyncio.sleep(2)  # the agents' keys reach the router through the access topic
+        await steps.set_statuses(router_pool, ADMIN_KEY, agent_ids, "online")
+        meter = procs.Meter(
+            {
+                **{s.name: s.pid for s in services},
+                "kafka": infra.kafka.process.pid if infra.kafka else 0,
+                "postgres": infra.postgres.process.pid if infra.postgres else 0,
+                "bench": os.getpid(),
+            }
+        )
+        await asyncio.sleep(5)  # what configuring published is consumed everywhere
+        say(f"idle: the whole stack (5 services, Kafka, PostgreSQL), {options.idle_s:.0f} s without traffic")
+        usage = await procs.idle(meter, options.idle_s)
+        result["idle"] = {
+            "seconds": options.idle_s,
+            "stack_cpu_pct": procs.stack_total(usage),
+            "load_average": os.getloadavg(),
+            "processes": {n: {"cpu_pct": u.cpu_pct, "rss_mb": u.rss_mb} for n, u in usage.items()},
+        }
+        # the load steps measure the webhook -> assigned path alone: the other services would share its cores
+        for service in others:
             service.stop()
+            del meter.components[service.name]
+        slots = floor_config.slots(options.agents)
+        result["floor"] = {
+            "agents": options.agents,
+            "slots": slots,
+            "handle_mean_s": options.handle_mean_s,
+            "capacity_bound_tps": slots["total"] / options.handle_mean_s,
+            "smtp_share": options.smtp_share,
+            "queues": list(floor_config.QUEUES),
+            "rules": [r["id"] for r in floor_config.RULES["rules"]],
+        }
+        customers = floor_config.Customers(floor_config.load_samples())
+        result["floor"]["samples"] = len(customers.samples)
+        generator = Generator(
+            pool_for(ingest.url, 256), SmtpPool("127.0.0.1", smtp_port, 32), customers, smtp_share=options.smtp_share
+        )
+        say("load steps: 100/s, 500/s, then the search for the highest sustained rate")
+        step_options = steps.StepOptions(duration_s=options.step_s, drain_timeout_s=options.drain_s)
+        done: list[Step] = []
+        result["steps"] = await steps.search(
+            sim, generator, meter, step_options, fixed=options.rates, max_steps=options.max_steps, say=say, keep=done
+        )
+        tried = [
+            (s["offered_rate"], s["sustained"], s["to_assigned"]["p99_ms"] or float("nan")) for s in result["steps"]
+        ]
+        result["highest_within_250ms"] = stats.highest_within(tried)
+        result["max_sustained_rate"] = stats.best_sustained({r: ok for r, ok, _ in tried})
+        # what the floor assigned at best, held or not: a figure when no step was sustained
+        result["peak_assigned_rate"] = max((s["assigned_rate"] for s in result["steps"]), default=None)
+
+        say(f"router replicas: {options.replica_tickets} tickets on Kafka with 1 router, then with 2")
+        result["left_after_steps"] = await steps.settle(sim, done, options.drain_s)
+        one = await steps.router_bound(sim, customers, options.replica_tickets, timeout_s=600)
+        second = _start("router", infra, log_dir, env)
+        extra.append(second)
+        await asyncio.to_thread(second.wait_ready)
+        sim.add_router(second.url)
+        await asyncio.sleep(10)  # the consumer group rebalances over both
+        two = await steps.router_bound(sim, customers, options.replica_tickets, timeout_s=600)
+        result["replicas"] = {"one": one, "two": two}
+        await asyncio.to_thread(second.stop)
+        extra.remove(second)
+        await asyncio.sleep(5)
+
+        say(f"drain: {options.backlog:,} tickets waiting, then {options.agents} agents come online")
+        result["drain"] = await steps.drain(sim, customers, router_pool, ADMIN_KEY, agent_ids, options.backlog)
+        result["sim"] = {
+            "solve_retries": sim.solve_retries,
+            "errors": dict(sim.errors),
+            "events": dict(sim.seen.counts),
+        }
+        await sim.stop()
+        await generator.ingest.close()
+        await generator.smtp.close()
+        await router_pool.close()
+    finally:
+        for service in [*extra, *services]:
+            service.stop()
+    return result
+
+
+async def scale_part(infra: Infrastructure, settings: StackSettings, options: Options) -> dict[str, Any]:
+    say(f"floor cost: dispatch with {options.scale_waiting} waiting x {options.scale_agents} agents (in process)")
+    costs = await scale.run(
+        infra.admin_url,
+        settings.db_passwords(),
+        infra.service_urls["router"],
+        agents=options.scale_agents,
+        waiting=options.scale_waiting,
+        repeats=options.scale_repeats,
+    )
+    return {
+        "scale": [{"agents": c.agents, "waiting": c.waiting, "ms": c.ms, "seed_s": c.seed_s} for c in costs],
+        "scale_flatness": {
+            call: stats.flatness({c.waiting * 10_000 + c.agents: c.ms[call] for c in costs}) for call in scale.CALLS
+        },
+    }
+
+
+async def main(options: Options, legacy: tuple[int, int, str | None] = (2000, 16, None)) -> None:
+    machine = procs.machine()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
+        say("starting Kafka and PostgreSQL (fsync on)")
+        infra = start_infrastructure(settings)
+        log_dir = Path(tmp) / "logs"
+        try:
+            fsync = await limits.fsync_setting(infra.admin_url)
+            if fsync != "on":
+                raise RuntimeError(f"PostgreSQL runs with fsync={fsync}: no figure of this run would be worth quoting")
+            if options.part == "routing":
+                report.print_rows(await closed_loop.routing(infra, Path(tmp), *legacy))
+                return
+            measured = await measure_limits(infra, options)
+            floor_result: dict[str, Any] | None = None
+            if options.part in ("all", "floor"):
+                floor_result = await floor_part(infra, settings, log_dir, options)
+            if options.part in ("all", "floor", "scale"):
+                floor_result = {**(floor_result or {}), **await scale_part(infra, settings, options)}
+            sla_rows: list[tuple[str, str]] = []
+            sla_result: dict[str, Any] = {}
+            if options.part in ("all", "sla"):
+                say("SLA: open tickets with timers, a stream of breaches")
+                sla_rows = await sla.run(infra, log_dir, ADMIN_KEY, options.sla, sla_result)
+        finally:
+            infra.stop()
+    values = report.summarise(measured, floor_result, sla_result or None)
+    detail = {
+        "fsync": fsync,
+        "quick": options.quick,
+        "part": options.part,
+        "limits": measured,
+        "floor": floor_result,
+        "sla": sla_result or None,
+    }
+    doc = report.document(values, detail, machine)
+    report.print_rows(report.rows(doc))
+    if sla_rows:
+        report.print_rows(sla_rows)
+    out = options.out or (report.RESULTS / "quick" if options.quick or options.part != "all" else report.RESULTS)
+    json_path, png = report.write(doc, out)
+    say(f"wrote {json_path}" + (f" and {png}" if png else ""))
+
+
+def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str | None]]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short steps and small sizes (a few minutes)")
+    parser.add_argument("--part", choices=("all", "floor", "scale", "sla", "routing"), default="all")
+    parser.add_argument("--agents", type=int, help="agents on the floor (200)")
+    parser.add_argument("--handle-mean-s", type=float, help="mean handle time of a ticket, exponential (2 s)")
+    parser.add_argument("--smtp-share", type=float, help="share of tickets sent by SMTP (0.1)")
+    parser.add_argument("--step-s", type=float, help="seconds per step of offered load (25; quick 8)")
+    parser.add_argument("--rates", help="comma-separated fixed offered rates, before the search (100,500)")
+    parser.add_argument("--max-steps", type=int, help="load steps in all, the two fixed ones included (8; quick 4)")
+    parser.add_argument(
+        "--drain-s", type=float, help="longest wait for a step's tickets to be assigned (600; quick 300)"
+    )
+    parser.add_argument("--idle-s", type=float, help="seconds of the idle measurement (30; quick 10)")
+    parser.add_argument("--replica-tickets", type=int, help="tickets per router-replica run (3000; quick 800)")
+    parser.add_argument("--backlog", type=int, help="tickets in the backlog to drain (10000; quick 2000)")
+    parser.add_argument("--scale-agents", help="comma-separated agent counts (20,200,2000; quick 20,200)")
+    parser.add_argument("--scale-waiting", help="comma-separated waiting counts (1000,10000,100000; quick 1000,10000)")
+    parser.add_argument("--out", type=Path, help="where latest.json and latency.png go")
+    parser.add_argument("--tickets", type=int, default=2000, help="--part routing: tickets per phase")
+    parser.add_argument("--concurrency", type=int, default=16, help="--part routing: concurrent webhook senders")
+    parser.add_argument("--profile", help="--part routing: run the router under cProfile and write its stats here")
+    args = parser.parse_args(argv)
+    options = Options.quick_run() if args.quick else Options()
+    changes: dict[str, Any] = {"part": args.part, "out": args.out}
+    for name in (
+        "agents",
+        "handle_mean_s",
+        "smtp_share",
+        "step_s",
+        "drain_s",
+        "max_steps",
+        "idle_s",
+        "replica_tickets",
+        "backlog",
+    ):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    for name in ("scale_agents", "scale_waiting", "rates"):
+        if getattr(args, name):
+            changes[name] = tuple(int(x) for x in getattr(args, name).split(","))
+    profile = os.path.abspath(args.profile) if args.profile else None
+    return replace(options, **changes), (args.tickets, args.concurrency, profile)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--profile", help="run the router under cProfile and write its stats here")
-    parser.add_argument("--part", choices=("all", "routing", "sla"), default="all", help="which part to run")
-    defaults = sla.SlaOptions()
-    parser.add_argument("--sla-open", type=int, default=defaults.open_large, help="open tickets, stage 2")
-    parser.add_argument("--sla-due", type=int, default=defaults.due_large, help="breaches due in stage 2")
-    parser.add_argument("--sla-window", type=float, default=defaults.window_large_s, help="seconds they are due over")
-    parser.add_argument("--sla-open-small", type=int, default=defaults.open_small, help="open tickets, stage 1")
-    parser.add_argument("--sla-due-small", type=int, default=defaults.due_small, help="breaches due in stage 1")
-    parser.add_argument("--sla-window-small", type=float, default=defaults.window_small_s)
-    parser.add_argument("--sla-via-kafka", type=int, default=defaults.via_kafka, help="stage-1 tickets sent on Kafka")
-    args = parser.parse_args()
-    options = sla.SlaOptions(
-        open_large=args.sla_open,
-        due_large=args.sla_due,
-        window_large_s=args.sla_window,
-        open_small=args.sla_open_small,
-        due_small=args.sla_due_small,
-        window_small_s=args.sla_window_small,
-        via_kafka=args.sla_via_kafka,
-    )
-    profile = os.path.abspath(args.profile) if args.profile else None
-    asyncio.run(main(args.tickets, args.concurrency, profile, args.part, options))
+    opts, legacy_args = parse()
+    asyncio.run(main(opts, legacy_args))

@@ -381,17 +381,20 @@ def start_sla(infra: Infrastructure, log_dir: Path, env: dict[str, str]) -> Serv
     return service
 
 
-async def run(infra: Infrastructure, log_dir: Path, admin_key: str, options: SlaOptions) -> list[tuple[str, str]]:
+async def run(
+    infra: Infrastructure, log_dir: Path, admin_key: str, options: SlaOptions, out: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    """The table rows; `out`, when given, gets the large stream's figures for latest.json."""
     env = {"BOOTSTRAP_ADMIN_KEY": admin_key, "LOG_LEVEL": "WARNING"}
     service = start_sla(infra, log_dir, env)
     try:
-        return await _run(infra, service, admin_key, options)
+        return await _run(infra, service, admin_key, options, out if out is not None else {})
     finally:
         service.stop()
 
 
 async def _run(
-    infra: Infrastructure, service: ServiceProcess, admin_key: str, options: SlaOptions
+    infra: Infrastructure, service: ServiceProcess, admin_key: str, options: SlaOptions, out: dict[str, Any]
 ) -> list[tuple[str, str]]:
     admin = {"Authorization": f"Bearer {admin_key}"}
     response = httpx.put(f"{service.url}/v1/policies/bench", json=POLICY, headers=admin)
@@ -436,7 +439,24 @@ async def _run(
         )
     finally:
         await conn.close()
+    out.update(figures(large))
     return table(options, kafka_rate, check, small, large)
+
+
+def figures(s: Stream) -> dict[str, Any]:
+    """The large stream for latest.json: lateness in seconds (Kafka record time - due_at), timers open."""
+    return {
+        "lateness_p50_s": _q(s.lateness, 0.5),
+        "lateness_p99_s": _q(s.lateness, 0.99),
+        "lateness_max_s": max(s.lateness, default=float("nan")),
+        "open_timers": s.timer_rows,
+        "open_tickets": s.open_tickets,
+        "breaches_expected": s.expected,
+        "breaches_received": s.received,
+        "breaches_twice": s.duplicates,
+        "window_s": s.window_s,
+        "sla_cpu_ms_per_announcement": s.cpu_s / max(s.received, 1) * 1000,
+    }
 
 
 async def open_count(conn: asyncpg.Connection) -> int:
