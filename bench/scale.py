@@ -33,6 +33,7 @@ from bench import floor
 from services.router.adapters.codec import to_json
 from services.router.adapters.repository import RoutingRepository
 from services.router.adapters.tables import messaging
+from services.router.domain import decide
 from services.router.domain.dispatch_pass import priority_rank
 from services.router.domain.model import RoutedTicket, TicketFacts
 from services.router.entrypoints.schemas import QueueIn
@@ -205,7 +206,8 @@ class Timer:
                 result: Any = await dispatch_for(uow, now, "floor-0000")
             else:
                 ticket, facts = new_ticket("email" if call == "dispatch_ticket_assigns" else "chat", now)
-                await RoutingRepository(uow.session).add(ticket, facts)
+                routed = decide.record("route", ticket, reason="benchmark ticket", now=now)
+                await RoutingRepository(uow.session).add(ticket, facts, routed)
                 started = time.perf_counter()
                 result = await dispatch_ticket(uow, now, ticket)
             return time.perf_counter() - started, result
