@@ -242,10 +242,21 @@ async def main(options: Options, legacy: tuple[int, int, str | None] = (2000, 16
             fsync = await limits.fsync_setting(infra.admin_url)
             if fsync != "on":
                 raise RuntimeError(f"PostgreSQL runs with fsync={fsync}: no figure of this run would be worth quoting")
-            if options.part == "routing":
-                report.print_rows(await closed_loop.routing(infra, Path(tmp), *legacy))
-                return
             measured = await measure_limits(infra, options)
+            if options.part == "routing":
+                raw = [
+                    ("fsync", fsync),
+                    (
+                        "raw Kafka: aiokafka produce -> consume, acks=all, 1 KiB",
+                        f"{measured['kafka_produce_consume_per_s']:,.0f} msg/s",
+                    ),
+                    (
+                        "raw PostgreSQL: 1-row commits, 1 / 16 connections",
+                        f"{measured['pg_commits_per_s_1']:,.0f} / {measured['pg_commits_per_s_16']:,.0f} tx/s",
+                    ),
+                ]
+                report.print_rows(raw + await closed_loop.routing(infra, Path(tmp), *legacy))
+                return
             floor_result: dict[str, Any] | None = None
             if options.part in ("all", "floor"):
                 floor_result = await floor_part(infra, settings, log_dir, options)
