@@ -40,7 +40,7 @@ def _ticket(row: Any) -> RoutedTicket:
     return RoutedTicket(**data)
 
 
-def _agent(row: Any) -> Agent:
+def agent_from_row(row: Any) -> Agent:
     return Agent(
         id=row["id"],
         name=row["name"],
@@ -412,11 +412,11 @@ class RoutingRepository:
     async def agent(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
         query = select(agents).where(agents.c.id == agent_id)
         row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
-        return _agent(row) if row else None
+        return agent_from_row(row) if row else None
 
     async def online_agents(self) -> list[Agent]:
         query = select(agents).where(agents.c.status == "online").order_by(agents.c.id)
-        return [_agent(r) for r in (await self._session.execute(query)).mappings()]
+        return [agent_from_row(r) for r in (await self._session.execute(query)).mappings()]
 
     async def agents_with_room(self) -> dict[str, tuple[Agent, AgentLoad]]:
         """Online agents under their total capacity, with their loads: all an assignment pass can use.
@@ -431,7 +431,8 @@ class RoutingRepository:
         if pool is None:
             rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
             loads = (
-                (_agent(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"])) for r in rows
+                (agent_from_row(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"]))
+                for r in rows
             )
             pool = info[_POOL] = {agent.id: (agent, load) for agent, load in loads if has_room(agent, load)}
         return pool
@@ -440,7 +441,9 @@ class RoutingRepository:
         self.session_info.pop(_POOL, None)
 
     async def all_agents(self) -> list[Agent]:
-        return [_agent(r) for r in (await self._session.execute(select(agents).order_by(agents.c.id))).mappings()]
+        return [
+            agent_from_row(r) for r in (await self._session.execute(select(agents).order_by(agents.c.id))).mappings()
+        ]
 
     async def put_agent(self, agent: Agent) -> None:
         """Create or update an agent's profile (status is kept on update); capacities are copied to agent_loads."""

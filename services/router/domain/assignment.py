@@ -21,7 +21,7 @@ from typing import Literal
 from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket
 
 GENERAL_POOL = "general pool"
-_LISTED_AT_MOST = 10  # agents named in a "none eligible" reason
+REASON_LISTED = 10  # online agents named in a "none eligible" reason
 
 
 @dataclass(frozen=True)
@@ -134,14 +134,14 @@ def requirements(queue: Queue, ticket: RoutedTicket, now: datetime, online: Sequ
 # --- eligibility ------------------------------------------------------------------------------
 
 
-def _primary(tag: str) -> str:
+def primary_subtag(tag: str) -> str:
     return tag.strip().replace("_", "-").split("-")[0].casefold()
 
 
 def speaks(agent: Agent, language: str) -> bool:
     """Primary subtags match: a "de" agent serves "de-AT" tickets and a "de-CH" agent serves "de"."""
-    wanted = _primary(language)
-    return any(_primary(spoken) == wanted for spoken in agent.languages)
+    wanted = primary_subtag(language)
+    return any(primary_subtag(spoken) == wanted for spoken in agent.languages)
 
 
 def eligibility(
@@ -265,6 +265,13 @@ def _round_robin(eligible: list[tuple[Agent, AgentLoad]], last: str | None) -> t
     return ordered[0], f"round_robin: wrapped around to {ordered[0].id} after {last}"
 
 
+def none_eligible_reason(online_rows: Sequence[tuple[Agent, Sequence[str]]], count: int) -> str:
+    """`count` agents online and none eligible, naming the first of `online_rows` (by id) with their reasons."""
+    listed = "; ".join(f"{agent.id}: {', '.join(reasons)}" for agent, reasons in online_rows[:REASON_LISTED])
+    more = f"; and {count - REASON_LISTED} more" if count > REASON_LISTED else ""
+    return f"{count} online agent{'s' if count != 1 else ''}, none eligible: {listed}{more}"
+
+
 def choose_agent(
     ticket: RoutedTicket,
     queue: Queue,
@@ -294,12 +301,7 @@ def choose_agent(
         online_rows = [(agent, reasons) for agent, _, reasons in excluded if agent.status == "online"]
         if not online_rows:
             return AssignmentDecision(None, req, candidates, "no agent is online")
-        listed = "; ".join(f"{agent.id}: {', '.join(reasons)}" for agent, reasons in online_rows[:_LISTED_AT_MOST])
-        more = f"; and {len(online_rows) - _LISTED_AT_MOST} more" if len(online_rows) > _LISTED_AT_MOST else ""
-        count = len(online_rows)
-        return AssignmentDecision(
-            None, req, candidates, f"{count} online agent{'s' if count != 1 else ''}, none eligible: {listed}{more}"
-        )
+        return AssignmentDecision(None, req, candidates, none_eligible_reason(online_rows, len(online_rows)))
 
     previous = ticket.previous_agent_id
     affinity_note = ""

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.router.domain.assignment import AssignmentDecision, Candidate
+from services.router.domain.census import Census, closeness, exclusion_kind
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
 from shared.events.base import Event
@@ -230,23 +231,6 @@ def record(
 WAIT_LISTED = 20  # agents named in a wait record; the counts cover all of them
 
 
-def exclusion_kind(reason: str) -> str:
-    """An eligibility reason without its numbers: "email full 6/6" -> "email full", "skill billing 1 < 3"
-    and "no skill billing" -> "skill billing", "does not speak de (speaks en)" -> "language de"."""
-    words = reason.split()
-    if reason.startswith("no skill ") or (words[0] == "skill" and len(words) > 1):
-        return f"skill {words[2] if words[0] == 'no' else words[1]}"
-    if reason.startswith("does not speak "):
-        return f"language {words[3]}"
-    if len(words) >= 2 and words[1] == "full":
-        return f"{words[0]} full"
-    if reason.startswith("fairness limit"):
-        return "fairness limit"
-    if reason.startswith("not in team"):
-        return f"team {words[3]}"
-    return reason
-
-
 def why_waiting(
     ticket: RoutedTicket, decision: AssignmentDecision, *, now: datetime, listed: int = WAIT_LISTED
 ) -> RoutingDecisionRecorded:
@@ -254,21 +238,37 @@ def why_waiting(
     `listed` named (the closest first: agents who fit the ticket's skills, team and language, then by
     how few reasons exclude them, then id), and per kind of exclusion how many agents it left out."""
     counts = Counter(exclusion_kind(r) for c in decision.candidates for r in c.excluded)
-
-    def closeness(c: Candidate) -> tuple[bool, int, str]:
-        misfit = any(exclusion_kind(r).startswith(("skill ", "team ", "language ")) for r in c.excluded)
-        return (misfit, len(c.excluded), c.agent_id)
-
-    ordered = sorted(decision.candidates, key=closeness)
-    shown = replace(decision, candidates=tuple(ordered[:listed]))
+    ordered = sorted(decision.candidates, key=lambda c: closeness(c.excluded, c.agent_id))
     if not decision.candidates:
         reason = "no agents configured"
     elif decision.agent_id is None:
         reason = decision.reason
     else:
         reason = f"{decision.agent_id} could take it but had no room left when asked (changed meanwhile)"
-    if len(ordered) > listed:
-        reason += f"; {len(ordered) - listed} more agents not listed (see excluded_counts)"
+    return _wait_record(ticket, replace(decision, candidates=tuple(ordered)), reason, counts, len(ordered), now, listed)
+
+
+def why_waiting_counted(
+    ticket: RoutedTicket, census: Census, *, now: datetime, listed: int = WAIT_LISTED
+) -> RoutingDecisionRecorded:
+    """`why_waiting` from a census: the same record, from agents counted in groups (see census.py)."""
+    decision = census.decision
+    return _wait_record(ticket, decision, decision.reason, census.counts, census.considered, now, listed)
+
+
+def _wait_record(
+    ticket: RoutedTicket,
+    decision: AssignmentDecision,
+    reason: str,
+    counts: Mapping[str, int],
+    considered: int,
+    now: datetime,
+    listed: int,
+) -> RoutingDecisionRecorded:
+    """`decision.candidates` closest first; the first `listed` are named."""
+    shown = replace(decision, candidates=decision.candidates[:listed])
+    if considered > listed:
+        reason += f"; {considered - listed} more agents not listed (see excluded_counts)"
     waiting = record("wait", ticket, reason=reason, now=now, decision=shown, excluded_counts=counts)
     return waiting.model_copy(update={"agent_id": None})
 

@@ -23,9 +23,17 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.router.adapters import census as census_queries
 from services.router.adapters.repository import Reservation, RoutingRepository
-from services.router.domain import decide
-from services.router.domain.assignment import AssignmentDecision, choose_agent
+from services.router.domain import census, decide
+from services.router.domain.assignment import (
+    REASON_LISTED,
+    AssignmentDecision,
+    Requirements,
+    choose_agent,
+    requirements,
+)
+from services.router.domain.decide import WAIT_LISTED
 from services.router.domain.dispatch_pass import DispatchPass, ServiceKey, channels_free, could_serve
 from services.router.domain.model import AgentLoad, Queue, RoutedTicket
 from services.router.handlers import wakeups
@@ -135,16 +143,43 @@ async def dispatch_ticket(
 
 
 async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, queue: Queue | None) -> None:
-    """Why nobody took it: every agent against the ticket's requirements (only for a ticket that waits)."""
+    """Why nobody took it: every agent against the ticket's requirements (only for a ticket that waits).
+
+    Agents are counted in groups by the database and only the ones the record names are read
+    (domain/census.py), so the cost does not grow with the floor. A workflow queue (whose step
+    depends on everyone online) and a census that finds someone eligible (room freed meanwhile)
+    judge every agent instead."""
     repo = RoutingRepository(uow.session)
     if queue is None or queue.name != ticket.queue:
         queue = await repo.queue(ticket.queue)
+    since = now - timedelta(seconds=queue.fairness_window_s)
+    if not queue.workflow:
+        census = await counted_wait(uow, ticket, queue, requirements(queue, ticket, now, ()), since)
+        if census is not None:
+            await keep_record(uow, repo, decide.why_waiting_counted(ticket, census, now=now))
+            return
     agents = await repo.all_agents()
-    loads = await repo.loads(queue.name, now - timedelta(seconds=queue.fairness_window_s))
+    loads = await repo.loads(queue.name, since)
     online = [a for a in agents if a.status == "online"]
     rows = [(a, loads.get(a.id, AgentLoad())) for a in agents]
     decision = choose_agent(ticket, queue, rows, now, last_round_robin_agent=None, online=online)
     await keep_record(uow, repo, decide.why_waiting(ticket, decision, now=now))
+
+
+async def counted_wait(
+    uow: UnitOfWork, ticket: RoutedTicket, queue: Queue, req: Requirements, since: datetime
+) -> census.Census | None:
+    """The counted account of why nobody can take `ticket`, or None when someone in a group could."""
+    # who declined the ticket or transferred it away is ruled out by the ticket itself: judged one by one
+    apart = frozenset(ticket.declined_by) | ({ticket.excluded_agent_id} if ticket.excluded_agent_id else frozenset())
+    groups = await census_queries.wait_census(uow.session, req, ticket, queue, since, apart=apart, first=WAIT_LISTED)
+    reasons = [(group, census.group_reasons(group, req, ticket, queue)) for group in groups]
+    if not all(why for _, why in reasons):
+        return None
+    named = set(census.closest_ids(reasons, WAIT_LISTED))
+    named |= set(await census_queries.first_online_ids(uow.session, REASON_LISTED))
+    judged = await census_queries.judged_agents(uow.session, named | apart, queue.name, since)
+    return census.count_waiting(ticket, queue, req, groups, judged, apart)
 
 
 async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> int:
