@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from shared.events import topics
-from shared.messaging.kafka import FETCH_MAX_WAIT_MS
+from shared.messaging.kafka import CONSUMER_TICK_MS, FETCH_MAX_WAIT_MS
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class AgentStream:
                 enable_auto_commit=False,
                 # the broker answers as soon as a record arrives; this only spaces out idle fetches
                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                consumer_timeout_ms=CONSUMER_TICK_MS,
                 client_id=f"{runtime.definition.name}-agent-stream",
             )
             try:
