@@ -1,9 +1,9 @@
 """What time alone changes: offers expire, wait limits overflow or widen, workflow steps advance.
 
 One pass per `SWEEP_INTERVAL_S` (the `sweep_interval_s` setting), in one transaction under the
-routing lock, so replicas never act on the same ticket twice (skipped after one cheap read when no
-ticket waits and no offer is out); the clock is the runtime's (a
-FakeClock in tests). What changes is `domain.sweep`'s call.
+routing lock, so replicas never act on the same ticket twice; when no ticket waits and no offer is
+out, one cheap read stands in for the pass. The clock is the runtime's (a FakeClock in tests).
+What changes is `domain.sweep`'s call.
 """
 
 from __future__ import annotations
