@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[None]]
 # called with each handled record's envelope once its transaction has committed
 AfterCommit = Callable[[Envelope], Awaitable[None]]
+# how long an idle consumer's getmany waits before the loop checks `stop` and commits again
+_IDLE_POLL_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ class ConsumerRunner:
         done: dict[TopicPartition, int] = {}
         consumer.subscribe(list(self.subscription.topics), listener=_CommitOnRevoke(consumer, done))
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=200)
+            # records are returned the moment they arrive; the timeout only paces an idle loop
+            batches = await consumer.getmany(timeout_ms=_IDLE_POLL_MS, max_records=200)
             for tp, records in batches.items():
                 for start in range(0, len(records), self.batch_size):
                     if stop.is_set():

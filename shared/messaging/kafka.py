@@ -88,6 +88,11 @@ def make_producer(bootstrap_servers: str, *, client_id: str, security: KafkaSecu
     )
 
 
+# an idle consumer's long poll on the broker (aiokafka's default is 500 ms: 2 fetches a second per consumer)
+FETCH_MAX_WAIT_MS = 5000
+CONSUMER_TICK_MS = 1000
+
+
 def make_consumer(
     bootstrap_servers: str, *topics: str, group_id: str, client_id: str, security: KafkaSecurity = PLAINTEXT
 ) -> AIOKafkaConsumer:
@@ -101,6 +106,11 @@ def make_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_records=200,
+        # the broker answers a fetch as soon as a record arrives; this only spaces out idle fetches
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        # aiokafka's background fetcher also wakes on every event it needs (records consumed, a rebalance);
+        # this is only its safety tick (default 200 ms)
+        consumer_timeout_ms=CONSUMER_TICK_MS,
     )
 
 

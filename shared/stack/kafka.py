@@ -147,6 +147,8 @@ def _server_properties(data_dir: Path, port: int, controller_port: int, partitio
             "share.coordinator.state.topic.replication.factor=1",
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
+            # the controller appends a no-op metadata record this often (default 500 ms), even when idle
+            "metadata.max.idle.interval.ms=5000",
             "",
         ]
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import delete, exists, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -208,6 +208,12 @@ class RoutingRepository:
             ((r["queue_rank"], r["priority_rank"], r["received_at"], r["ticket_id"]), _ticket(r))
             for r in rows.mappings()
         ]
+
+    async def time_can_change_anything(self) -> bool:
+        """Whether a ticket waits or holds an offer: the only tickets a sweep acts on."""
+        waiting = exists().where(tickets.c.status == "waiting")
+        offered = exists().where(tickets.c.status == "offered")
+        return bool(await self._session.scalar(select(or_(waiting, offered))))
 
     async def queues_with_waiting(self) -> list[str]:
         return list(
