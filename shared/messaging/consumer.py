@@ -36,6 +36,7 @@ from shared.events.catalogue import UnknownEventType
 from shared.messaging.deadletter import record_dead_letter
 from shared.messaging.errors import is_transient
 from shared.messaging.inbox import claim_event, claim_events
+from shared.messaging.kafka import poll_until_stopped
 from shared.messaging.uow import UnitOfWork
 from shared.observability.metrics import HANDLER_RETRIES, HANDLER_SECONDS, MESSAGES_CONSUMED
 from shared.tracing import continue_or_start, current_trace
@@ -45,8 +46,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[None]]
 # called with each handled record's envelope once its transaction has committed
 AfterCommit = Callable[[Envelope], Awaitable[None]]
-# how long an idle consumer's getmany waits before the loop checks `stop` and commits again
-_IDLE_POLL_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -198,8 +197,8 @@ class ConsumerRunner:
         done: dict[TopicPartition, int] = {}
         consumer.subscribe(list(self.subscription.topics), listener=_CommitOnRevoke(consumer, done))
         while not stop.is_set():
-            # records are returned the moment they arrive; the timeout only paces an idle loop
-            batches = await consumer.getmany(timeout_ms=_IDLE_POLL_MS, max_records=200)
+            # records are returned the moment they arrive, and nothing when `stop` is set
+            batches = await poll_until_stopped(consumer, stop, max_records=200)
             for tp, records in batches.items():
                 for start in range(0, len(records), self.batch_size):
                     if stop.is_set():

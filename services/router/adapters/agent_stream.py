@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from shared.events import topics
-from shared.messaging.kafka import CONSUMER_TICK_MS, FETCH_MAX_WAIT_MS
+from shared.messaging.kafka import CONSUMER_TICK_MS, FETCH_MAX_WAIT_MS, poll_until_stopped
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class AgentStream:
                     await consumer.position(tp)  # resolve the end now: nothing before this moment is replayed
                 self.ready.set()
                 while not stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                    batches = await poll_until_stopped(consumer, stop, max_records=500)
                     if not self.listeners:
                         continue  # nobody is connected (the common case): nothing to decode
                     for records in batches.values():
