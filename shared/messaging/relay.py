@@ -15,12 +15,16 @@ Transient failures (broker down, leader moving) keep the row and retry it.
 An idle relay does not poll fast: a commit in the same process wakes it (`nudge`), and the relay
 holding the lease LISTENs on its lease connection for `outbox_channel(service)`, which any other
 process's relay (a replica not holding the lease, or one that only forwards, `forward`) NOTIFYs
-when it has rows to publish. `poll_interval_s` is only the safety net behind both.
+when it has rows to publish. `poll_interval_s` is only the safety net behind both. A pass that
+leaves rows it knows of (cut short by a refused batch or a transient error after some were sent)
+or that wrote dead-letter events itself wakes the relay for the next pass at once; a failed pass
+is retried a second later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
@@ -58,6 +62,8 @@ class _Outcome:
 _SENT = _Outcome()
 # ends a relay pass early without counting as a failure
 _STOP_PASS = Exception("stop the pass")
+# after a failed pass (Kafka or PostgreSQL away), the next is tried this much later
+_RETRY_PAUSE_S = 1.0
 # the idempotent producer's state for a partition no longer matches the broker's: only a new producer helps
 _BROKEN_PRODUCER_ERRORS = (
     kafka_errors.OutOfOrderSequenceNumber,
@@ -197,8 +203,10 @@ class OutboxRelay:
                 except Exception:
                     OUTBOX_RELAY_ERRORS.labels(self._service).inc()
                     log.exception("outbox relay failed; retrying", extra={"service": self._service})
-                    sent = 0
-                    await asyncio.sleep(1.0)
+                    # the next try follows this pause, not the idle safety poll: rows may well be waiting
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=_RETRY_PAUSE_S)
+                    continue
                 if sent < self._batch_size:
                     await self._idle(stop)
         finally:
@@ -286,6 +294,10 @@ class OutboxRelay:
                 if sent:
                     await conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now()))
         OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
+        if poisoned or (transient is not None and settled):
+            # rows of this batch are left (a pass cut short after a refused batch or a transient error) or
+            # the pass wrote dead-letter events itself: the next pass follows at once, as no commit wakes it
+            self._wake.set()
         if transient is _STOP_PASS:
             return settled
         if transient is not None and settled == 0:

@@ -1,5 +1,6 @@
 """An idle outbox relay sleeps (its safety poll here is a minute) and is woken by what commits rows:
-a commit in its own process (`nudge`), or another process's relay by NOTIFY on the lease connection.
+a commit in its own process (`nudge`), or another process's relay by NOTIFY on the lease connection;
+a pass that wrote rows itself (a dead-letter event) runs the next at once.
 
 Runs on tables of its own (schema `relay_wake_test`); the producer acknowledges at once, the
 database, the advisory lock and LISTEN/NOTIFY are real. Each relay has an engine of its own, as a
@@ -15,10 +16,12 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from sqlalchemy import MetaData, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.db import async_url
+from shared.events import topics
 from shared.messaging.relay import OutboxRelay, outbox_channel
 from shared.messaging.tables import MessagingTables, add_messaging_tables
 from shared.stack.local import admin_database_url
@@ -166,5 +169,33 @@ async def test_any_connection_may_wake_the_publisher_with_notify(world: Any) -> 
         await asyncio.sleep(0.2)
         await _add_row(new_engine(), tables, "notified", notify=True)
         await _within(2, lambda: b"notified" in published.sent)
+    finally:
+        await finish()
+
+
+class RefusingProducer(AckingProducer):
+    """Kafka refuses the record of the row keyed `bad` for what it is (too large); all else is acknowledged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.topics: list[str] = []
+
+    async def send(self, topic: str, *, value: bytes, key: bytes, headers: Any) -> asyncio.Future[None]:
+        if topic == "t" and key == b"bad":
+            raise kafka_errors.MessageSizeTooLargeError("too large")
+        self.topics.append(topic)
+        return await super().send(topic, value=value, key=key, headers=headers)
+
+
+async def test_the_dead_letter_event_a_pass_writes_goes_out_without_waiting_for_the_safety_poll(world: Any) -> None:
+    new_engine, tables = world
+    engine = new_engine()
+    producer = RefusingProducer()
+    relay = OutboxRelay(engine, tables, cast(AIOKafkaProducer, producer), service=SERVICE, poll_interval_s=POLL_S)
+    await _add_row(engine, tables, "bad")
+    finish = await _running(relay.run)
+    try:
+        # no commit follows the pass that quarantined the row: only the relay itself can know its event waits
+        await _within(5, lambda: topics.DEAD_LETTERS in producer.topics)
     finally:
         await finish()
