@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.router.adapters.codec import facts_from_json, queue_from_json, ruleset_from_json, to_json
 from services.router.adapters.tables import (
@@ -29,6 +29,18 @@ from shared.events.routing import RoutingDecisionRecorded
 
 # one lock for every change to assignments and loads, across all replicas (see handlers/dispatch.py)
 ROUTING_LOCK = 0x5B_0001
+
+
+async def time_can_change_anything(engine: AsyncEngine) -> bool:
+    """Whether a ticket waits or holds an offer, the only tickets a sweep acts on.
+
+    Asked every sweep interval by an idle router, so it is one statement outside any transaction
+    (no BEGIN and ROLLBACK round trips, no session)."""
+    waiting = exists().where(tickets.c.status == "waiting")
+    offered = exists().where(tickets.c.status == "offered")
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return bool(await autocommit.scalar(select(or_(waiting, offered))))
 
 
 def _ticket(row: Any) -> RoutedTicket:
@@ -208,12 +220,6 @@ class RoutingRepository:
             ((r["queue_rank"], r["priority_rank"], r["received_at"], r["ticket_id"]), _ticket(r))
             for r in rows.mappings()
         ]
-
-    async def time_can_change_anything(self) -> bool:
-        """Whether a ticket waits or holds an offer: the only tickets a sweep acts on."""
-        waiting = exists().where(tickets.c.status == "waiting")
-        offered = exists().where(tickets.c.status == "offered")
-        return bool(await self._session.scalar(select(or_(waiting, offered))))
 
     async def queues_with_waiting(self) -> list[str]:
         return list(

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from datetime import datetime
 
-from services.router.adapters.repository import RoutingRepository
+from services.router.adapters.repository import RoutingRepository, time_can_change_anything
 from services.router.domain import sweep as time_passing
 from services.router.domain.model import Queue
 from services.router.handlers.agents import expire_offers
@@ -66,9 +66,9 @@ async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
     interval = getattr(runtime.settings, "sweep_interval_s", 1.0)
     while not stop.is_set():
         try:
-            async with runtime.uow() as uow:
-                # one cheap read when nothing waits and no offer is out (an idle router): no lock, no pass
-                if await RoutingRepository(uow.session).time_can_change_anything():
+            # one cheap read when nothing waits and no offer is out (an idle router): no lock, no pass
+            if await time_can_change_anything(runtime.engine):
+                async with runtime.uow() as uow:
                     await sweep(uow, runtime.clock.now())
                     await uow.commit()
         except Exception:
