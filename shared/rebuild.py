@@ -22,6 +22,13 @@ from shared.messaging.kafka import PLAINTEXT, KafkaSecurity
 from shared.pg import connect
 
 REBUILD_LOCK = 0x1A5_0001
+
+
+def rebuild_channel(service: str) -> str:
+    """NOTIFY channel on which a rebuild announces `service`'s new generation (on commit)."""
+    return f"switchboard_rebuild_{service}"
+
+
 PLUMBING = frozenset({"outbox", "inbox", "dead_letters", "api_keys", "alembic_version", "projection_state"})
 
 
@@ -69,6 +76,8 @@ async def start_rebuild(admin_url: str, service: str, now: datetime) -> Started:
                 "rebuild_started_at = $1 RETURNING generation",
                 now,
             )
+            # delivered on commit: the running service moves its consumer at once instead of at its next poll
+            await conn.execute("select pg_notify($1, $2)", rebuild_channel(service), str(generation))
     finally:
         await conn.close()
     return Started(int(generation), group_id(spec.consumer, int(generation)), tuple(sorted(names)))

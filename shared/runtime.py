@@ -173,6 +173,8 @@ class Runtime:
             self.producer_started.set()
         if self.settings.run_relay:
             await self.relay.run(self._stop)
+        else:  # this process's commits still wake the relay that publishes, wherever it runs
+            await self.relay.forward(self._stop)
 
     async def _run_consumer(self, subscription: Subscription) -> None:
         runner = ConsumerRunner(

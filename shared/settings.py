@@ -51,7 +51,10 @@ class BaseServiceSettings(KafkaSecuritySettings):
     # consumers and the outbox relay run inside the API process unless turned off
     run_consumers: bool = True
     run_relay: bool = True
-    relay_poll_interval_s: float = 0.05
+    relay_poll_interval_s: float = Field(
+        5.0,
+        description="safety poll of an idle outbox relay; commits wake it at once (in-process, or by NOTIFY)",
+    )
     relay_batch_size: int = 500
     consumer_max_handler_attempts: int = 3
     # housekeeping: published outbox rows and inbox rows are deleted after these many days

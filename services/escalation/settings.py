@@ -33,7 +33,7 @@ class EscalationSettings(BaseServiceSettings):
     )
     delivery_max_attempts: int = Field(50, ge=1, le=1000, description="a delivery fails after this many attempts")
     delivery_idle_wake_s: float = Field(
-        5.0,
+        30.0,
         gt=0,
         le=3600,
         description="the worker looks for due deliveries at least this often (NOTIFY wakes it sooner)",

@@ -11,7 +11,9 @@ class InsightsSettings(BaseServiceSettings):
     service_name: str = "insights"
     http_port: int = 8005
     generation_poll_s: float = Field(
-        1.0, gt=0, description="how often the projection consumer checks whether a rebuild was requested"
+        30.0,
+        gt=0,
+        description="how often the projection consumer checks for a rebuild besides the rebuild's NOTIFY",
     )
     max_range_days: int = Field(400, ge=1, description="KPI ranges longer than this are refused (422)")
     max_buckets: int = Field(2000, ge=1, description="a range cut into more buckets than this is refused (422)")

@@ -36,6 +36,7 @@ from shared.events.catalogue import UnknownEventType
 from shared.messaging.deadletter import record_dead_letter
 from shared.messaging.errors import is_transient
 from shared.messaging.inbox import claim_event, claim_events
+from shared.messaging.kafka import poll_until_stopped
 from shared.messaging.uow import UnitOfWork
 from shared.observability.metrics import HANDLER_RETRIES, HANDLER_SECONDS, MESSAGES_CONSUMED
 from shared.tracing import continue_or_start, current_trace
@@ -196,7 +197,8 @@ class ConsumerRunner:
         done: dict[TopicPartition, int] = {}
         consumer.subscribe(list(self.subscription.topics), listener=_CommitOnRevoke(consumer, done))
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=200)
+            # records are returned the moment they arrive, and nothing when `stop` is set
+            batches = await poll_until_stopped(consumer, stop, max_records=200)
             for tp, records in batches.items():
                 for start in range(0, len(records), self.batch_size):
                     if stop.is_set():

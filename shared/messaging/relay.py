@@ -11,11 +11,20 @@ A row Kafka can never take (too large for the topic, an invalid topic, a topic t
 stays unknown past a grace period) is moved to the dead-letter table in the same
 transaction that marks its batchmates sent, so one poison row never stalls the rest.
 Transient failures (broker down, leader moving) keep the row and retry it.
+
+An idle relay does not poll fast: a commit in the same process wakes it (`nudge`), and the relay
+holding the lease LISTENs on its lease connection for `outbox_channel(service)`, which any other
+process's relay (a replica not holding the lease, or one that only forwards, `forward`) NOTIFYs
+when it has rows to publish. `poll_interval_s` is only the safety net behind both. A pass that
+leaves rows it knows of (cut short by a refused batch or a transient error after some were sent)
+or that wrote dead-letter events itself wakes the relay for the next pass at once; a failed pass
+is retried a second later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
@@ -53,12 +62,23 @@ class _Outcome:
 _SENT = _Outcome()
 # ends a relay pass early without counting as a failure
 _STOP_PASS = Exception("stop the pass")
+# after a failed pass (Kafka or PostgreSQL away), the next is tried this much later
+_RETRY_PAUSE_S = 1.0
 # the idempotent producer's state for a partition no longer matches the broker's: only a new producer helps
 _BROKEN_PRODUCER_ERRORS = (
     kafka_errors.OutOfOrderSequenceNumber,
     kafka_errors.UnknownProducerId,
     kafka_errors.InvalidProducerEpoch,
 )
+
+
+def outbox_channel(service: str) -> str:
+    """The NOTIFY channel that wakes the relay publishing `service`'s outbox."""
+    return f"switchboard_outbox_{service}"
+
+
+def _noop() -> None:
+    pass
 
 
 class RelayLease:
@@ -70,11 +90,16 @@ class RelayLease:
     to take it again, as any other replica may.
     """
 
-    def __init__(self, engine: AsyncEngine, key: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, key: int, *, channel: str = "", on_notify: Callable[[], None] = _noop
+    ) -> None:
         self._engine = engine
         self._key = key
         self._conn: AsyncConnection | None = None
         self._held = False
+        # while held, the lease connection LISTENs here, so other processes can wake this relay
+        self._channel = channel
+        self._on_notify = on_notify
 
     async def hold(self) -> bool:
         """True while this relay holds the lock (checked against the server each call)."""
@@ -86,10 +111,16 @@ class RelayLease:
                 await self._conn.execute(text("select 1"))
                 return True
             self._held = bool(await self._conn.scalar(select(func.pg_try_advisory_lock(self._key))))
+            if self._held and self._channel:
+                raw = await self._conn.get_raw_connection()
+                await raw.driver_connection.add_listener(self._channel, self._notified)  # type: ignore[union-attr]
             return self._held
         except Exception:
             await self._drop()
             raise
+
+    def _notified(self, *_: object) -> None:
+        self._on_notify()
 
     async def release(self) -> None:
         if self._conn is not None and self._held:
@@ -117,7 +148,7 @@ class OutboxRelay:
         *,
         service: str,
         batch_size: int = 500,
-        poll_interval_s: float = 0.05,
+        poll_interval_s: float = 5.0,
         unknown_topic_grace_s: float = 300.0,
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -133,8 +164,11 @@ class OutboxRelay:
         self._unknown_topic_grace_s = unknown_topic_grace_s
         self._clock = clock or SystemClock()
         self._monotonic = monotonic
-        self._lease = RelayLease(engine, zlib.crc32(f"switchboard-outbox-{service}".encode()))
         self._wake = asyncio.Event()
+        self.channel = outbox_channel(service)
+        self._lease = RelayLease(
+            engine, zlib.crc32(f"switchboard-outbox-{service}".encode()), channel=self.channel, on_notify=self.nudge
+        )
         # topic -> when sending to it first failed as unknown (cleared once it works)
         self._unknown_since: dict[str, float] = {}
         self._producer_factory = producer_factory
@@ -144,6 +178,23 @@ class OutboxRelay:
         """Called after a commit that staged events, so they go out without waiting a poll."""
         self._wake.set()
 
+    async def forward(self, stop: asyncio.Event) -> None:
+        """Instead of `run` in a process that does not publish: pass each wake-up on to the relay that does."""
+        while not stop.is_set():
+            await self._idle(stop, timeout=None)
+            if stop.is_set():
+                return
+            try:
+                await self.notify_publisher()
+            except Exception:
+                log.warning("outbox relay: could not wake the publishing relay", exc_info=True)
+                await asyncio.sleep(1.0)
+
+    async def notify_publisher(self) -> None:
+        """NOTIFY the relay holding the lease (in whichever process) that there are rows to publish."""
+        async with self._engine.begin() as conn:
+            await conn.execute(select(func.pg_notify(self.channel, "")))
+
     async def run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
@@ -152,8 +203,10 @@ class OutboxRelay:
                 except Exception:
                     OUTBOX_RELAY_ERRORS.labels(self._service).inc()
                     log.exception("outbox relay failed; retrying", extra={"service": self._service})
-                    sent = 0
-                    await asyncio.sleep(1.0)
+                    # the next try follows this pause, not the idle safety poll: rows may well be waiting
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=_RETRY_PAUSE_S)
+                    continue
                 if sent < self._batch_size:
                     await self._idle(stop)
         finally:
@@ -163,10 +216,15 @@ class OutboxRelay:
         """Give the lease back so another replica's relay takes over at once."""
         await self._lease.release()
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
+    async def _idle(self, stop: asyncio.Event, *, timeout: float | None = -1.0) -> None:
+        """Wait for a nudge (or NOTIFY), `stop`, or the safety poll, whichever comes first."""
+        if self._wake.is_set():  # woken while the last pass ran: go again at once
+            self._wake.clear()
+            return
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        _, _pending = await asyncio.wait(waiters, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
+        limit = self._poll_interval_s if timeout is not None and timeout < 0 else timeout
+        _, _pending = await asyncio.wait(waiters, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        self._wake.clear()
         for task in waiters:
             task.cancel()
 
@@ -195,7 +253,11 @@ class OutboxRelay:
                 )
             ).all()
         # the lease is checked after the read, so an idle relay costs one query a poll
-        if not rows or not await self._lease.hold():
+        if not rows:
+            return 0
+        if not await self._lease.hold():
+            # another process's relay publishes: wake it, in case nothing else does (a replica's commit)
+            await self.notify_publisher()
             return 0
         if self._needs_reset:
             await self._reset_producer()
@@ -232,6 +294,10 @@ class OutboxRelay:
                 if sent:
                     await conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now()))
         OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
+        if poisoned or (transient is not None and settled):
+            # rows of this batch are left (a pass cut short after a refused batch or a transient error) or
+            # the pass wrote dead-letter events itself: the next pass follows at once, as no commit wakes it
+            self._wake.set()
         if transient is _STOP_PASS:
             return settled
         if transient is not None and settled == 0:

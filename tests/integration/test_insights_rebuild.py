@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shared.cli import app
+from shared.rebuild import start_rebuild
 from shared.stack.local import Infrastructure, ServiceProcess, admin_database_url
 from shared.stack.provision import asyncpg_dsn
 from tests.support.insights import BASE, EXPECTED_SUMMARY, get, history, publish, range_of, start_insights, summary
@@ -86,3 +88,13 @@ def test_rebuild_refuses_a_service_without_projections() -> None:
     result = CliRunner().invoke(app, ["rebuild", "router"], terminal_width=200)
     assert result.exit_code == 2
     assert "'router' has no projections to rebuild; use one of: insights" in result.output
+
+
+async def test_a_running_insights_follows_a_rebuild_at_once_by_its_notify(infra, insights) -> None:
+    """The generation poll is a safety net of 30 s; the rebuild's NOTIFY moves the consumer within seconds."""
+    moved = "projections were rebuilt: moving the consumer to the new group"
+    before = insights.log_path.read_text(errors="replace").count(moved)
+    started = time.monotonic()
+    await start_rebuild(admin_database_url(infra), "insights", datetime.now(UTC))
+    await eventually(lambda: insights.log_path.read_text(errors="replace").count(moved) > before, timeout=10)
+    assert time.monotonic() - started < 10

@@ -195,31 +195,38 @@ class ChatHub:
     A post through this replica wakes them at once. For posts through other replicas, one
     watcher per process (`watch`) asks the database every interval, in a single query for all
     the chats that have sockets here, which of them changed; only those sockets then read.
+    With no socket open here the watcher sleeps until one is.
     """
 
     def __init__(self) -> None:
         self._listeners: dict[str, set[asyncio.Event]] = {}
         self._seen: dict[str, ChatSignature | None] = {}
+        self._someone_listens = asyncio.Event()
 
     async def watch(self, sessionmaker: Callable[[], AsyncSession], stop: asyncio.Event, interval: float) -> None:
         while not stop.is_set():
             watched = list(self._listeners)
-            if watched:
-                async with sessionmaker() as session:
-                    changes = await ChatRepository(session).signatures(watched)
-                for ticket_id in watched:
-                    signature = changes.get(ticket_id)
-                    if self._seen.get(ticket_id) != signature:
-                        self._seen[ticket_id] = signature
-                        self.wake(ticket_id)
-                for gone in set(self._seen) - set(watched):
-                    del self._seen[gone]
+            if not watched:
+                # no socket here (the usual case): nothing to ask the database until one opens
+                self._someone_listens.clear()
+                await _first_of(self._someone_listens, stop)
+                continue
+            async with sessionmaker() as session:
+                changes = await ChatRepository(session).signatures(watched)
+            for ticket_id in watched:
+                signature = changes.get(ticket_id)
+                if self._seen.get(ticket_id) != signature:
+                    self._seen[ticket_id] = signature
+                    self.wake(ticket_id)
+            for gone in set(self._seen) - set(watched):
+                del self._seen[gone]
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
     def listen(self, ticket_id: str) -> asyncio.Event:
         event = asyncio.Event()
         self._listeners.setdefault(ticket_id, set()).add(event)
+        self._someone_listens.set()
         return event
 
     def forget(self, ticket_id: str, event: asyncio.Event) -> None:
@@ -232,6 +239,15 @@ class ChatHub:
     def wake(self, ticket_id: str) -> None:
         for event in self._listeners.get(ticket_id, ()):
             event.set()
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 # --- the idle sweeper -------------------------------------------------------------------------

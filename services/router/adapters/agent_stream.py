@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from shared.events import topics
+from shared.messaging.kafka import CONSUMER_TICK_MS, FETCH_MAX_WAIT_MS, poll_until_stopped
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,9 @@ class AgentStream:
                 group_id=None,  # every partition, no group, nothing committed
                 auto_offset_reset="latest",
                 enable_auto_commit=False,
-                fetch_max_wait_ms=50,
+                # the broker answers as soon as a record arrives; this only spaces out idle fetches
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                consumer_timeout_ms=CONSUMER_TICK_MS,
                 client_id=f"{runtime.definition.name}-agent-stream",
             )
             try:
@@ -89,7 +92,7 @@ class AgentStream:
                     await consumer.position(tp)  # resolve the end now: nothing before this moment is replayed
                 self.ready.set()
                 while not stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                    batches = await poll_until_stopped(consumer, stop, max_records=500)
                     if not self.listeners:
                         continue  # nobody is connected (the common case): nothing to decode
                     for records in batches.values():

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import DateTime, delete, exists, func, insert, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.router.adapters.codec import facts_from_json, queue_from_json, ruleset_from_json, to_json
 from services.router.adapters.tables import (
@@ -31,6 +31,18 @@ from shared.events.routing import RoutingDecisionRecorded
 
 # one replica sweeps at a time (a try-lock: the others skip that pass; see handlers/sweeper.py)
 SWEEP_LOCK = 0x5B_0002
+
+
+async def time_can_change_anything(engine: AsyncEngine) -> bool:
+    """Whether a ticket waits or holds an offer, the only tickets a sweep acts on.
+
+    Asked every sweep interval by an idle router, so it is one statement outside any transaction
+    (no BEGIN and ROLLBACK round trips, no session)."""
+    waiting = exists().where(tickets.c.status == "waiting")
+    offered = exists().where(tickets.c.status == "offered")
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return bool(await autocommit.scalar(select(or_(waiting, offered))))
 
 
 def _ticket(row: Any) -> RoutedTicket:
@@ -311,12 +323,6 @@ class RoutingRepository:
         if widened is not None:
             query = query.where(tickets.c.skills_widened == widened)
         return [_ticket(r) for r in (await self._session.execute(query)).mappings()]
-
-    async def time_can_change_anything(self) -> bool:
-        """Whether a ticket waits or holds an offer: the only tickets a sweep acts on."""
-        waiting = exists().where(tickets.c.status == "waiting")
-        offered = exists().where(tickets.c.status == "offered")
-        return bool(await self._session.scalar(select(or_(waiting, offered))))
 
     async def queues_with_waiting(self) -> list[str]:
         return list(

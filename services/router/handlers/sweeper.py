@@ -9,7 +9,7 @@ changing right now (the next pass has them). It dispatches what it changed and t
 Every `SWEEP_BACKSTOP_S` a pass also dispatches everything waiting: the backstop for a wake-up lost
 to a crash between a commit and its after-commit look (`wakeups`), so the cost of a pass follows
 what is due, not how many tickets wait. When no ticket waits and no offer is out, one cheap read
-stands in for the pass (an idle router). The clock is the runtime's (a FakeClock in tests). What
+stands in for the pass (an idle router), outside any transaction. The clock is the runtime's (a FakeClock in tests). What
 changes is `domain.sweep`'s call.
 """
 
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from services.router.adapters.repository import RoutingRepository
+from services.router.adapters.repository import RoutingRepository, time_can_change_anything
 from services.router.domain import sweep as time_passing
 from services.router.domain.change import Change
 from services.router.domain.model import Queue, RoutedTicket
@@ -108,14 +108,14 @@ async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
     last_backstop = float("-inf")
     while not stop.is_set():
         try:
-            async with runtime.uow() as uow:
-                # one cheap read when nothing waits and no offer is out (an idle router): no lock, no pass
-                if await RoutingRepository(uow.session).time_can_change_anything():
-                    everything = time.monotonic() - last_backstop >= backstop
+            # one cheap read when nothing waits and no offer is out (an idle router): no lock, no pass
+            if await time_can_change_anything(runtime.engine):
+                everything = time.monotonic() - last_backstop >= backstop
+                async with runtime.uow() as uow:
                     await sweep(uow, runtime.clock.now(), everything=everything)
                     await uow.commit()
-                    if everything:
-                        last_backstop = time.monotonic()
+                if everything:
+                    last_backstop = time.monotonic()
         except Exception:
             log.exception("routing sweep failed; next pass in %s s", interval)
         with contextlib.suppress(TimeoutError):
