@@ -148,7 +148,7 @@ def _server_properties(data_dir: Path, port: int, controller_port: int, partitio
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             # the controller appends a no-op metadata record this often (default 500 ms), even when idle
-            "metadata.max.idle.interval.ms=5000",
+            "metadata.max.idle.interval.ms=30000",
             # Fewer request threads than a production broker's defaults (3 network, 8 I/O, 10 background, 4
             # group coordinator): each idle one wakes several times a second. A consumer's long poll waits
             # in the broker's purgatory, not on a thread, so two I/O threads serve the whole stack.
@@ -158,6 +158,9 @@ def _server_properties(data_dir: Path, port: int, controller_port: int, partitio
             "group.coordinator.threads=1",
             "share.coordinator.threads=1",
             "num.recovery.threads.per.data.dir=1",
+            # the broker's heartbeat to its own controller (default every 2 s; a single node has no one to fail over to)
+            "broker.heartbeat.interval.ms=5000",
+            "broker.session.timeout.ms=18000",
             "",
         ]
     )
