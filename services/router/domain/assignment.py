@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from typing import Literal
@@ -44,8 +45,10 @@ class Candidate:
 class AssignmentDecision:
     agent_id: str | None
     requirements: Requirements
-    candidates: tuple[Candidate, ...]  # every agent considered, by agent id
+    candidates: tuple[Candidate, ...]  # every agent considered (or a shortlist of them: `considered`), by agent id
     reason: str  # why the chosen one won, or why nobody
+    considered: int | None = None  # set when `candidates` is a shortlist: how many agents were considered
+    excluded_counts: Mapping[str, int] = field(default_factory=dict)  # with a shortlist: per filter, over all
 
 
 # --- requirements -----------------------------------------------------------------------------
@@ -265,6 +268,23 @@ def _round_robin(eligible: list[tuple[Agent, AgentLoad]], last: str | None) -> t
     return ordered[0], f"round_robin: wrapped around to {ordered[0].id} after {last}"
 
 
+def exclusion_kind(reason: str) -> str:
+    """An eligibility reason without its numbers: "email full 6/6" -> "email full", "skill billing 1 < 3"
+    and "no skill billing" -> "skill billing", "does not speak de (speaks en)" -> "language de"."""
+    words = reason.split()
+    if reason.startswith("no skill ") or (words[0] == "skill" and len(words) > 1):
+        return f"skill {words[2] if words[0] == 'no' else words[1]}"
+    if reason.startswith("does not speak "):
+        return f"language {words[3]}"
+    if len(words) >= 2 and words[1] == "full":
+        return f"{words[0]} full"
+    if reason.startswith("fairness limit"):
+        return "fairness limit"
+    if reason.startswith("not in team"):
+        return f"team {words[3]}"
+    return reason
+
+
 def none_eligible_reason(online_rows: Sequence[tuple[Agent, Sequence[str]]], count: int) -> str:
     """`count` agents online and none eligible, naming the first of `online_rows` (by id) with their reasons."""
     listed = "; ".join(f"{agent.id}: {', '.join(reasons)}" for agent, reasons in online_rows[:REASON_LISTED])
@@ -280,34 +300,43 @@ def choose_agent(
     *,
     last_round_robin_agent: str | None,
     online: Sequence[Agent] | None = None,
+    listed: int | None = None,
 ) -> AssignmentDecision:
     """Pick the agent for a waiting ticket, or nobody, with every candidate's exclusions and score.
 
     ``online`` (for skip_if_unavailable workflow steps) defaults to the agents whose status is
     online. The previous agent wins when eligible (affinity); otherwise the queue's strategy
     decides (an unknown strategy is read as least_loaded). The result does not depend on the
-    order of ``agents``.
+    order of ``agents``. ``listed``: when an agent is chosen from more candidates than this, only
+    that many are kept (see `_shortlist`), so a decision on a floor of hundreds costs what one
+    on a floor of twenty does; the others are counted in ``considered`` and ``excluded_counts``.
     """
     rows = sorted(agents, key=lambda row: row[0].id)
     online_agents = list(online) if online is not None else [a for a, _ in rows if a.status == "online"]
     req = requirements(queue, ticket, now, online_agents)
     excluded = [(agent, load, eligibility(agent, load, req, ticket, queue)) for agent, load in rows]
-    candidates = tuple(
-        Candidate(agent.id, reasons, None if reasons else score(agent, load, now)) for agent, load, reasons in excluded
-    )
     eligible = [(agent, load) for agent, load, reasons in excluded if not reasons]
+
+    def decided(agent_id: str | None, reason: str) -> AssignmentDecision:
+        if agent_id is not None and listed is not None and len(excluded) > listed:
+            return _shortlist(req, excluded, agent_id, reason, queue, now, listed, last_round_robin_agent)
+        candidates = tuple(
+            Candidate(agent.id, reasons, None if reasons else score(agent, load, now))
+            for agent, load, reasons in excluded
+        )
+        return AssignmentDecision(agent_id, req, candidates, reason)
 
     if not eligible:
         online_rows = [(agent, reasons) for agent, _, reasons in excluded if agent.status == "online"]
         if not online_rows:
-            return AssignmentDecision(None, req, candidates, "no agent is online")
-        return AssignmentDecision(None, req, candidates, none_eligible_reason(online_rows, len(online_rows)))
+            return decided(None, "no agent is online")
+        return decided(None, none_eligible_reason(online_rows, len(online_rows)))
 
     previous = ticket.previous_agent_id
     affinity_note = ""
     if previous is not None:
         if any(agent.id == previous for agent, _ in eligible):
-            return AssignmentDecision(previous, req, candidates, f"affinity: previous agent {previous}")
+            return decided(previous, f"affinity: previous agent {previous}")
         why_not = next((reasons for agent, _, reasons in excluded if agent.id == previous), None)
         affinity_note = (
             f"; previous agent {previous} not eligible ({', '.join(why_not)})"
@@ -321,7 +350,39 @@ def choose_agent(
         chosen, reason = _longest_idle(eligible, now)
     else:
         chosen, reason = _least_loaded(eligible, now)
-    return AssignmentDecision(chosen.id, req, candidates, reason + affinity_note)
+    return decided(chosen.id, reason + affinity_note)
+
+
+def _shortlist(
+    req: Requirements,
+    judged: Sequence[tuple[Agent, AgentLoad, tuple[str, ...]]],
+    chosen: str,
+    reason: str,
+    queue: Queue,
+    now: datetime,
+    listed: int,
+    last_round_robin_agent: str | None,
+) -> AssignmentDecision:
+    """The decision with `listed` candidates: the chosen agent, the runners-up in the strategy's order,
+    then the excluded agents with the fewest reasons; shown by id, like a full list."""
+    eligible = [(agent, load) for agent, load, reasons in judged if not reasons and agent.id != chosen]
+    if queue.strategy == "round_robin":
+        last = last_round_robin_agent or ""
+        eligible.sort(key=lambda row: (row[0].id <= last, row[0].id))
+    elif queue.strategy == "longest_idle":
+        eligible.sort(key=lambda row: (_idle_key(row[0]), _ratio(row[0], row[1]), row[0].id))
+    else:
+        eligible.sort(key=lambda row: (_ratio(row[0], row[1]), _idle_key(row[0]), row[0].id))
+    others = sorted((row for row in judged if row[2]), key=lambda row: (len(row[2]), row[0].id))
+    by_id = {agent.id: (agent, load) for agent, load, _ in judged}
+    picked = [by_id[chosen], *eligible, *((agent, load) for agent, load, _ in others)][:listed]
+    reasons_of = {agent.id: reasons for agent, _, reasons in judged}
+    candidates = tuple(
+        Candidate(agent.id, reasons_of[agent.id], None if reasons_of[agent.id] else score(agent, load, now))
+        for agent, load in sorted(picked, key=lambda row: row[0].id)
+    )
+    counts = Counter(exclusion_kind(r) for _, _, reasons in judged for r in reasons)
+    return AssignmentDecision(chosen, req, candidates, reason, considered=len(judged), excluded_counts=counts)
 
 
 # --- time-based transitions and ordering ------------------------------------------------------

@@ -27,6 +27,7 @@ from services.router.domain.assignment import (
     Candidate,
     Requirements,
     eligibility,
+    exclusion_kind,
     none_eligible_reason,
 )
 from services.router.domain.model import Agent, AgentLoad, AgentStatus, Queue, RoutedTicket
@@ -144,20 +145,3 @@ def count_waiting(
         )
     )
     return Census(AssignmentDecision(None, req, candidates, reason), counts, considered)
-
-
-def exclusion_kind(reason: str) -> str:
-    """An eligibility reason without its numbers: "email full 6/6" -> "email full", "skill billing 1 < 3"
-    and "no skill billing" -> "skill billing", "does not speak de (speaks en)" -> "language de"."""
-    words = reason.split()
-    if reason.startswith("no skill ") or (words[0] == "skill" and len(words) > 1):
-        return f"skill {words[2] if words[0] == 'no' else words[1]}"
-    if reason.startswith("does not speak "):
-        return f"language {words[3]}"
-    if len(words) >= 2 and words[1] == "full":
-        return f"{words[0]} full"
-    if reason.startswith("fairness limit"):
-        return "fairness limit"
-    if reason.startswith("not in team"):
-        return f"team {words[3]}"
-    return reason

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from services.router.domain.assignment import AssignmentDecision, Candidate
-from services.router.domain.census import Census, closeness, exclusion_kind
+from services.router.domain.assignment import AssignmentDecision, Candidate, exclusion_kind
+from services.router.domain.census import Census, closeness
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
 from shared.events.base import Event
@@ -190,12 +190,23 @@ def assign(
         event: TicketAssigned | TicketOffered = TicketOffered(
             ticket_id=ticket.ticket_id, agent_id=agent_id, queue=queue.name, expires_at=expires, offered_at=now
         )
-        return offered, event, record("offer", offered, reason=decision.reason, decision=decision, now=now)
+        return offered, event, _given_record("offer", offered, decision, now)
     assigned = replace(ticket, status="assigned", agent_id=agent_id, offer_expires_at=None)
     event = TicketAssigned(
         ticket_id=ticket.ticket_id, agent_id=agent_id, queue=queue.name, reason=decision.reason, assigned_at=now
     )
-    return assigned, event, record("assign", assigned, reason=decision.reason, decision=decision, now=now)
+    return assigned, event, _given_record("assign", assigned, decision, now)
+
+
+def _given_record(
+    kind: DecisionKind, ticket: RoutedTicket, decision: AssignmentDecision, now: datetime
+) -> RoutingDecisionRecorded:
+    """An assign or offer record; from a shortlist (`AssignmentDecision.considered`) it says how many are not named."""
+    reason = decision.reason
+    unlisted = (decision.considered or 0) - len(decision.candidates)
+    if unlisted > 0:
+        reason += f"; {unlisted} more of {decision.considered} agents considered not listed (see excluded_counts)"
+    return record(kind, ticket, reason=reason, decision=decision, now=now, excluded_counts=decision.excluded_counts)
 
 
 def record(

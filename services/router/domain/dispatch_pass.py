@@ -21,6 +21,9 @@ from datetime import datetime
 from services.router.domain.assignment import AssignmentDecision, choose_agent
 from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket
 
+# candidates an assign or offer record names: the chosen, the runners-up, the closest excluded (the rest counted)
+ASSIGN_LISTED = 20
+
 ServiceKey = tuple[int, int, datetime, str]
 
 
@@ -92,6 +95,7 @@ class DispatchPass:
             self.now,
             last_round_robin_agent=self.last_round_robin.get(queue.name),
             online=self.online,
+            listed=ASSIGN_LISTED,
         )
         if decision.agent_id is None:
             if signature is not None:

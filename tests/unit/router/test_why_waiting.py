@@ -3,8 +3,7 @@ excluded them, bounded (the first agents named, counts for all)."""
 
 from __future__ import annotations
 
-from services.router.domain.assignment import choose_agent
-from services.router.domain.census import exclusion_kind
+from services.router.domain.assignment import choose_agent, exclusion_kind
 from services.router.domain.decide import WAIT_LISTED, why_waiting
 from services.router.domain.model import AgentLoad
 from tests.unit.router.factories import NOW, agent, queue, ticket
