@@ -156,7 +156,7 @@ async def test_the_counted_record_is_the_record_of_every_agent_judged(sessionmak
                 eligible += 1
                 continue
             assert census is not None
-            counted = decide.why_waiting_counted(ticket, census, now=NOW).model_dump(exclude={"event_id"})
+            counted = decide.why_waiting(ticket, census, now=NOW).model_dump(exclude={"event_id"})
             for key in ("reason", "candidates", "excluded_counts", "requirements"):
                 assert counted[key] == expected[key], (seed, n, key)
             waited += 1

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from services.router.domain.model import PRIORITY_RANK, Agent, AgentLoad, Queue, RoutedTicket
 
@@ -238,8 +238,23 @@ def _tie_note(winner_keys: tuple[object, ...], others: Iterable[tuple[object, ..
     return "; tie broken by agent id"
 
 
+def _load_first(agent: Agent, load: AgentLoad) -> tuple[Fraction, tuple[int, datetime] | tuple[int], str]:
+    """least_loaded's order: lowest load ratio, then longest idle, then id."""
+    return (_ratio(agent, load), _idle_key(agent), agent.id)
+
+
+def _idle_first(agent: Agent, load: AgentLoad) -> tuple[tuple[int, datetime] | tuple[int], Fraction, str]:
+    """longest_idle's order: longest idle, then lowest load ratio, then id."""
+    return (_idle_key(agent), _ratio(agent, load), agent.id)
+
+
+def _after(last: str | None) -> Callable[[Agent, AgentLoad], tuple[bool, str]]:
+    """round_robin's order: the ids after `last`, then (wrapping around) the rest, each by id."""
+    return lambda agent, _load: (last is not None and agent.id <= last, agent.id)
+
+
 def _least_loaded(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tuple[Agent, str]:
-    keyed = sorted([((_ratio(a, ld), _idle_key(a), a.id), a, ld) for a, ld in eligible], key=lambda entry: entry[0])
+    keyed = sorted([(_load_first(a, ld), a, ld) for a, ld in eligible], key=lambda entry: entry[0])
     (key, agent, load), rest = keyed[0], keyed[1:]
     note = _tie_note(key, (k for k, _, _ in rest), "longest idle")
     return (
@@ -249,7 +264,7 @@ def _least_loaded(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tup
 
 
 def _longest_idle(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tuple[Agent, str]:
-    keyed = sorted([((_idle_key(a), _ratio(a, ld), a.id), a, ld) for a, ld in eligible], key=lambda entry: entry[0])
+    keyed = sorted([(_idle_first(a, ld), a, ld) for a, ld in eligible], key=lambda entry: entry[0])
     (key, agent, load), rest = keyed[0], keyed[1:]
     note = _tie_note(key, (k for k, _, _ in rest), "lowest load")
     return (
@@ -259,13 +274,22 @@ def _longest_idle(eligible: list[tuple[Agent, AgentLoad]], now: datetime) -> tup
 
 
 def _round_robin(eligible: list[tuple[Agent, AgentLoad]], last: str | None) -> tuple[Agent, str]:
-    ordered = sorted((a for a, _ in eligible), key=lambda a: a.id)
+    order = _after(last)
+    agent = min(eligible, key=lambda row: order(*row))[0]
     if last is None:
-        return ordered[0], f"round_robin: no previous agent, {ordered[0].id} is first by id"
-    for agent in ordered:
-        if agent.id > last:
-            return agent, f"round_robin: {agent.id} is next after {last}"
-    return ordered[0], f"round_robin: wrapped around to {ordered[0].id} after {last}"
+        return agent, f"round_robin: no previous agent, {agent.id} is first by id"
+    if agent.id > last:
+        return agent, f"round_robin: {agent.id} is next after {last}"
+    return agent, f"round_robin: wrapped around to {agent.id} after {last}"
+
+
+def _strategy_order(strategy: str, last_round_robin_agent: str | None) -> Callable[[Agent, AgentLoad], tuple[Any, ...]]:
+    """The order in which the queue's strategy prefers eligible agents (the first is its choice)."""
+    if strategy == "round_robin":
+        return _after(last_round_robin_agent)
+    if strategy == "longest_idle":
+        return _idle_first
+    return _load_first
 
 
 def exclusion_kind(reason: str) -> str:
@@ -365,21 +389,13 @@ def _shortlist(
 ) -> AssignmentDecision:
     """The decision with `listed` candidates: the chosen agent, the runners-up in the strategy's order,
     then the excluded agents with the fewest reasons; shown by id, like a full list."""
-    eligible = [(agent, load) for agent, load, reasons in judged if not reasons and agent.id != chosen]
-    if queue.strategy == "round_robin":
-        last = last_round_robin_agent or ""
-        eligible.sort(key=lambda row: (row[0].id <= last, row[0].id))
-    elif queue.strategy == "longest_idle":
-        eligible.sort(key=lambda row: (_idle_key(row[0]), _ratio(row[0], row[1]), row[0].id))
-    else:
-        eligible.sort(key=lambda row: (_ratio(row[0], row[1]), _idle_key(row[0]), row[0].id))
+    order = _strategy_order(queue.strategy, last_round_robin_agent)
+    runners_up = sorted((row for row in judged if not row[2] and row[0].id != chosen), key=lambda r: order(r[0], r[1]))
     others = sorted((row for row in judged if row[2]), key=lambda row: (len(row[2]), row[0].id))
-    by_id = {agent.id: (agent, load) for agent, load, _ in judged}
-    picked = [by_id[chosen], *eligible, *((agent, load) for agent, load, _ in others)][:listed]
-    reasons_of = {agent.id: reasons for agent, _, reasons in judged}
+    first = [row for row in judged if row[0].id == chosen]
+    picked = sorted([*first, *runners_up, *others][:listed], key=lambda row: row[0].id)
     candidates = tuple(
-        Candidate(agent.id, reasons_of[agent.id], None if reasons_of[agent.id] else score(agent, load, now))
-        for agent, load in sorted(picked, key=lambda row: row[0].id)
+        Candidate(agent.id, reasons, None if reasons else score(agent, load, now)) for agent, load, reasons in picked
     )
     counts = Counter(exclusion_kind(r) for _, _, reasons in judged for r in reasons)
     return AssignmentDecision(chosen, req, candidates, reason, considered=len(judged), excluded_counts=counts)

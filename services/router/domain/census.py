@@ -6,7 +6,7 @@ waiting ticket on a 2,000-agent floor, and on a full floor every new ticket wait
 database sorts the agents into groups by the facts eligibility looks at for *this* ticket (status,
 in the team, each required skill present and at level, speaks the language, channel full, total
 full, fairness limit reached): a few rows whatever the floor's size, each with a count and its
-first agent ids (`RoutingRepository.wait_census`).
+first agent ids (`adapters/census.py`: `wait_census`).
 
 Each group's kinds of exclusion come from `assignment.eligibility` itself, applied to a stand-in
 agent built from the group's facts, so what excludes an agent is still decided in one place. Only
@@ -97,39 +97,31 @@ def closest_ids(groups: Iterable[tuple[CensusGroup, tuple[str, ...]]], listed: i
     return [key[2] for key in sorted(keyed)[:listed]]
 
 
-@dataclass(frozen=True)
-class Census:
-    """Every agent accounted for: the counted groups plus the agents judged one by one."""
-
-    decision: AssignmentDecision  # candidates: every agent judged one by one, closest first
-    counts: Counter[str]  # per kind of exclusion, over all agents
-    considered: int  # agents in all
-
-
 def count_waiting(
     ticket: RoutedTicket,
     queue: Queue,
     req: Requirements,
-    groups: Sequence[CensusGroup],
+    groups: Sequence[tuple[CensusGroup, tuple[str, ...]]],
     judged: Sequence[tuple[Agent, AgentLoad]],
     apart: frozenset[str],
-) -> Census | None:
-    """The census of a ticket nobody can take, or None when someone can (the caller then judges all).
+) -> AssignmentDecision | None:
+    """The decision that nobody can take the ticket, counted (`considered`, `excluded_counts`), or None
+    when someone can (the caller then judges all).
 
-    `judged`: the agents read in full (the closest, the first online ones by id, and `apart`);
-    `apart`: the ids the groups left out because the ticket itself rules them out."""
+    `groups`: each group with its `group_reasons`, none of them empty; `judged`: the agents read in
+    full (the closest, the first online ones by id, and `apart`); `apart`: the ids the groups left
+    out because the ticket itself rules them out."""
     reasons_of = {agent.id: eligibility(agent, load, req, ticket, queue) for agent, load in judged}
-    per_group = [group_reasons(group, req, ticket, queue) for group in groups]
-    if not all(per_group) or not all(reasons_of.values()):
+    if not all(reasons_of.values()):
         return None
     counts: Counter[str] = Counter()
-    for group, reasons in zip(groups, per_group, strict=True):
+    for group, reasons in groups:
         for reason in reasons:
             counts[exclusion_kind(reason)] += group.count
     for agent_id in apart & reasons_of.keys():
         counts.update(exclusion_kind(r) for r in reasons_of[agent_id])
-    considered = sum(group.count for group in groups) + len(apart & reasons_of.keys())
-    online = sum(group.count for group in groups if group.status == "online")
+    considered = sum(group.count for group, _ in groups) + len(apart & reasons_of.keys())
+    online = sum(group.count for group, _ in groups if group.status == "online")
     online += sum(1 for agent, _ in judged if agent.id in apart and agent.status == "online")
     if considered == 0:
         reason = "no agents configured"
@@ -138,10 +130,5 @@ def count_waiting(
     else:
         first_online = sorted(((a, reasons_of[a.id]) for a, _ in judged if a.status == "online"), key=lambda r: r[0].id)
         reason = none_eligible_reason(first_online, online)
-    candidates = tuple(
-        sorted(
-            (Candidate(a.id, reasons_of[a.id], None) for a, _ in judged),
-            key=lambda c: closeness(c.excluded, c.agent_id),
-        )
-    )
-    return Census(AssignmentDecision(None, req, candidates, reason), counts, considered)
+    candidates = tuple(Candidate(a.id, reasons_of[a.id], None) for a, _ in judged)
+    return AssignmentDecision(None, req, candidates, reason, considered=considered, excluded_counts=counts)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.router.domain.assignment import AssignmentDecision, Candidate, exclusion_kind
-from services.router.domain.census import Census, closeness
+from services.router.domain.census import closeness
 from services.router.domain.model import PRIORITY_RANK, Priority, Queue, RoutedTicket, TicketFacts
 from services.router.domain.rules import RuleMatch
 from shared.events.base import Event
@@ -247,39 +247,23 @@ def why_waiting(
 ) -> RoutingDecisionRecorded:
     """The record of a ticket that keeps waiting: every agent considered and what excluded them, at most
     `listed` named (the closest first: agents who fit the ticket's skills, team and language, then by
-    how few reasons exclude them, then id), and per kind of exclusion how many agents it left out."""
-    counts = Counter(exclusion_kind(r) for c in decision.candidates for r in c.excluded)
+    how few reasons exclude them, then id), and per kind of exclusion how many agents it left out.
+    A counted decision (`considered` set, from census.py) brings its counts over all agents along."""
+    if decision.considered is None:
+        counts: Mapping[str, int] = Counter(exclusion_kind(r) for c in decision.candidates for r in c.excluded)
+        considered = len(decision.candidates)
+    else:
+        counts, considered = decision.excluded_counts, decision.considered
     ordered = sorted(decision.candidates, key=lambda c: closeness(c.excluded, c.agent_id))
-    if not decision.candidates:
+    if considered == 0:
         reason = "no agents configured"
     elif decision.agent_id is None:
         reason = decision.reason
     else:
         reason = f"{decision.agent_id} could take it but had no room left when asked (changed meanwhile)"
-    return _wait_record(ticket, replace(decision, candidates=tuple(ordered)), reason, counts, len(ordered), now, listed)
-
-
-def why_waiting_counted(
-    ticket: RoutedTicket, census: Census, *, now: datetime, listed: int = WAIT_LISTED
-) -> RoutingDecisionRecorded:
-    """`why_waiting` from a census: the same record, from agents counted in groups (see census.py)."""
-    decision = census.decision
-    return _wait_record(ticket, decision, decision.reason, census.counts, census.considered, now, listed)
-
-
-def _wait_record(
-    ticket: RoutedTicket,
-    decision: AssignmentDecision,
-    reason: str,
-    counts: Mapping[str, int],
-    considered: int,
-    now: datetime,
-    listed: int,
-) -> RoutingDecisionRecorded:
-    """`decision.candidates` closest first; the first `listed` are named."""
-    shown = replace(decision, candidates=decision.candidates[:listed])
     if considered > listed:
         reason += f"; {considered - listed} more agents not listed (see excluded_counts)"
+    shown = replace(decision, candidates=tuple(ordered[:listed]))
     waiting = record("wait", ticket, reason=reason, now=now, decision=shown, excluded_counts=counts)
     return waiting.model_copy(update={"agent_id": None})
 

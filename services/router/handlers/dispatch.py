@@ -154,9 +154,9 @@ async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, qu
         queue = await repo.queue(ticket.queue)
     since = now - timedelta(seconds=queue.fairness_window_s)
     if not queue.workflow:
-        census = await counted_wait(uow, ticket, queue, requirements(queue, ticket, now, ()), since)
-        if census is not None:
-            await keep_record(uow, repo, decide.why_waiting_counted(ticket, census, now=now))
+        counted = await counted_wait(uow, ticket, queue, requirements(queue, ticket, now, ()), since)
+        if counted is not None:
+            await keep_record(uow, repo, decide.why_waiting(ticket, counted, now=now))
             return
     agents = await repo.all_agents()
     loads = await repo.loads(queue.name, since)
@@ -168,8 +168,8 @@ async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, qu
 
 async def counted_wait(
     uow: UnitOfWork, ticket: RoutedTicket, queue: Queue, req: Requirements, since: datetime
-) -> census.Census | None:
-    """The counted account of why nobody can take `ticket`, or None when someone in a group could."""
+) -> AssignmentDecision | None:
+    """The counted decision that nobody can take `ticket` (census.py), or None when someone could."""
     # who declined the ticket or transferred it away is ruled out by the ticket itself: judged one by one
     apart = frozenset(ticket.declined_by) | ({ticket.excluded_agent_id} if ticket.excluded_agent_id else frozenset())
     groups = await census_queries.wait_census(uow.session, req, ticket, queue, since, apart=apart, first=WAIT_LISTED)
@@ -179,7 +179,7 @@ async def counted_wait(
     named = set(census.closest_ids(reasons, WAIT_LISTED))
     named |= set(await census_queries.first_online_ids(uow.session, REASON_LISTED))
     judged = await census_queries.judged_agents(uow.session, named | apart, queue.name, since)
-    return census.count_waiting(ticket, queue, req, groups, judged, apart)
+    return census.count_waiting(ticket, queue, req, reasons, judged, apart)
 
 
 async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> int:
