@@ -50,9 +50,15 @@ async def test_an_event_on_kafka_reaches_its_subscriber_signed_and_not_the_other
         assert request.headers["content-type"] == "application/json"
         verified = Webhook(subscription["secret"]).verify(request.body, request.headers)
         assert verified == envelope.model_dump(mode="json")  # the whole CloudEvents envelope
-        delivered = await deliveries(esc.http, subscription_id=subscription["id"], state="delivered")
-        # (older ticket events still in the consumer group's backlog may reach the new subscription too)
-        (delivery,) = [d for d in delivered if d["webhook_id"] == request.headers["webhook-id"]]
+        webhook_id = request.headers["webhook-id"]
+
+        async def marked_delivered() -> list[dict]:
+            # the receiver answers before the worker commits "delivered"; older ticket events still in
+            # the consumer group's backlog may reach the new subscription too
+            delivered = await deliveries(esc.http, subscription_id=subscription["id"], state="delivered")
+            return [d for d in delivered if d["webhook_id"] == webhook_id]
+
+        (delivery,) = await eventually(marked_delivered, timeout=10)
         assert delivery["webhook_id"].startswith("msg_")
         await asyncio.sleep(1.0)
         assert not [r for r in other.requests if envelope.id.encode() in r.body]  # filtered out by type
