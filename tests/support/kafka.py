@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, overload
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 from aiokafka.structs import ConsumerRecord
 
 from shared.events import Envelope
@@ -144,6 +145,17 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...
         partitions = [tp for topic in topics for tp in await _partitions(bootstrap, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
-        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+        offsets = {tp: await consumer.position(tp) for tp in partitions}
+        # The broker takes a commit from outside the group only once the group is empty. A member
+        # of an earlier test that was SIGKILLed stays in it until its session times out (10 s).
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await consumer.commit(offsets)
+                return
+            except (UnknownMemberIdError, IllegalGenerationError, RebalanceInProgressError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1.0)
     finally:
         await consumer.stop()
