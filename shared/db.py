@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -68,12 +69,17 @@ class DbTimeouts:
         }
 
 
+# a pooled connection unused for longer than this is pinged before it is handed out
+PING_AFTER_IDLE_S = 2.0
+
+
 def make_engine(
     url: str,
     *,
     pool_size: int = 10,
     application_name: str = "switchboard",
     timeouts: DbTimeouts | None = None,
+    ping_after_idle_s: float = PING_AFTER_IDLE_S,
 ) -> AsyncEngine:
     timeouts = timeouts or DbTimeouts()
     url, tls = split_tls(url)  # sslmode is not an asyncpg keyword: it becomes `ssl`
@@ -86,16 +92,44 @@ def make_engine(
         # asyncpg waits 60 s for a connection by default; an unreachable database should answer 503 sooner
         connect_args["timeout"] = timeouts.pool_s
         waits["pool_timeout"] = timeouts.pool_s
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         # a failed statement's message must not carry its parameters: they can be keys or webhook secrets
         hide_parameters=True,
         connect_args=connect_args,
         **waits,
     )
+    ping_when_idle(engine, ping_after_idle_s)
+    return engine
+
+
+def ping_when_idle(engine: AsyncEngine, after_s: float) -> None:
+    """Ping a pooled connection before handing it out only if it sat unused for `after_s`.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: with asyncpg that is three round trips
+    (BEGIN, an empty query, ROLLBACK) before each transaction, a good part of a busy service's
+    statements. A connection that was in use a moment ago is as good as the ping would find it;
+    one that sat idle may have been closed by a database restart, a failover or a proxy, and that
+    is the one pinged. One that fails its ping is replaced before the caller sees it (the pool
+    retries the checkout). A connection broken while in use fails that transaction, as it would
+    with pre-ping too, and the disconnect invalidates every older connection of the pool."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < after_s:
+            return  # new, or in use a moment ago
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise sa_exc.DisconnectionError("pooled connection failed its ping") from exc
 
 
 def database_unavailable(exc: BaseException) -> bool:
