@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.messaging.tables import MessagingTables
+
+_CLAIMS: dict[Table, Insert] = {}
+
+
+def _claim(tables: MessagingTables) -> Insert:
+    """The claim statement of these tables, built once and given its values at execution (a statement
+    built per call with `.values()` costs SQLAlchemy a new construct and cache key every time)."""
+    stmt = _CLAIMS.get(tables.inbox)
+    if stmt is None:
+        stmt = _CLAIMS[tables.inbox] = (
+            insert(tables.inbox)
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(tables.inbox.c.event_id)
+        )
+    return stmt
 
 
 async def claim_event(
@@ -16,13 +32,8 @@ async def claim_event(
     The primary key makes this atomic across replicas: a second transaction
     claiming the same id waits for the first and then inserts nothing.
     """
-    stmt = (
-        insert(tables.inbox)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(tables.inbox.c.event_id)
-    )
-    return (await session.execute(stmt)).first() is not None
+    row = {"consumer": consumer, "event_id": event_id, "event_type": event_type}
+    return (await session.execute(_claim(tables), row)).first() is not None
 
 
 async def claim_events(
@@ -31,6 +42,12 @@ async def claim_events(
     """`claim_event` for a batch of (event_id, event_type) in one statement: the ids seen for the first time."""
     if not events:
         return set()
+    if len(events) == 1:
+        return (
+            {events[0][0]}
+            if await claim_event(session, tables, consumer=consumer, event_id=events[0][0], event_type=events[0][1])
+            else set()
+        )
     stmt = (
         insert(tables.inbox)
         .values([{"consumer": consumer, "event_id": event_id, "event_type": kind} for event_id, kind in events])
