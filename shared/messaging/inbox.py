@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from shared.messaging.tables import MessagingTables
 
-_CLAIMS: dict[Table, Insert] = {}
+_CLAIMS: dict[Table, ReturningInsert[Any]] = {}
 
 
-def _claim(tables: MessagingTables) -> Insert:
+def _claim(tables: MessagingTables) -> ReturningInsert[Any]:
     """The claim statement of these tables, built once and given its values at execution (a statement
     built per call with `.values()` costs SQLAlchemy a new construct and cache key every time)."""
     stmt = _CLAIMS.get(tables.inbox)
