@@ -193,15 +193,27 @@ def no_room(agent: Agent, load: AgentLoad, ticket: RoutedTicket) -> tuple[str, .
 
 def idle_since(agent: Agent) -> datetime | None:
     """The later of the last assignment and the last status change; None when neither is known."""
-    stamps = [t for t in (agent.last_assigned_at, agent.status_changed_at) if t is not None]
-    return max(stamps) if stamps else None
+    assigned, changed = agent.last_assigned_at, agent.status_changed_at
+    if assigned is None or changed is None:
+        return changed if assigned is None else assigned
+    return max(assigned, changed)
 
 
-def _ratio(agent: Agent, load: AgentLoad) -> Fraction:
-    # exact, so equal loads tie exactly; no capacity at all sorts last (such agents are never eligible anyway)
+# Load ratios are compared as floats: a correctly rounded quotient keeps the order of the exact
+# ones, and two different ratios of integers with denominators up to 2**20 differ by at least
+# 2**-40, far more than a double's rounding, so equal loads still tie exactly and unequal ones never
+# do. Capacities are at most 1,000 (the API's bound). A Fraction gave the same order at several
+# times the cost: this key is computed for every agent on every decision.
+_EXACT_DENOMINATOR = 2**20
+
+
+def _ratio(agent: Agent, load: AgentLoad) -> float | Fraction:
+    # no capacity at all sorts last (such agents are never eligible anyway)
     if agent.total_capacity <= 0:
-        return Fraction(10**9)
-    return Fraction(load.total, agent.total_capacity)
+        return float(10**9)
+    if agent.total_capacity > _EXACT_DENOMINATOR:  # beyond what floats keep exact; the API never allows it
+        return Fraction(load.total, agent.total_capacity)
+    return load.total / agent.total_capacity
 
 
 def _idle_key(agent: Agent) -> tuple[int, datetime] | tuple[int]:
@@ -238,12 +250,12 @@ def _tie_note(winner_keys: tuple[object, ...], others: Iterable[tuple[object, ..
     return "; tie broken by agent id"
 
 
-def _load_first(agent: Agent, load: AgentLoad) -> tuple[Fraction, tuple[int, datetime] | tuple[int], str]:
+def _load_first(agent: Agent, load: AgentLoad) -> tuple[float | Fraction, tuple[int, datetime] | tuple[int], str]:
     """least_loaded's order: lowest load ratio, then longest idle, then id."""
     return (_ratio(agent, load), _idle_key(agent), agent.id)
 
 
-def _idle_first(agent: Agent, load: AgentLoad) -> tuple[tuple[int, datetime] | tuple[int], Fraction, str]:
+def _idle_first(agent: Agent, load: AgentLoad) -> tuple[tuple[int, datetime] | tuple[int], float | Fraction, str]:
     """longest_idle's order: longest idle, then lowest load ratio, then id."""
     return (_idle_key(agent), _ratio(agent, load), agent.id)
 

@@ -73,12 +73,19 @@ class DispatchPass:
         return any(channel in channels_free(agent, load) for agent, load in self.pool.values())
 
     def rows(self, ticket: RoutedTicket, queue: Queue) -> list[tuple[Agent, AgentLoad]]:
+        """The agents with room on the ticket's channel, with what this queue gave each in its window.
+        Runs over the whole pool for every ticket, so it checks the one channel directly and copies a
+        load only when its count from this queue differs."""
         recent = self.recent.get(queue.name, {})
-        return [
-            (agent, replace(load, recent_from_queue=recent.get(agent.id, 0)))
-            for agent, load in self.pool.values()
-            if ticket.channel in channels_free(agent, load)
-        ]
+        channel = ticket.channel
+        rows = []
+        for agent, load in self.pool.values():
+            cap = agent.capacity.get(channel)
+            if cap is None or load.by_channel.get(channel, 0) >= cap or not has_room(agent, load):
+                continue
+            taken = recent.get(agent.id, 0)
+            rows.append((agent, load if load.recent_from_queue == taken else replace(load, recent_from_queue=taken)))
+        return rows
 
     def decide(self, ticket: RoutedTicket, queue: Queue) -> AssignmentDecision | None:
         """Who takes this ticket now; None when nobody in the pass can (the ticket keeps waiting)."""

@@ -794,3 +794,20 @@ def test_choose_agent_never_picks_an_ineligible_agent_and_ignores_input_order(
     shuffled = rows[:]
     random.Random(shuffle_seed).shuffle(shuffled)
     assert choose_agent(t, q, shuffled, NOW, last_round_robin_agent=last) == decision
+
+
+def test_load_ratios_as_floats_order_and_tie_exactly_like_fractions() -> None:
+    """`_ratio` compares loads as floats for speed; for every load up to 60 over every capacity the
+    API allows (1..1000), the float order and its ties must be the exact rational ones."""
+    from fractions import Fraction
+    from itertools import pairwise
+
+    from services.router.domain.assignment import _ratio
+
+    pairs = [(load, cap) for cap in range(1, 1001) for load in range(61)]
+    floats = {pair: _ratio(agent("a", total_capacity=pair[1]), AgentLoad(total=pair[0])) for pair in pairs}
+    ordered = sorted(pairs, key=lambda p: Fraction(p[0], p[1]))
+    for before, after in pairwise(ordered):
+        exact_tie = Fraction(*before) == Fraction(*after)
+        assert (floats[before] == floats[after]) is exact_tie, (before, after)
+        assert floats[before] <= floats[after], (before, after)
