@@ -3,7 +3,8 @@
 Only one relay per service publishes at a time (a session-level advisory lock held on a
 connection of its own, `RelayLease`), so replicas never interleave a ticket's events out
 of order. No database transaction is open while Kafka acknowledges: a pass reads its
-rows in one short transaction, sends them, and records what happened in another. A relay
+rows in one statement, sends them, and records what happened in another (one transaction
+when rows are also quarantined). A relay
 that dies after sending but before recording re-sends those rows on restart: delivery is
 at-least-once and consumers drop the repeat by event id (see inbox.claim_event).
 
@@ -35,7 +36,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
@@ -173,6 +174,17 @@ class OutboxRelay:
         self._unknown_since: dict[str, float] = {}
         self._producer_factory = producer_factory
         self._needs_reset = False
+        outbox = self._outbox
+        # built once: a pass runs them for every few commits of a busy service
+        self._unpublished = (
+            select(outbox.c.id, outbox.c.event_type, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.headers)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(batch_size)
+        )
+        self._mark_sent = (
+            update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(published_at=func.now())
+        )
 
     def nudge(self) -> None:
         """Called after a commit that staged events, so they go out without waiting a poll."""
@@ -234,24 +246,12 @@ class OutboxRelay:
         Rows are settled in id order up to the first transient failure, which is then raised
         (after the settled rows are committed) so `run` backs off and retries from that row.
         """
-        outbox = self._outbox
         transient: BaseException | None = None
-        async with self._engine.begin() as conn:  # a short read; nothing stays open while Kafka answers
-            rows = (
-                await conn.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.event_type,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        outbox.c.envelope,
-                        outbox.c.headers,
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
+        # One statement outside any transaction (no BEGIN and COMMIT round trips, nothing open while
+        # Kafka answers); the marking below is one statement too, unless rows are quarantined.
+        async with self._engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = (await autocommit.execute(self._unpublished)).all()
         # the lease is checked after the read, so an idle relay costs one query a poll
         if not rows:
             return 0
@@ -287,12 +287,16 @@ class OutboxRelay:
             settled += 1
             if transient is _STOP_PASS:
                 break
-        if sent or poisoned:
+        if poisoned:
             async with self._engine.begin() as conn:  # what the pass did, in one short transaction
                 for row, error in poisoned:
                     await self._quarantine(conn, row, error)
                 if sent:
-                    await conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now()))
+                    await conn.execute(self._mark_sent, {"ids": sent})
+        elif sent:
+            async with self._engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(self._mark_sent, {"ids": sent})
         OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
         if poisoned or (transient is not None and settled):
             # rows of this batch are left (a pass cut short after a refused batch or a transient error) or
