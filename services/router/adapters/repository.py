@@ -33,16 +33,19 @@ from shared.events.routing import RoutingDecisionRecorded
 SWEEP_LOCK = 0x5B_0002
 
 
+_TIME_CAN_CHANGE = select(
+    or_(exists().where(tickets.c.status == "waiting"), exists().where(tickets.c.status == "offered"))
+)
+
+
 async def time_can_change_anything(engine: AsyncEngine) -> bool:
     """Whether a ticket waits or holds an offer, the only tickets a sweep acts on.
 
-    Asked every sweep interval by an idle router, so it is one statement outside any transaction
-    (no BEGIN and ROLLBACK round trips, no session)."""
-    waiting = exists().where(tickets.c.status == "waiting")
-    offered = exists().where(tickets.c.status == "offered")
+    Asked every sweep interval by an idle router, so it is one statement built once, run outside
+    any transaction (no BEGIN and ROLLBACK round trips, no session)."""
     async with engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return bool(await autocommit.scalar(select(or_(waiting, offered))))
+        return bool(await autocommit.scalar(_TIME_CAN_CHANGE))
 
 
 def _ticket(row: Any) -> RoutedTicket:
