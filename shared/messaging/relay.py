@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import zlib
@@ -36,7 +37,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import Select, Update, bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
@@ -174,17 +175,22 @@ class OutboxRelay:
         self._unknown_since: dict[str, float] = {}
         self._producer_factory = producer_factory
         self._needs_reset = False
+
+    @functools.cached_property
+    def _unpublished(self) -> Select[Any]:
+        """The next batch's rows (built once: a pass runs it for every few commits of a busy service)."""
         outbox = self._outbox
-        # built once: a pass runs them for every few commits of a busy service
-        self._unpublished = (
+        return (
             select(outbox.c.id, outbox.c.event_type, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.headers)
             .where(outbox.c.published_at.is_(None))
             .order_by(outbox.c.id)
-            .limit(batch_size)
+            .limit(self._batch_size)
         )
-        self._mark_sent = (
-            update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(published_at=func.now())
-        )
+
+    @functools.cached_property
+    def _mark_sent(self) -> Update:
+        outbox = self._outbox
+        return update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(published_at=func.now())
 
     def nudge(self) -> None:
         """Called after a commit that staged events, so they go out without waiting a poll."""
