@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Table
@@ -11,20 +12,12 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from shared.messaging.tables import MessagingTables
 
-_CLAIMS: dict[Table, ReturningInsert[Any]] = {}
 
-
-def _claim(tables: MessagingTables) -> ReturningInsert[Any]:
-    """The claim statement of these tables, built once and given its values at execution (a statement
+@functools.cache
+def _claim(inbox: Table) -> ReturningInsert[Any]:
+    """The claim statement of this inbox, built once and given its values at execution (a statement
     built per call with `.values()` costs SQLAlchemy a new construct and cache key every time)."""
-    stmt = _CLAIMS.get(tables.inbox)
-    if stmt is None:
-        stmt = _CLAIMS[tables.inbox] = (
-            insert(tables.inbox)
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-            .returning(tables.inbox.c.event_id)
-        )
-    return stmt
+    return insert(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id)
 
 
 async def claim_event(
@@ -36,7 +29,7 @@ async def claim_event(
     claiming the same id waits for the first and then inserts nothing.
     """
     row = {"consumer": consumer, "event_id": event_id, "event_type": event_type}
-    return (await session.execute(_claim(tables), row)).first() is not None
+    return (await session.execute(_claim(tables.inbox), row)).first() is not None
 
 
 async def claim_events(
@@ -45,12 +38,10 @@ async def claim_events(
     """`claim_event` for a batch of (event_id, event_type) in one statement: the ids seen for the first time."""
     if not events:
         return set()
-    if len(events) == 1:
-        return (
-            {events[0][0]}
-            if await claim_event(session, tables, consumer=consumer, event_id=events[0][0], event_type=events[0][1])
-            else set()
-        )
+    if len(events) == 1:  # the built-once statement of a single claim
+        [(event_id, event_type)] = events
+        fresh = await claim_event(session, tables, consumer=consumer, event_id=event_id, event_type=event_type)
+        return {event_id} if fresh else set()
     stmt = (
         insert(tables.inbox)
         .values([{"consumer": consumer, "event_id": event_id, "event_type": kind} for event_id, kind in events])

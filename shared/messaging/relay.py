@@ -41,6 +41,7 @@ from sqlalchemy import Select, Update, bindparam, delete, func, select, text, up
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
+from shared.db import autocommit
 from shared.events.envelope import CONTENT_TYPE
 from shared.messaging.deadletter import OUTBOX_QUARANTINED, quarantine_outbox_row
 from shared.messaging.errors import is_permanent_kafka_error
@@ -255,9 +256,8 @@ class OutboxRelay:
         transient: BaseException | None = None
         # One statement outside any transaction (no BEGIN and COMMIT round trips, nothing open while
         # Kafka answers); the marking below is one statement too, unless rows are quarantined.
-        async with self._engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            rows = (await autocommit.execute(self._unpublished)).all()
+        async with autocommit(self._engine) as conn:
+            rows = (await conn.execute(self._unpublished)).all()
         # the lease is checked after the read, so an idle relay costs one query a poll
         if not rows:
             return 0
@@ -300,9 +300,8 @@ class OutboxRelay:
                 if sent:
                     await conn.execute(self._mark_sent, {"ids": sent})
         elif sent:
-            async with self._engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(self._mark_sent, {"ids": sent})
+            async with autocommit(self._engine) as conn:
+                await conn.execute(self._mark_sent, {"ids": sent})
         OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
         if poisoned or (transient is not None and settled):
             # rows of this batch are left (a pass cut short after a refused batch or a transient error) or

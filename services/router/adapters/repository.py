@@ -27,6 +27,7 @@ from services.router.adapters.tables import (
 from services.router.domain.dispatch_pass import ServiceKey, has_room, priority_rank
 from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
 from services.router.domain.overview import WaitingSummary
+from shared.db import autocommit
 from shared.events.routing import RoutingDecisionRecorded
 
 # one replica sweeps at a time (a try-lock: the others skip that pass; see handlers/sweeper.py)
@@ -43,9 +44,8 @@ async def time_can_change_anything(engine: AsyncEngine) -> bool:
 
     Asked every sweep interval by an idle router, so it is one statement built once, run outside
     any transaction (no BEGIN and ROLLBACK round trips, no session)."""
-    async with engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return bool(await autocommit.scalar(_TIME_CAN_CHANGE))
+    async with autocommit(engine) as conn:
+        return bool(await conn.scalar(_TIME_CAN_CHANGE))
 
 
 def _ticket(row: Any) -> RoutedTicket:

@@ -40,11 +40,15 @@ def has_room(agent: Agent, load: AgentLoad) -> bool:
     return agent.status == "online" and load.total < agent.total_capacity
 
 
+def room_on(agent: Agent, load: AgentLoad, channel: str) -> bool:
+    """Whether this agent could take one more ticket on `channel` right now."""
+    cap = agent.capacity.get(channel)
+    return cap is not None and load.by_channel.get(channel, 0) < cap and has_room(agent, load)
+
+
 def channels_free(agent: Agent, load: AgentLoad) -> tuple[str, ...]:
     """The channels this agent could take one more ticket on right now (none when not online or full)."""
-    if not has_room(agent, load):
-        return ()
-    return tuple(sorted(c for c, cap in agent.capacity.items() if load.by_channel.get(c, 0) < cap))
+    return tuple(sorted(c for c in agent.capacity if room_on(agent, load, c)))
 
 
 def could_serve(agent: Agent, queue: Queue) -> bool:
@@ -70,18 +74,16 @@ class DispatchPass:
         return not self.pool
 
     def has_room_on(self, channel: str) -> bool:
-        return any(channel in channels_free(agent, load) for agent, load in self.pool.values())
+        return any(room_on(agent, load, channel) for agent, load in self.pool.values())
 
     def rows(self, ticket: RoutedTicket, queue: Queue) -> list[tuple[Agent, AgentLoad]]:
         """The agents with room on the ticket's channel, with what this queue gave each in its window.
-        Runs over the whole pool for every ticket, so it checks the one channel directly and copies a
-        load only when its count from this queue differs."""
+        Runs over the whole pool for every ticket, so it checks the one channel (not every channel
+        free) and copies a load only when its count from this queue differs."""
         recent = self.recent.get(queue.name, {})
-        channel = ticket.channel
         rows = []
         for agent, load in self.pool.values():
-            cap = agent.capacity.get(channel)
-            if cap is None or load.by_channel.get(channel, 0) >= cap or not has_room(agent, load):
+            if not room_on(agent, load, ticket.channel):
                 continue
             taken = recent.get(agent.id, 0)
             rows.append((agent, load if load.recent_from_queue == taken else replace(load, recent_from_queue=taken)))
