@@ -26,7 +26,7 @@ from services.router.adapters.tables import messaging
 from services.router.domain import decide
 from services.router.domain.assignment import choose_agent, requirements
 from services.router.domain.model import Agent, AgentLoad, AgentStatus, Queue, RoutedTicket
-from services.router.handlers.dispatch import counted_wait
+from services.router.handlers.dispatch import counted_wait, fairness_since
 from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.messaging.uow import UnitOfWork
@@ -133,7 +133,7 @@ def _ticket(rng: random.Random, n: int, floor: list[Agent]) -> RoutedTicket:
 async def _judging_everyone(uow: UnitOfWork, ticket: RoutedTicket, queue: Queue) -> tuple[str | None, dict]:
     repo = RoutingRepository(uow.session)
     agents = await repo.all_agents()
-    loads = await repo.loads(queue.name, NOW - timedelta(seconds=queue.fairness_window_s))
+    loads = await repo.loads(queue.name, NOW - timedelta(seconds=queue.fairness_window_s))  # counted whatever the queue
     rows = [(a, loads.get(a.id, AgentLoad())) for a in agents]
     decision = choose_agent(ticket, queue, rows, NOW, last_round_robin_agent=None)
     return decision.agent_id, decide.why_waiting(ticket, decision, now=NOW).model_dump(exclude={"event_id"})
@@ -148,7 +148,7 @@ async def test_the_counted_record_is_the_record_of_every_agent_judged(sessionmak
         floor = await _seed(uow, rng, rng.choice((0, 1, 7, 40, 90)))
         for n in range(25):
             queue, ticket = _queue(rng), _ticket(rng, n, floor)
-            since = NOW - timedelta(seconds=queue.fairness_window_s)
+            since = fairness_since(queue, NOW)  # as the router calls it: None for a queue without a limit
             chosen, expected = await _judging_everyone(uow, ticket, queue)
             census = await counted_wait(uow, ticket, queue, requirements(queue, ticket, NOW, ()), since)
             if chosen is not None:
@@ -162,3 +162,37 @@ async def test_the_counted_record_is_the_record_of_every_agent_judged(sessionmak
             waited += 1
         # leaving without a commit rolls the floor back: the next seed starts empty
     assert waited > 0, f"no ticket waited ({eligible} found someone): the floor tests nothing"
+
+
+async def _log_reads(uow: UnitOfWork) -> int:
+    """Scans of router.assignment_log this transaction started so far (PostgreSQL counts them per transaction)."""
+    scans = await uow.session.scalar(
+        text(
+            "select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) from pg_stat_xact_user_tables"
+            " where schemaname = 'router' and relname = 'assignment_log'"
+        )
+    )
+    return int(scans or 0)
+
+
+@pytest.mark.parametrize("limit", [None, 2])
+async def test_only_a_queue_with_a_fairness_limit_reads_the_assignment_log_to_explain_a_wait(
+    sessionmaker, limit: int | None
+) -> None:
+    """The window's log grows with the day's traffic: a queue without a limit never reads it."""
+    rng = random.Random(99)
+    uow = UnitOfWork(sessionmaker, messaging, source="/switchboard/test", clock=SystemClock())
+    async with uow:
+        floor = await _seed(uow, rng, 40)
+        queue = Queue(name="census", required_skills={"astrology": 1}, fairness_max_per_window=limit)
+        ticket = _ticket(rng, 0, floor)
+        before = await _log_reads(uow)
+        counted = await counted_wait(
+            uow, ticket, queue, requirements(queue, ticket, NOW, ()), fairness_since(queue, NOW)
+        )
+        assert counted is not None and counted.agent_id is None, "nobody has the skill: the ticket waits"
+        reads = await _log_reads(uow) - before
+    if limit is None:
+        assert reads == 0
+    else:
+        assert reads > 0, "the control: under a limit the count is read"

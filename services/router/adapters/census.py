@@ -63,16 +63,27 @@ group by status, in_team, skills, speaks, channel_full, total_full, fairness_rea
 _CENSUS_FAIR = text(_CENSUS.format(fairness="coalesce(r.recent, 0) >= cast(:limit as int)", recent=_RECENT))
 _CENSUS_UNFAIR = text(_CENSUS.format(fairness="false", recent=""))
 
-_JUDGED = text(
-    """
+# the named agents in full; their fairness count in the queue (for a queue with a limit) from one
+# grouped read of the window's log, not one scan of it per agent
+_JUDGED = """
     select a.*, (select jsonb_object_agg(l.channel, l.load) from router.agent_loads l where l.agent_id = a.id)
            as by_channel,
-           (select count(*) from router.assignment_log g
-            where g.agent_id = a.id and g.queue = :queue and g.assigned_at >= :since) as recent
+           {recent} as recent
     from router.agents a
+    {recent_join}
     where a.id = any(cast(:ids as text[]))
-    """
+"""
+_JUDGED_FAIR = text(
+    _JUDGED.format(
+        recent="coalesce(r.recent, 0)",
+        recent_join="""left join (
+        select agent_id, count(*) as recent from router.assignment_log
+        where queue = :queue and assigned_at >= :since and agent_id = any(cast(:ids as text[]))
+        group by agent_id
+    ) r on r.agent_id = a.id""",
+    )
 )
+_JUDGED_UNFAIR = text(_JUDGED.format(recent="0", recent_join=""))
 
 _FIRST_ONLINE = text("select id from router.agents where status = 'online' order by id limit :limit")
 
@@ -82,7 +93,7 @@ async def wait_census(
     req: Requirements,
     ticket: RoutedTicket,
     queue: Queue,
-    since: datetime,
+    since: datetime | None,
     *,
     apart: Collection[str],
     first: int,
@@ -121,10 +132,14 @@ async def wait_census(
 
 
 async def judged_agents(
-    session: AsyncSession, ids: Collection[str], queue: str, since: datetime
+    session: AsyncSession, ids: Collection[str], queue: str, since: datetime | None
 ) -> list[tuple[Agent, AgentLoad]]:
-    """These agents in full, with their loads and their fairness count in `queue` since `since`."""
-    rows = (await session.execute(_JUDGED, {"ids": sorted(ids), "queue": queue, "since": since})).mappings()
+    """These agents in full, with their loads and their fairness count in `queue` since `since`
+    (None: the queue has no fairness limit, and the count, which nothing would read, is 0)."""
+    if since is None:
+        rows = (await session.execute(_JUDGED_UNFAIR, {"ids": sorted(ids)})).mappings()
+    else:
+        rows = (await session.execute(_JUDGED_FAIR, {"ids": sorted(ids), "queue": queue, "since": since})).mappings()
     return [
         (
             agent_from_row(row),

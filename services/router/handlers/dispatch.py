@@ -152,7 +152,7 @@ async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, qu
     repo = RoutingRepository(uow.session)
     if queue is None or queue.name != ticket.queue:
         queue = await repo.queue(ticket.queue)
-    since = now - timedelta(seconds=queue.fairness_window_s)
+    since = fairness_since(queue, now)
     if not queue.workflow:
         counted = await counted_wait(uow, ticket, queue, requirements(queue, ticket, now, ()), since)
         if counted is not None:
@@ -166,8 +166,17 @@ async def _explain_wait(uow: UnitOfWork, now: datetime, ticket: RoutedTicket, qu
     await keep_record(uow, repo, decide.why_waiting(ticket, decision, now=now))
 
 
+def fairness_since(queue: Queue, now: datetime) -> datetime | None:
+    """Where the queue's fairness window starts, or None when it has no limit. Only a limit reads the
+    count: counting anyway read the queue's whole last hour of assignments (the default window) for
+    every ticket that waited, a cost that grew with the day's traffic."""
+    if queue.fairness_max_per_window is None:
+        return None
+    return now - timedelta(seconds=queue.fairness_window_s)
+
+
 async def counted_wait(
-    uow: UnitOfWork, ticket: RoutedTicket, queue: Queue, req: Requirements, since: datetime
+    uow: UnitOfWork, ticket: RoutedTicket, queue: Queue, req: Requirements, since: datetime | None
 ) -> AssignmentDecision | None:
     """The counted decision that nobody can take `ticket` (census.py), or None when someone could."""
     # who declined the ticket or transferred it away is ruled out by the ticket itself: judged one by one
