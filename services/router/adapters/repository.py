@@ -24,7 +24,7 @@ from services.router.adapters.tables import (
     rule_sets,
     tickets,
 )
-from services.router.domain.dispatch_pass import ServiceKey, has_room, priority_rank
+from services.router.domain.dispatch_pass import ServiceKey, has_room, priority_rank, released
 from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket, RuleSet, TicketFacts
 from services.router.domain.overview import WaitingSummary
 from shared.db import autocommit
@@ -162,12 +162,40 @@ class Reservation(enum.Enum):
 
 
 # online agents under their total capacity with their load per channel, in one read
-_WITH_ROOM = text(
-    """
+_WITH_ROOM_SQL = """
     select a.*, (select jsonb_object_agg(l.channel, l.load) from router.agent_loads l where l.agent_id = a.id)
            as by_channel
     from router.agents a
     where a.status = 'online' and a.total_load < a.total_capacity
+    """
+_WITH_ROOM = text(_WITH_ROOM_SQL)
+_WITH_ROOM_ONE = text(_WITH_ROOM_SQL + " and a.id = :agent_id")
+
+
+def _pool_entry(row: Any) -> tuple[Agent, AgentLoad]:
+    return agent_from_row(row), AgentLoad(by_channel=dict(row["by_channel"] or {}), total=row["total_load"])
+
+
+# Give back the capacity a ticket held, in one statement: its assignment row goes, and its agent's
+# total and channel load drop by one (never below zero). The agent row is changed before its channel
+# row, the order a reservation locks them in, so the two never deadlock: the channel's update runs
+# only once the agent's has (its one-time filter reads the agent's result).
+_RELEASE = text(
+    """
+    with held as (
+        delete from router.assignments where ticket_id = cast(:ticket_id as text)
+        returning agent_id, channel
+    ), total as (
+        update router.agents set total_load = total_load - 1
+        where id = (select agent_id from held) and total_load > 0
+        returning id
+    ), channel as (
+        update router.agent_loads set load = load - 1
+        where agent_id = (select agent_id from held) and channel = (select channel from held) and load > 0
+          and (select count(*) from total) >= 0
+        returning agent_id
+    )
+    select agent_id, channel, (select count(*) from channel) as _ from held
     """
 )
 
@@ -471,10 +499,7 @@ class RoutingRepository:
         pool: dict[str, tuple[Agent, AgentLoad]] | None = info.get(_POOL)
         if pool is None:
             rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
-            loads = (
-                (agent_from_row(r), AgentLoad(by_channel=dict(r["by_channel"] or {}), total=r["total_load"]))
-                for r in rows
-            )
+            loads = (_pool_entry(r) for r in rows)
             pool = info[_POOL] = {agent.id: (agent, load) for agent, load in loads if has_room(agent, load)}
         return pool
 
@@ -591,30 +616,38 @@ class RoutingRepository:
         )
 
     async def release(self, ticket_id: str) -> str | None:
-        """Give the capacity a ticket held back to its agent; returns that agent (None if it held none)."""
-        self._agents_changed()
-        held = (
-            await self._session.execute(
-                delete(assignments)
-                .where(assignments.c.ticket_id == ticket_id)
-                .returning(assignments.c.agent_id, assignments.c.channel)
-            )
-        ).first()
+        """Give the capacity a ticket held back to its agent; returns that agent (None if it held none).
+
+        A pool this transaction already read (`agents_with_room`) is brought up to date rather than
+        dropped: a solve in a batch of events no longer costs the next dispatch a read of every agent."""
+        held = (await self._session.execute(_RELEASE, {"ticket_id": ticket_id})).first()
         if held is None:
             return None
-        agent_id, channel = held
-        # the agent row before its channel row, the order a reservation locks them in (no deadlock between the two)
-        await self._session.execute(
-            update(agents)
-            .where(agents.c.id == agent_id, agents.c.total_load > 0)
-            .values(total_load=agents.c.total_load - 1)
-        )
-        await self._session.execute(
-            update(agent_loads)
-            .where(agent_loads.c.agent_id == agent_id, agent_loads.c.channel == channel, agent_loads.c.load > 0)
-            .values(load=agent_loads.c.load - 1)
-        )
+        agent_id, channel = held.agent_id, held.channel
+        pool: dict[str, tuple[Agent, AgentLoad]] | None = self.session_info.get(_POOL)
+        if pool is not None:
+            if agent_id in pool:
+                agent, load = pool[agent_id]
+                pool[agent_id] = (agent, released(load, channel))
+            else:  # full (or away) when the pool was read: now perhaps with room, as its row says
+                row = (await self._session.execute(_WITH_ROOM_ONE, {"agent_id": agent_id})).mappings().first()
+                if row is not None:
+                    agent, load = _pool_entry(row)
+                    if has_room(agent, load):
+                        pool[agent_id] = (agent, load)
         return agent_id
+
+    async def agent_with_room(self, agent_id: str) -> tuple[Agent, AgentLoad] | None:
+        """One agent as `agents_with_room` would have them (None: offline, away or full), read alone
+        unless this transaction already holds the pool."""
+        pool: dict[str, tuple[Agent, AgentLoad]] | None = self.session_info.get(_POOL)
+        if pool is not None:
+            return pool.get(agent_id)
+        row = (await self._session.execute(_WITH_ROOM_ONE, {"agent_id": agent_id})).mappings().first()
+        if row is None:
+            return None
+        agent, load = _pool_entry(row)
+        return (agent, load) if has_room(agent, load) else None
 
     async def log_assignment(self, ticket_id: str, agent_id: str, queue: str, now: datetime) -> None:
         await self._session.execute(

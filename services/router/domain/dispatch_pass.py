@@ -40,6 +40,13 @@ def has_room(agent: Agent, load: AgentLoad) -> bool:
     return agent.status == "online" and load.total < agent.total_capacity
 
 
+def released(load: AgentLoad, channel: str) -> AgentLoad:
+    """The load once a ticket on `channel` is given back (as the database's release: never below zero)."""
+    by_channel = dict(load.by_channel)
+    by_channel[channel] = max(0, by_channel.get(channel, 0) - 1)
+    return replace(load, by_channel=by_channel, total=max(0, load.total - 1))
+
+
 def room_on(agent: Agent, load: AgentLoad, channel: str) -> bool:
     """Whether this agent could take one more ticket on `channel` right now."""
     cap = agent.capacity.get(channel)

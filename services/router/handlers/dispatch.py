@@ -195,23 +195,29 @@ async def dispatch_for(uow: UnitOfWork, now: datetime, agent_id: str | None) -> 
     """One agent has room again: their best waiting tickets, in the global order, until they are full."""
     if agent_id is None:
         return 0
-    await wakeups.noted(RoutingRepository(uow.session))
-    run = await _start(uow, now)
-    if run is None or agent_id not in run.state.pool:
+    repo = RoutingRepository(uow.session)
+    await wakeups.noted(repo)
+    mine = await repo.agent_with_room(agent_id)
+    if mine is None:
         return 0
-    agent, load = run.state.pool[agent_id]
-    not_theirs = [q.name for q in await run.repo.all_queues() if not could_serve(agent, q)]
+    agent, load = mine
+    not_theirs = [q.name for q in await repo.all_queues() if not could_serve(agent, q)]
     room = agent.total_capacity - load.total
     first = 2 * room + 2  # most of an agent's best tickets are theirs to take: a few rows, not a full page
-    async for ticket in _waiting(
-        run.repo, not_queues=not_theirs, channels=channels_free(agent, load), first_page=first
-    ):
+    # the pool (every agent with room) is read only once something waits for this agent: a solve on
+    # a floor that keeps up reads the one agent and an empty page
+    run: _Pass | None = None
+    async for ticket in _waiting(repo, not_queues=not_theirs, channels=channels_free(agent, load), first_page=first):
+        if run is None:
+            run = await _start(uow, now)
+            if run is None or agent_id not in run.state.pool:
+                return 0
         await run.offer(ticket)
         if agent_id not in run.state.pool:
             break
     else:
-        await wakeups.agent_has_room(uow, run.repo, agent_id)
-    return run.state.given
+        await wakeups.agent_has_room(uow, repo, agent_id)
+    return run.state.given if run is not None else 0
 
 
 async def dispatch(uow: UnitOfWork, now: datetime, queues: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.router.domain.assignment import eligibility, requirements
-from services.router.domain.dispatch_pass import DispatchPass, pool_of, serve, service_key
+from services.router.domain.dispatch_pass import DispatchPass, pool_of, released, serve, service_key
 from services.router.domain.model import Agent, AgentLoad, Queue, RoutedTicket
 from tests.unit.router.factories import NOW, agent, ago, queue, ticket
 
@@ -146,3 +146,11 @@ def test_each_freed_slot_goes_to_the_best_waiting_ticket_its_agent_may_take(worl
         for u in waiting.values():
             for i, a in by_id.items():
                 assert not _eligible(a, loads[i], u, queues), f"{i} could take {u.ticket_id} but it waits"
+
+
+def test_a_released_ticket_lowers_its_channel_and_the_total_and_never_below_zero() -> None:
+    load = AgentLoad(by_channel={"email": 2, "chat": 0}, total=2, recent_from_queue=5)
+    assert released(load, "email") == AgentLoad(by_channel={"email": 1, "chat": 0}, total=1, recent_from_queue=5)
+    assert released(load, "chat") == AgentLoad(by_channel={"email": 2, "chat": 0}, total=1, recent_from_queue=5)
+    assert released(AgentLoad(), "api") == AgentLoad(by_channel={"api": 0}, total=0)
+    assert load.by_channel["email"] == 2, "the load it was given is left as it was"

@@ -1,0 +1,159 @@
+"""Giving capacity back (`RoutingRepository.release`), on the real PostgreSQL: one statement that
+removes the ticket's assignment and lowers its agent's total and channel load, locking the agent
+row before the channel row as a reservation does, and a pool of agents with room that the
+transaction already read kept equal to what a fresh read would give.
+
+The agents live in a database of their own, so no other test's floor is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from services.router.adapters.repository import RoutingRepository
+from services.router.adapters.tables import messaging
+from services.router.domain.model import Agent
+from shared.clock import SystemClock
+from shared.db import make_engine, make_sessionmaker
+from shared.messaging.uow import UnitOfWork
+from shared.migrations import upgrade
+from shared.stack.provision import asyncpg_dsn, provision
+
+pytestmark = pytest.mark.integration
+
+DATABASE = "router_release"
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def database(infra) -> AsyncIterator[tuple[object, str]]:
+    passwords = {service: make_url(url).password or "" for service, url in infra.service_urls.items()}
+    await provision(infra.admin_url, passwords, database=DATABASE)
+    url = make_url(infra.service_urls["router"]).set(database=DATABASE).render_as_string(hide_password=False)
+    upgrade("router", url)
+    engine = make_engine(url, pool_size=3, application_name="test-router-release")
+    yield make_sessionmaker(engine), url
+    await engine.dispose()
+
+
+def _uow(sessionmaker: object) -> UnitOfWork:
+    return UnitOfWork(sessionmaker, messaging, source="/switchboard/test", clock=SystemClock())  # type: ignore[arg-type]
+
+
+async def _agent_holding(uow: UnitOfWork, agent_id: str, tickets: list[tuple[str, str]], total_capacity: int) -> None:
+    """An online agent with room for 2 emails and 1 chat, holding `tickets` (id, channel)."""
+    repo = RoutingRepository(uow.session)
+    agent = Agent(
+        id=agent_id, name=agent_id, capacity={"email": 2, "chat": 1}, total_capacity=total_capacity, status="online"
+    )
+    await repo.put_agent(agent)
+    for ticket_id, channel in tickets:
+        await uow.session.execute(
+            text(
+                "insert into router.assignments (ticket_id, agent_id, queue, channel, kind, since)"
+                " values (:t, :a, 'triage', :c, 'assigned', :now)"
+            ),
+            {"t": ticket_id, "a": agent_id, "c": channel, "now": NOW},
+        )
+        await uow.session.execute(
+            text("update router.agent_loads set load = load + 1 where agent_id = :a and channel = :c"),
+            {"a": agent_id, "c": channel},
+        )
+        await uow.session.execute(
+            text("update router.agents set total_load = total_load + 1 where id = :a"), {"a": agent_id}
+        )
+
+
+async def _loads(uow: UnitOfWork, agent_id: str) -> tuple[int, dict[str, int], int]:
+    total = await uow.session.scalar(text("select total_load from router.agents where id = :a"), {"a": agent_id})
+    rows = await uow.session.execute(
+        text("select channel, load from router.agent_loads where agent_id = :a"), {"a": agent_id}
+    )
+    held = await uow.session.scalar(
+        text("select count(*) from router.assignments where agent_id = :a"), {"a": agent_id}
+    )
+    return int(total), dict(rows.all()), int(held)
+
+
+async def test_release_gives_back_the_channel_and_the_total_once(database) -> None:
+    sessionmaker, _ = database
+    async with _uow(sessionmaker) as uow:
+        await _agent_holding(uow, "ann", [("t-1", "email"), ("t-2", "chat")], total_capacity=3)
+        repo = RoutingRepository(uow.session)
+        assert await repo.release("t-1") == "ann"
+        assert await _loads(uow, "ann") == (1, {"email": 0, "chat": 1}, 1)
+        assert await repo.release("t-1") is None, "released already: nothing more to give back"
+        assert await repo.release("never-held") is None
+        assert await _loads(uow, "ann") == (1, {"email": 0, "chat": 1}, 1)
+
+
+async def test_a_pool_read_before_a_release_is_what_a_fresh_read_gives_after_it(database) -> None:
+    sessionmaker, _ = database
+    async with _uow(sessionmaker) as uow:
+        # bo has room before and after; cy is full (total 2 of 2) until one of theirs is released
+        await _agent_holding(uow, "bo", [("b-1", "email")], total_capacity=3)
+        await _agent_holding(uow, "cy", [("c-1", "email"), ("c-2", "chat")], total_capacity=2)
+        repo = RoutingRepository(uow.session)
+        before = dict(await repo.agents_with_room())
+        assert "bo" in before and "cy" not in before
+        await repo.release("b-1")
+        await repo.release("c-2")
+        kept = dict(await repo.agents_with_room())
+        repo.session_info.clear()  # drop what the transaction kept: read every agent again
+        fresh = dict(await repo.agents_with_room())
+        assert set(kept) == set(fresh) and {"bo", "cy"} <= set(kept)
+        for agent_id in ("bo", "cy"):
+            assert kept[agent_id][1] == fresh[agent_id][1], agent_id
+        assert kept["bo"][1].by_channel["email"] == 0 and kept["cy"][1].total == 1
+
+
+async def test_release_locks_the_agent_before_the_channel_like_a_reservation(database) -> None:
+    """While another transaction holds the agent's channel row, a release waits on that row, and it
+    already holds the agent row: the order a reservation takes them in, so the two cannot deadlock."""
+    sessionmaker, url = database
+    dee, ticket = f"dee-{uuid.uuid4().hex[:8]}", f"d-{uuid.uuid4().hex[:8]}"  # committed: unique to this run
+    async with _uow(sessionmaker) as setup:
+        await _agent_holding(setup, dee, [(ticket, "email")], total_capacity=3)
+        await setup.commit()
+    blocker = await asyncpg.connect(asyncpg_dsn(url))
+    probe = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute(
+            "select 1 from router.agent_loads where agent_id = $1 and channel = 'email' for update", dee
+        )
+
+        async def release() -> str | None:
+            async with _uow(sessionmaker) as uow:
+                agent = await RoutingRepository(uow.session).release(ticket)
+                await uow.commit()
+                return agent
+
+        releasing = asyncio.create_task(release())
+        for _ in range(100):  # until the release is waiting on the channel row
+            waiting = await probe.fetchval(
+                "select count(*) from pg_stat_activity where application_name = 'test-router-release'"
+                " and wait_event_type = 'Lock'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting, "the release waits for the channel row"
+        agent_row = await probe.fetch("select 1 from router.agents where id = $1 for update skip locked", dee)
+        assert agent_row == [], "the waiting release already holds the agent row"
+        await holding.rollback()
+        assert await asyncio.wait_for(releasing, timeout=10) == dee
+    finally:
+        await blocker.close()
+        await probe.close()
+    async with _uow(sessionmaker) as uow:
+        assert await _loads(uow, dee) == (0, {"email": 0, "chat": 0}, 0)
