@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import any_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalation.adapters.tables import deliveries, subscriptions
@@ -19,6 +19,7 @@ _SUBSCRIPTION_OUT = [c for c in subscriptions.c if c.name != "secret"]
 async def create_subscription(
     session: AsyncSession, *, url: str, secret: str, event_types: list[str], description: str | None, now: datetime
 ) -> dict[str, Any]:
+    session.info.pop(_ACTIVE_KEY, None)
     subscription_id = f"sub_{uuid.uuid4().hex}"
     row = await session.execute(
         insert(subscriptions)
@@ -52,6 +53,7 @@ async def update_subscription(
     session: AsyncSession, subscription_id: str, changes: dict[str, Any], now: datetime
 ) -> dict[str, Any] | None:
     """Apply `changes`; deliveries still waiting follow a new url or secret."""
+    session.info.pop(_ACTIVE_KEY, None)
     row = (
         (
             await session.execute(
@@ -80,6 +82,7 @@ async def update_subscription(
 
 async def delete_subscription(session: AsyncSession, subscription_id: str) -> bool:
     """Delete it; its deliveries still waiting fail (their history stays)."""
+    session.info.pop(_ACTIVE_KEY, None)
     gone = await session.execute(
         delete(subscriptions).where(subscriptions.c.id == subscription_id).returning(subscriptions.c.id)
     )
@@ -100,13 +103,23 @@ class Subscriber:
     secret: str
 
 
+# every active subscription with the types it takes, built once (the fan-out runs for every event)
+_ACTIVE = select(subscriptions.c.id, subscriptions.c.url, subscriptions.c.secret, subscriptions.c.event_types).where(
+    subscriptions.c.active
+)
+_ACTIVE_KEY = "escalation_active_subscriptions"  # session.info: read once per transaction
+
+
 async def subscribers_of(session: AsyncSession, event_type: str) -> list[Subscriber]:
-    """Active subscriptions taking `event_type` (an empty list of types takes every type)."""
-    query = select(subscriptions.c.id, subscriptions.c.url, subscriptions.c.secret).where(
-        subscriptions.c.active,
-        or_(
-            func.cardinality(subscriptions.c.event_types) == 0,
-            any_(subscriptions.c.event_types) == event_type,
-        ),
-    )
-    return [Subscriber(row.id, row.url, row.secret) for row in await session.execute(query)]
+    """Active subscriptions taking `event_type` (an empty list of types takes every type).
+
+    The active ones are read once per transaction and filtered here: the fan-out handles a poll's
+    records in one transaction, and one read for the batch replaces one query per event. A
+    subscription changed in this transaction (the routes below) drops what was read."""
+    active: list[tuple[Subscriber, tuple[str, ...]]] | None = session.info.get(_ACTIVE_KEY)
+    if active is None:
+        rows = await session.execute(_ACTIVE)
+        active = session.info[_ACTIVE_KEY] = [
+            (Subscriber(row.id, row.url, row.secret), tuple(row.event_types or ())) for row in rows
+        ]
+    return [subscriber for subscriber, types in active if not types or event_type in types]

@@ -50,8 +50,9 @@ ATTEMPT_SECONDS = Histogram(
 
 async def fan_out(event: Event, *, envelope: Envelope, uow: UnitOfWork, clock: Clock) -> None:
     """One delivery of the whole CloudEvents envelope per active subscription taking its type."""
-    payload = envelope.model_dump(mode="json")
-    for subscriber in await subscriptions.subscribers_of(uow.session, envelope.type):
+    subscribers = await subscriptions.subscribers_of(uow.session, envelope.type)
+    payload = envelope.model_dump(mode="json") if subscribers else {}
+    for subscriber in subscribers:
         await store.enqueue(
             uow.session,
             channel="webhook",
