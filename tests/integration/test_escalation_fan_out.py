@@ -21,6 +21,7 @@ from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import Envelope
 from shared.messaging.uow import UnitOfWork
+from tests.support.db import reads_of
 from tests.support.events import envelope_of, ticket_received
 
 pytestmark = pytest.mark.integration
@@ -38,17 +39,6 @@ async def uow(infra) -> AsyncIterator[UnitOfWork]:
             yield u  # never committed: rolled back on the way out
     finally:
         await engine.dispose()
-
-
-async def _scans(uow: UnitOfWork) -> int:
-    """Reads of escalation.subscriptions this transaction made so far."""
-    scans = await uow.session.scalar(
-        text(
-            "select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) from pg_stat_xact_user_tables"
-            " where schemaname = 'escalation' and relname = 'subscriptions'"
-        )
-    )
-    return int(scans or 0)
 
 
 async def _subscribe(uow: UnitOfWork, types: list[str], *, active: bool = True) -> str:
@@ -77,11 +67,13 @@ async def test_a_batch_reads_the_subscriptions_once_and_each_event_reaches_the_o
     typed = await _subscribe(uow, [mine])
     every = await _subscribe(uow, [])
     off = await _subscribe(uow, [mine], active=False)
-    before = await _scans(uow)
+    before = await reads_of(uow.session, "escalation", "subscriptions")
     batch = [_of_type(mine), _of_type(other), _of_type(mine), _of_type(other), _of_type(mine)]
     for envelope in batch:
         await fan_out(None, envelope=envelope, uow=uow, clock=SystemClock())  # type: ignore[arg-type]
-    assert await _scans(uow) - before == 1, "one read of the subscriptions for the whole batch"
+    assert await reads_of(uow.session, "escalation", "subscriptions") - before == 1, (
+        "one read of the subscriptions for the whole batch"
+    )
     for envelope in batch:
         reached = await _delivered_to(uow, envelope) & {typed, every, off}
         assert reached == ({typed, every} if envelope.type == mine else {every}), envelope.type

@@ -136,3 +136,37 @@ async def test_a_ticket_that_passed_over_a_busy_agent_is_given_to_them_once_they
     finally:
         await conn.close()
     assert await _holder(runtime, ticket.ticket_id) == agent
+
+
+async def test_a_ticket_whose_first_choice_is_being_changed_goes_to_the_next_best_at_once(router, infra):
+    """Two replicas' passes that pick the same agent at the same moment: the one that finds that agent
+    locked offers the ticket to its next choice instead of leaving it to wait for them."""
+    runtime, http = router
+    world = World(http)
+    await world.route_tag_to(await world.queue("next"))
+    first = await world.agent("first", status="offline", capacity={"email": 5}, total_capacity=5)
+    second = await world.agent("second", capacity={"email": 5}, total_capacity=5)
+    earlier = ticket_received(tags=(world.tag,))
+    async with runtime.uow() as uow:
+        await on_ticket_received(earlier, uow=uow, clock=runtime.clock, default_queue="triage")
+        await uow.commit()
+    assert await _holder(runtime, earlier.ticket_id) == second  # now the busier of the two
+    assert (await http.put(f"/v1/agents/{first}/status", json={"status": "online"})).status_code == 200
+
+    ticket = ticket_received(tags=(world.tag,))
+    conn = await asyncpg.connect(asyncpg_dsn(infra.service_urls["router"]))
+    try:
+        holding = conn.transaction()
+        await holding.start()
+        await conn.execute("select 1 from router.agents where id = $1 for update", first)  # the least loaded
+
+        async def route() -> None:
+            async with runtime.uow() as uow:
+                await on_ticket_received(ticket, uow=uow, clock=runtime.clock, default_queue="triage")
+                await uow.commit()
+
+        await asyncio.wait_for(route(), timeout=10)  # done while the first choice is still locked
+        assert await _holder(runtime, ticket.ticket_id) == second
+        await holding.rollback()
+    finally:
+        await conn.close()

@@ -32,6 +32,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.messaging.uow import UnitOfWork
 from shared.migrations import upgrade
 from shared.stack.provision import provision
+from tests.support.db import reads_of
 
 pytestmark = pytest.mark.integration
 
@@ -164,17 +165,6 @@ async def test_the_counted_record_is_the_record_of_every_agent_judged(sessionmak
     assert waited > 0, f"no ticket waited ({eligible} found someone): the floor tests nothing"
 
 
-async def _log_reads(uow: UnitOfWork) -> int:
-    """Scans of router.assignment_log this transaction started so far (PostgreSQL counts them per transaction)."""
-    scans = await uow.session.scalar(
-        text(
-            "select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) from pg_stat_xact_user_tables"
-            " where schemaname = 'router' and relname = 'assignment_log'"
-        )
-    )
-    return int(scans or 0)
-
-
 @pytest.mark.parametrize("limit", [None, 2])
 async def test_only_a_queue_with_a_fairness_limit_reads_the_assignment_log_to_explain_a_wait(
     sessionmaker, limit: int | None
@@ -186,12 +176,12 @@ async def test_only_a_queue_with_a_fairness_limit_reads_the_assignment_log_to_ex
         floor = await _seed(uow, rng, 40)
         queue = Queue(name="census", required_skills={"astrology": 1}, fairness_max_per_window=limit)
         ticket = _ticket(rng, 0, floor)
-        before = await _log_reads(uow)
+        before = await reads_of(uow.session, "router", "assignment_log")
         counted = await counted_wait(
             uow, ticket, queue, requirements(queue, ticket, NOW, ()), fairness_since(queue, NOW)
         )
         assert counted is not None and counted.agent_id is None, "nobody has the skill: the ticket waits"
-        reads = await _log_reads(uow) - before
+        reads = await reads_of(uow.session, "router", "assignment_log") - before
     if limit is None:
         assert reads == 0
     else:

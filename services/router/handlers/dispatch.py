@@ -41,6 +41,7 @@ from services.router.handlers.staging import keep_record
 from shared.messaging.uow import UnitOfWork
 
 PAGE = 200
+TRIES = 3  # agents a ticket is offered to in one pass when the database refuses the first choices
 
 
 @dataclass
@@ -74,14 +75,23 @@ class _Pass:
         return queue
 
     async def offer(self, ticket: RoutedTicket, queue: Queue | None = None) -> bool:
-        """Give this ticket to whoever the pass picks, if anyone; True when it got an agent."""
-        queue = await self.queue(ticket.queue, queue)
-        decision = self.state.decide(ticket, queue)
-        if decision is None:
-            return False
-        return await self._give(ticket, queue, decision)
+        """Give this ticket to whoever the pass picks, if anyone; True when it got an agent.
 
-    async def _give(self, ticket: RoutedTicket, queue: Queue, decision: AssignmentDecision) -> bool:
+        An agent the database refuses (filled by another transaction, or being changed by one right
+        now) leaves the pass and the pass's next choice is tried, up to `TRIES` agents: replicas
+        whose passes picked the same agent at the same moment give the ticket to the next best
+        instead of leaving it to wait for that one."""
+        queue = await self.queue(ticket.queue, queue)
+        for _ in range(TRIES):
+            decision = self.state.decide(ticket, queue)
+            if decision is None:
+                return False
+            reserved = await self._give(ticket, queue, decision)
+            if reserved or reserved is Reservation.TICKET_BUSY:
+                return bool(reserved)
+        return False
+
+    async def _give(self, ticket: RoutedTicket, queue: Queue, decision: AssignmentDecision) -> Reservation:
         agent_id = decision.agent_id
         assert agent_id is not None
         now = self.state.now
@@ -92,18 +102,18 @@ class _Pass:
             ticket, agent_id, kind, now, hold=changed, log=kind == "assigned", record=record, wait=self.wait
         )
         if reserved is Reservation.TICKET_BUSY:
-            return False  # changed by someone else since it was read: theirs to route
+            return reserved  # changed by someone else since it was read: theirs to route
         if not reserved:
             # the database says the agent is full (another replica's change) or is changing them now
             self.state.full(agent_id)
             self.busy = self.busy or reserved is Reservation.AGENT_BUSY
-            return False
+            return reserved
         self.uow.publish(event)
         self.uow.publish(record)
         if queue.strategy == "round_robin":
             await self.repo.set_last_round_robin(queue.name, agent_id)
         self.state.took(agent_id, ticket, queue)
-        return True
+        return reserved
 
 
 async def _start(uow: UnitOfWork, now: datetime) -> _Pass | None:
