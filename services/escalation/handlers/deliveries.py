@@ -51,7 +51,9 @@ ATTEMPT_SECONDS = Histogram(
 async def fan_out(event: Event, *, envelope: Envelope, uow: UnitOfWork, clock: Clock) -> None:
     """One delivery of the whole CloudEvents envelope per active subscription taking its type."""
     subscribers = await subscriptions.subscribers_of(uow.session, envelope.type)
-    payload = envelope.model_dump(mode="json") if subscribers else {}
+    if not subscribers:
+        return  # the common case: nobody takes this type, and the envelope is not even dumped
+    payload = envelope.model_dump(mode="json")
     for subscriber in subscribers:
         await store.enqueue(
             uow.session,

@@ -629,12 +629,8 @@ class RoutingRepository:
             if agent_id in pool:
                 agent, load = pool[agent_id]
                 pool[agent_id] = (agent, released(load, channel))
-            else:  # full (or away) when the pool was read: now perhaps with room, as its row says
-                row = (await self._session.execute(_WITH_ROOM_ONE, {"agent_id": agent_id})).mappings().first()
-                if row is not None:
-                    agent, load = _pool_entry(row)
-                    if has_room(agent, load):
-                        pool[agent_id] = (agent, load)
+            elif (mine := await self._read_with_room(agent_id)) is not None:
+                pool[agent_id] = mine  # full (or away) when the pool was read, with room now
         return agent_id
 
     async def agent_with_room(self, agent_id: str) -> tuple[Agent, AgentLoad] | None:
@@ -643,6 +639,10 @@ class RoutingRepository:
         pool: dict[str, tuple[Agent, AgentLoad]] | None = self.session_info.get(_POOL)
         if pool is not None:
             return pool.get(agent_id)
+        return await self._read_with_room(agent_id)
+
+    async def _read_with_room(self, agent_id: str) -> tuple[Agent, AgentLoad] | None:
+        """The agent's row as the pool's read gives it, if they have room now."""
         row = (await self._session.execute(_WITH_ROOM_ONE, {"agent_id": agent_id})).mappings().first()
         if row is None:
             return None
