@@ -1,7 +1,8 @@
 """Giving capacity back (`RoutingRepository.release`), on the real PostgreSQL: one statement that
 removes the ticket's assignment and lowers its agent's total and channel load, locking the agent
 row before the channel row as a reservation does, and a pool of agents with room that the
-transaction already read kept equal to what a fresh read would give.
+transaction already read kept equal to what a fresh read would give. Also the round-robin
+pointer, the other write every assignment in a round-robin queue makes: it never waits.
 
 The agents live in a database of their own, so no other test's floor is counted.
 """
@@ -20,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from services.router.adapters.repository import RoutingRepository
 from services.router.adapters.tables import messaging
-from services.router.domain.model import Agent
+from services.router.domain.model import Agent, Queue
 from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.messaging.uow import UnitOfWork
@@ -157,3 +158,36 @@ async def test_release_locks_the_agent_before_the_channel_like_a_reservation(dat
         await probe.close()
     async with _uow(sessionmaker) as uow:
         assert await _loads(uow, dee) == (0, {"email": 0, "chat": 0}, 0)
+
+
+async def test_the_round_robin_pointer_is_skipped_not_waited_for_while_another_transaction_holds_the_queue(
+    database,
+) -> None:
+    """Two replicas assigning in one round-robin queue both move its pointer. Waiting for the row made
+    each wait for the whole of the other's transaction; now the second move is skipped (the pointer
+    only spreads work), and a move with nobody in the way still lands."""
+    sessionmaker, url = database
+    name = f"rr-{uuid.uuid4().hex[:8]}"
+    async with _uow(sessionmaker) as setup:
+        await RoutingRepository(setup.session).put_queue(Queue(name=name, strategy="round_robin"), NOW)
+        await setup.commit()
+    blocker = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute("update router.queues set last_round_robin_agent = 'ann' where name = $1", name)
+        async with _uow(sessionmaker) as uow:
+            repo = RoutingRepository(uow.session)
+            # the service's lock_timeout is 10 s: a move that waited would fail this bound
+            assert await asyncio.wait_for(repo.set_last_round_robin(name, "bo"), timeout=2) is False
+            await uow.commit()
+        await holding.commit()
+    finally:
+        await blocker.close()
+    async with _uow(sessionmaker) as uow:
+        repo = RoutingRepository(uow.session)
+        assert await repo.last_round_robin(name) == "ann", "the holder's move stands, the skipped one is not applied"
+        assert await repo.set_last_round_robin(name, "cy") is True
+        await uow.commit()
+    async with _uow(sessionmaker) as uow:
+        assert await RoutingRepository(uow.session).last_round_robin(name) == "cy"
