@@ -11,7 +11,9 @@ such transaction (one inbox statement, one outbox insert, one commit): each reco
 inbox row, writes and outbox rows still commit together, just with its batchmates'. If
 anything in the batch fails, nothing of it is kept and each record is handled alone as
 above, so one poison message is retried and dead-lettered by itself and never holds up
-the others.
+the others. A subscription whose handlers wait for row locks can name a `prepare` step: it runs
+first in the batch's transaction, with the batch's events, to take those locks in one order, so
+two consumers' batches cannot each hold a row the other waits for.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from shared.tracing import continue_or_start, current_trace
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[None]]
+# run first in a batch's transaction with the events its handlers will get (see Subscription.prepare)
+Prepare = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]
 # called with each handled record's envelope once its transaction has committed
 AfterCommit = Callable[[Envelope], Awaitable[None]]
 
@@ -55,6 +59,10 @@ class Subscription:
     consumer: str
     topics: tuple[str, ...]
     handlers: Mapping[type[Event], Handler]
+    # takes, in one order, the row locks the batch's handlers would otherwise wait for one by one in
+    # the batch's order: two batches that wait in different orders deadlock (one is rolled back after
+    # PostgreSQL's deadlock_timeout and handled again record by record)
+    prepare: Prepare | None = None
 
     def handler_for(self, type_name: str) -> Handler | None:
         return next((h for cls, h in self.handlers.items() if type_name == cls.TYPE), None)
@@ -111,6 +119,9 @@ class ConsumerRunner:
         try:
             async with self.uow_factory() as uow:
                 fresh = await claim_events(uow.session, uow.tables, consumer=self.subscription.consumer, events=wanted)
+                if self.subscription.prepare is not None:
+                    to_handle = [event for _, e, event, _ in prepared if event is not None and e.id in fresh]
+                    await self.subscription.prepare(uow, to_handle)
                 for record, envelope, event, handler in prepared:
                     if handler is None or event is None:
                         outcomes.append("ignored")

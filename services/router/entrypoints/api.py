@@ -13,7 +13,7 @@ from services.router.adapters.tables import api_keys, messaging
 from services.router.entrypoints import agents, overview, queues, rules, tickets
 from services.router.handlers.retention import run_history_retention
 from services.router.handlers.sweeper import ensure_default_queue, run_sweeper
-from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS
+from services.router.handlers.tickets import ESCALATION_HANDLERS, EVENT_HANDLERS, lock_agents_first
 from services.router.settings import RouterSettings
 from shared.clock import Clock
 from shared.events import topics
@@ -32,8 +32,8 @@ def definition(settings: RouterSettings, stream: AgentStream | None = None) -> S
         tables=messaging,
         api_keys=api_keys,
         subscriptions=(
-            Subscription("router", (topics.TICKETS,), EVENT_HANDLERS),
-            Subscription("router-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS),
+            Subscription("router", (topics.TICKETS,), EVENT_HANDLERS, prepare=lock_agents_first),
+            Subscription("router-escalations", (topics.ESCALATIONS,), ESCALATION_HANDLERS, prepare=lock_agents_first),
         ),
         dependencies=lambda runtime: {"default_queue": settings.default_queue},
         workers=(

@@ -3,6 +3,7 @@ priority change and escalation. What changes is `domain.ticket_lifecycle`'s call
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.router.adapters.repository import RoutingRepository
@@ -138,6 +139,13 @@ async def give_to_requested(
     lost = unassigned(ticket, held_by, f"escalated to {agent_id}", now, "escalated")
     await stage(uow, repo, Change(ticket=theirs, events=(*([lost] if lost else []), event, kept)))
     return True, held_by
+
+
+async def lock_agents_first(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    """A consumer batch's first step (`Subscription.prepare`): the agents its solves and escalations
+    may give capacity back to, locked in id order before any reservation (`lock_holders`)."""
+    ticket_ids = sorted({e.ticket_id for e in events if isinstance(e, TicketStatusChanged | EscalationRequested)})
+    await RoutingRepository(uow.session).lock_holders(ticket_ids)
 
 
 EVENT_HANDLERS: dict[type[Event], Handler] = {
