@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -129,3 +130,22 @@ async def test_a_batch_of_events_nobody_handles_is_ignored_without_an_inbox_row(
         infra, "SELECT count(*) FROM ingest.inbox WHERE consumer = $1", runner.subscription.consumer
     )
     assert inbox == 0
+
+
+async def test_a_subscriptions_prepare_step_runs_first_in_the_batch_with_only_the_events_it_will_handle(infra, runner):
+    seen: list[list[str]] = []
+
+    async def prepare(uow: UnitOfWork, events) -> None:
+        assert uow.session.in_transaction(), "in the batch's own transaction"
+        seen.append([e.subject for e in events])
+        calls.append("prepare")
+
+    subscription = replace(runner.subscription, prepare=prepare)
+    prepared = replace(runner, subscription=subscription)
+    old, new, other = received("old"), received("new"), received("other")
+    assert await prepared.process_batch([record(40, old.to_bytes())]) == ["handled"], "a record alone: no batch"
+    records = [record(41, old.to_bytes()), record(42, new.to_bytes()), record(43, other.to_bytes())]
+
+    assert await prepared.process_batch(records) == ["duplicate", "handled", "handled"]
+    assert seen == [["new", "other"]], "the events the handlers get, not the one the inbox already had"
+    assert calls == ["old", "prepare", "new", "other"]

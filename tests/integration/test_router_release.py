@@ -10,23 +10,31 @@ The agents live in a database of their own, so no other test's floor is counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from services.router.adapters.repository import RoutingRepository
 from services.router.adapters.tables import messaging
 from services.router.domain.model import Agent, Queue
+from services.router.handlers.tickets import EVENT_HANDLERS, lock_agents_first, on_status_changed
 from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
+from shared.events import Envelope, topics
+from shared.events.tickets import TicketStatusChanged
+from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.uow import UnitOfWork
 from shared.migrations import upgrade
 from shared.stack.provision import asyncpg_dsn, provision
+from tests.support.events import envelope_of, ticket_received
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +199,81 @@ async def test_the_round_robin_pointer_is_skipped_not_waited_for_while_another_t
         await uow.commit()
     async with _uow(sessionmaker) as uow:
         assert await RoutingRepository(uow.session).last_round_robin(name) == "cy"
+
+
+async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_deadlock(database) -> None:
+    """Batch A solves a ticket of X's then one of Y's; batch B one of Y's then one of X's, at the same
+    time (each waits after its first record until the other has handled its own). Releasing one by one
+    in the events' order, A held X waiting for Y while B held Y waiting for X: PostgreSQL failed one
+    after its deadlock_timeout and that batch ran again record by record. The router's batches lock
+    the agents they release first, in id order (`lock_agents_first`): B waits for A, and each event
+    is handled once."""
+    sessionmaker, _ = database
+    x, y = f"x-{uuid.uuid4().hex[:6]}", f"y-{uuid.uuid4().hex[:6]}"
+    queue = f"q-{uuid.uuid4().hex[:6]}"
+    async with _uow(sessionmaker) as setup:
+        await setup.session.execute(text("update router.agents set status = 'offline'"))  # earlier tests' agents
+        repo = RoutingRepository(setup.session)
+        for agent_id in (x, y):
+            await repo.put_agent(
+                Agent(id=agent_id, name=agent_id, capacity={"email": 2}, total_capacity=2, status="online")
+            )
+        await setup.commit()
+    clock = SystemClock()
+    received = [envelope_of(ticket_received()) for _ in range(4)]
+    routing = ConsumerRunner(
+        Subscription("release-order-routing", (topics.TICKETS,), EVENT_HANDLERS, prepare=lock_agents_first),
+        lambda: _uow(sessionmaker),
+        dependencies={"clock": clock, "default_queue": queue},
+    )
+    await routing.process_batch([_record(n, e) for n, e in enumerate(received)])
+    async with _uow(sessionmaker) as uow:
+        rows = await uow.session.execute(
+            text("select ticket_id, agent_id from router.assignments where agent_id = any(:ids)"), {"ids": [x, y]}
+        )
+        held: dict[str, list[str]] = {x: [], y: []}
+        for ticket_id, agent_id in rows.all():
+            held[agent_id].append(ticket_id)
+    assert sorted(len(v) for v in held.values()) == [2, 2], held
+
+    handled: list[str] = []
+    first_done = {"A": asyncio.Event(), "B": asyncio.Event()}
+    firsts = {held[x][0]: ("A", "B"), held[y][1]: ("B", "A")}
+
+    async def solving(event: TicketStatusChanged, *, uow: UnitOfWork, clock: SystemClock) -> None:
+        await on_status_changed(event, uow=uow, clock=clock)
+        handled.append(event.ticket_id)
+        if event.ticket_id in firsts:
+            mine, theirs = firsts.pop(event.ticket_id)
+            first_done[mine].set()
+            with contextlib.suppress(TimeoutError):  # the other batch may be waiting for this one's agents
+                await asyncio.wait_for(first_done[theirs].wait(), timeout=1.5)
+
+    def solves(*ticket_ids: str) -> list[ConsumerRecord]:
+        now = datetime.now(UTC)
+        events = [
+            TicketStatusChanged(ticket_id=t, old_status="open", new_status="solved", changed_at=now) for t in ticket_ids
+        ]
+        return [_record(n, envelope_of(e)) for n, e in enumerate(events)]
+
+    runner = ConsumerRunner(
+        Subscription("release-order", (topics.TICKETS,), {TicketStatusChanged: solving}, prepare=lock_agents_first),
+        lambda: _uow(sessionmaker),
+        dependencies={"clock": clock},
+    )
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(
+            runner.process_batch(solves(held[x][0], held[y][0])), runner.process_batch(solves(held[y][1], held[x][1]))
+        ),
+        timeout=30,
+    )
+    assert list(outcomes) == [["handled", "handled"], ["handled", "handled"]]
+    assert sorted(Counter(handled).values()) == [1, 1, 1, 1], f"a batch was rolled back and handled again: {handled}"
+    async with _uow(sessionmaker) as uow:
+        for agent_id in (x, y):
+            assert await _loads(uow, agent_id) == (0, {"email": 0}, 0)
+
+
+def _record(offset: int, envelope: Envelope) -> ConsumerRecord:
+    value = envelope.to_bytes()
+    return ConsumerRecord(topics.TICKETS, 0, offset, 0, 0, envelope.subject.encode(), value, None, 0, len(value), [])
