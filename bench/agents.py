@@ -94,6 +94,10 @@ class Floor:
     def add_router(self, url: str) -> None:
         self._routers.append(pool_for(url, 32))
 
+    async def remove_router(self) -> None:
+        """Stop sending accepts to the router added last (before it stops: its port would refuse them)."""
+        await self._routers.pop().close()
+
     async def start(self) -> None:
         await self._producer.start()
         self._reader = asyncio.create_task(self._read())

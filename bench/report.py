@@ -126,9 +126,12 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         out.append(("  by process", ", ".join(f"{n} {u['cpu_pct']:.2f}" for n, u in idle["processes"].items())))
     replicas = floor.get("replicas")
     if replicas:
+        rounds = replicas.get("rounds") or []
+        each = ", ".join(f"{r['routers']}: {r['rate']:.0f}" for r in rounds)
+        per_round = rounds[0]["tickets"] if rounds else replicas["one"]["tickets"]
         out.append(
             (
-                f"router-bound: {replicas['one']['tickets']} on Kafka, 1 router / 2 routers",
+                f"router-bound: {per_round} on Kafka a round, 1 router / 2 routers" + (f" ({each})" if each else ""),
                 f"{replicas['one']['rate']:.0f} / {replicas['two']['rate']:.0f} /s, speedup {_num(doc['router_replicas_speedup'], '{:.2f}')}",
             )
         )

@@ -49,6 +49,7 @@ class Options:
     rates: tuple[int, ...] = (100, 500)
     idle_s: float = 30.0
     replica_tickets: int = 3000
+    replica_pairs: int = 2
     backlog: int = 10_000
     scale_agents: tuple[int, ...] = (20, 200, 2000)
     scale_waiting: tuple[int, ...] = (1000, 10_000, 100_000)
@@ -67,6 +68,7 @@ class Options:
             max_steps=4,
             idle_s=10.0,
             replica_tickets=800,
+            replica_pairs=1,
             backlog=2000,
             scale_agents=(20, 200),
             scale_waiting=(1000, 10_000),
@@ -182,19 +184,26 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         # what the floor assigned at best, held or not: a figure when no step was sustained
         result["peak_assigned_rate"] = max((s["assigned_rate"] for s in result["steps"]), default=None)
 
-        say(f"router replicas: {options.replica_tickets} tickets on Kafka with 1 router, then with 2")
+        say(
+            f"router replicas: {options.replica_tickets} tickets on Kafka with 1 router, then with 2, "
+            f"{options.replica_pairs} times"
+        )
         result["left_after_steps"] = await steps.settle(sim, done, options.drain_s)
-        one = await steps.router_bound(sim, customers, options.replica_tickets, timeout_s=600)
-        second = _start("router", infra, log_dir, env)
-        extra.append(second)
-        await asyncio.to_thread(second.wait_ready)
-        sim.add_router(second.url)
-        await asyncio.sleep(10)  # the consumer group rebalances over both
-        two = await steps.router_bound(sim, customers, options.replica_tickets, timeout_s=600)
-        result["replicas"] = {"one": one, "two": two}
-        await asyncio.to_thread(second.stop)
-        extra.remove(second)
-        await asyncio.sleep(5)
+        rounds: list[dict[str, Any]] = []
+        # alternated, so neither count is always measured on the fuller database or the warmer router
+        for _ in range(options.replica_pairs):
+            rounds.append({"routers": 1, **await steps.router_bound(sim, customers, options.replica_tickets, 600)})
+            second = _start("router", infra, log_dir, env)
+            extra.append(second)
+            await asyncio.to_thread(second.wait_ready)
+            sim.add_router(second.url)
+            await asyncio.sleep(10)  # the consumer group rebalances over both
+            rounds.append({"routers": 2, **await steps.router_bound(sim, customers, options.replica_tickets, 600)})
+            await sim.remove_router()
+            await asyncio.to_thread(second.stop)
+            extra.remove(second)
+            await asyncio.sleep(10)  # and back onto one
+        result["replicas"] = {**stats.replica_totals(rounds), "rounds": rounds}
 
         say(f"drain: {options.backlog:,} tickets waiting, then {options.agents} agents come online")
         result["drain"] = await steps.drain(sim, customers, router_pool, ADMIN_KEY, agent_ids, options.backlog)
@@ -302,6 +311,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str |
     )
     parser.add_argument("--idle-s", type=float, help="seconds of the idle measurement (30; quick 10)")
     parser.add_argument("--replica-tickets", type=int, help="tickets per router-replica run (3000; quick 800)")
+    parser.add_argument("--replica-pairs", type=int, help="rounds with 1 router then 2, alternated (2; quick 1)")
     parser.add_argument("--backlog", type=int, help="tickets in the backlog to drain (10000; quick 2000)")
     parser.add_argument("--scale-agents", help="comma-separated agent counts (20,200,2000; quick 20,200)")
     parser.add_argument("--scale-waiting", help="comma-separated waiting counts (1000,10000,100000; quick 1000,10000)")
@@ -321,6 +331,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str |
         "max_steps",
         "idle_s",
         "replica_tickets",
+        "replica_pairs",
         "backlog",
     ):
         if getattr(args, name) is not None:

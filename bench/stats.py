@@ -150,6 +150,27 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
+def replica_totals(rounds: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Router-bound rounds with 1 and 2 routers (`routers`, `tickets`, `assigned`, `seconds`), summed per
+    count: {"one": ..., "two": ...}, each rate being all its tickets assigned over all its seconds, so a
+    slow round weighs by its length and not as one vote."""
+    totals: dict[str, dict[str, Any]] = {}
+    for name, routers in (("one", 1), ("two", 2)):
+        mine = [r for r in rounds if r["routers"] == routers]
+        if not mine:
+            continue
+        seconds = sum(r["seconds"] for r in mine)
+        assigned = sum(r["assigned"] for r in mine)
+        totals[name] = {
+            "tickets": sum(r["tickets"] for r in mine),
+            "assigned": assigned,
+            "seconds": round(seconds, 2),
+            "rate": round(assigned / seconds, 1) if seconds > 0 else None,
+            "rounds": len(mine),
+        }
+    return totals
+
+
 def flatness(times: Mapping[int, float]) -> float | None:
     """Largest over smallest of the times measured at several sizes: 1.0 is perfectly flat."""
     values = [v for v in times.values() if math.isfinite(v) and v > 0]

@@ -105,6 +105,20 @@ def test_highest_within_target_needs_both_sustained_and_p99() -> None:
     assert stats.highest_within([(100, False, 10.0)]) is None
 
 
+def test_replica_rounds_are_summed_per_router_count_weighing_each_by_its_seconds() -> None:
+    rounds = [
+        {"routers": 1, "tickets": 3000, "assigned": 3000, "seconds": 30.0},
+        {"routers": 2, "tickets": 3000, "assigned": 3000, "seconds": 60.0},
+        {"routers": 1, "tickets": 3000, "assigned": 3000, "seconds": 50.0},
+        {"routers": 2, "tickets": 3000, "assigned": 2900, "seconds": 20.0},
+    ]
+    totals = stats.replica_totals(rounds)
+    assert totals["one"] == {"tickets": 6000, "assigned": 6000, "seconds": 80.0, "rate": 75.0, "rounds": 2}
+    # 5,900 over 80 s, not the mean of 50/s and 145/s
+    assert totals["two"] == {"tickets": 6000, "assigned": 5900, "seconds": 80.0, "rate": 73.8, "rounds": 2}
+    assert stats.replica_totals([]) == {}
+
+
 def test_flatness_is_largest_over_smallest() -> None:
     assert stats.flatness({1: 2.0, 2: 3.0, 3: 4.0}) == pytest.approx(2.0)
     assert stats.flatness({1: 2.0}) is None
