@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from services.ingest.adapters.tables import messaging
 from shared.clock import SystemClock
@@ -20,6 +19,7 @@ from shared.events.tickets import TicketReceived, TicketStatusChanged
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.uow import UnitOfWork
 from tests.support import db
+from tests.support.events import consumer_record as record
 from tests.support.events import envelope_of, ticket_received
 
 pytestmark = pytest.mark.integration
@@ -51,11 +51,6 @@ async def runner(infra) -> AsyncIterator[ConsumerRunner]:
         max_attempts=2,
     )
     await engine.dispose()
-
-
-def record(offset: int, value: bytes, *, traceparent: str | None = None) -> ConsumerRecord:
-    headers = [("traceparent", traceparent.encode())] if traceparent else []
-    return ConsumerRecord(topics.TICKETS, 0, offset, 0, 0, None, value, None, 0, len(value), headers)
 
 
 def received(subject: str) -> Envelope:

@@ -28,13 +28,13 @@ from services.router.domain.model import Agent, Queue
 from services.router.handlers.tickets import EVENT_HANDLERS, lock_agents_first, on_status_changed
 from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
-from shared.events import Envelope, topics
+from shared.events import topics
 from shared.events.tickets import TicketStatusChanged
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.uow import UnitOfWork
 from shared.migrations import upgrade
 from shared.stack.provision import asyncpg_dsn, provision
-from tests.support.events import envelope_of, ticket_received
+from tests.support.events import consumer_record, envelope_of, ticket_received
 
 pytestmark = pytest.mark.integration
 
@@ -226,7 +226,7 @@ async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_d
         lambda: _uow(sessionmaker),
         dependencies={"clock": clock, "default_queue": queue},
     )
-    await routing.process_batch([_record(n, e) for n, e in enumerate(received)])
+    await routing.process_batch([consumer_record(n, e.to_bytes()) for n, e in enumerate(received)])
     async with _uow(sessionmaker) as uow:
         rows = await uow.session.execute(
             text("select ticket_id, agent_id from router.assignments where agent_id = any(:ids)"), {"ids": [x, y]}
@@ -254,7 +254,7 @@ async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_d
         events = [
             TicketStatusChanged(ticket_id=t, old_status="open", new_status="solved", changed_at=now) for t in ticket_ids
         ]
-        return [_record(n, envelope_of(e)) for n, e in enumerate(events)]
+        return [consumer_record(n, envelope_of(e).to_bytes()) for n, e in enumerate(events)]
 
     runner = ConsumerRunner(
         Subscription("release-order", (topics.TICKETS,), {TicketStatusChanged: solving}, prepare=lock_agents_first),
@@ -272,8 +272,3 @@ async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_d
     async with _uow(sessionmaker) as uow:
         for agent_id in (x, y):
             assert await _loads(uow, agent_id) == (0, {"email": 0}, 0)
-
-
-def _record(offset: int, envelope: Envelope) -> ConsumerRecord:
-    value = envelope.to_bytes()
-    return ConsumerRecord(topics.TICKETS, 0, offset, 0, 0, envelope.subject.encode(), value, None, 0, len(value), [])

@@ -640,17 +640,16 @@ class RoutingRepository:
             update(assignments).where(assignments.c.ticket_id == ticket_id).values(kind="assigned")
         )
 
-    async def lock_holders(self, ticket_ids: Sequence[str]) -> list[str]:
-        """Lock the agents who hold any of `ticket_ids`, in id order, waiting for each; returns them.
+    async def lock_holders(self, ticket_ids: Sequence[str]) -> None:
+        """Lock the agents who hold any of `ticket_ids`, in id order, waiting for each.
 
         A release waits for its agent's row. Two batches that release (or hold from a reservation)
         the same agents in different orders each waited for a row the other held: PostgreSQL broke
         the cycle after its deadlock_timeout (1 s) by failing one batch, which was then handled
         again record by record (15 times in a 90 s router-bound run with two replicas). Taken here
         first, before any reservation, a batch waits only while it holds no agent but in this order."""
-        if not ticket_ids:
-            return []
-        return list((await self._session.scalars(_LOCK_HOLDERS, {"ticket_ids": list(ticket_ids)})).all())
+        if ticket_ids:
+            await self._session.execute(_LOCK_HOLDERS, {"ticket_ids": list(ticket_ids)})
 
     async def release(self, ticket_id: str) -> str | None:
         """Give the capacity a ticket held back to its agent; returns that agent (None if it held none).
