@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.router.adapters.agent_rows import POOL_COLUMNS, AgentRows
 from services.router.adapters.codec import facts_from_json, queue_from_json, ruleset_from_json, to_json
 from services.router.adapters.tables import (
     agent_loads,
@@ -171,18 +172,15 @@ _MOVE_ROUND_ROBIN = text(
 )
 
 # online agents under their total capacity with their load per channel, in one read
-_WITH_ROOM_SQL = """
-    select a.*, (select jsonb_object_agg(l.channel, l.load) from router.agent_loads l where l.agent_id = a.id)
-           as by_channel
+_WITH_ROOM_SQL = f"""
+    select {POOL_COLUMNS}
     from router.agents a
     where a.status = 'online' and a.total_load < a.total_capacity
     """
 _WITH_ROOM = text(_WITH_ROOM_SQL)
 _WITH_ROOM_ONE = text(_WITH_ROOM_SQL + " and a.id = :agent_id")
-
-
-def _pool_entry(row: Any) -> tuple[Agent, AgentLoad]:
-    return agent_from_row(row), AgentLoad(by_channel=dict(row["by_channel"] or {}), total=row["total_load"])
+# what the pool's rows decoded to, kept for the process (see agent_rows.py)
+_POOL_ROWS = AgentRows()
 
 
 # Give back the capacity a ticket held, in one statement: its assignment row goes, and its agent's
@@ -209,13 +207,15 @@ _RELEASE = text(
 )
 
 
-# The agents holding any of these tickets, locked in id order (PostgreSQL locks the rows as the sort
-# hands them out): a batch that releases several of them takes every wait here, up front, in the one
-# order all batches use, instead of one by one in its events' order (see `lock_holders`).
+# The agents holding any of these tickets, and the agents named, locked in id order (PostgreSQL locks
+# the rows as the sort hands them out): a batch that releases or reserves several of them takes every
+# wait here, up front, in the one order all batches use, instead of one by one in its events' order
+# (see `lock_holders`).
 _LOCK_HOLDERS = text(
     """
     select a.id from router.agents a
     where a.id in (select s.agent_id from router.assignments s where s.ticket_id = any(cast(:ticket_ids as text[])))
+       or a.id = any(cast(:agent_ids as text[]))
     order by a.id
     for no key update of a
     """
@@ -524,7 +524,7 @@ class RoutingRepository:
         pool: dict[str, tuple[Agent, AgentLoad]] | None = info.get(_POOL)
         if pool is None:
             rows = (await self._session.execute(_WITH_ROOM)).mappings().all()
-            loads = (_pool_entry(r) for r in rows)
+            loads = (_POOL_ROWS.entry(r) for r in rows)
             pool = info[_POOL] = {agent.id: (agent, load) for agent, load in loads if has_room(agent, load)}
         return pool
 
@@ -640,16 +640,18 @@ class RoutingRepository:
             update(assignments).where(assignments.c.ticket_id == ticket_id).values(kind="assigned")
         )
 
-    async def lock_holders(self, ticket_ids: Sequence[str]) -> None:
-        """Lock the agents who hold any of `ticket_ids`, in id order, waiting for each.
+    async def lock_holders(self, ticket_ids: Sequence[str], *, also: Sequence[str] = ()) -> None:
+        """Lock the agents who hold any of `ticket_ids`, and the agents `also` names, in id order,
+        waiting for each.
 
-        A release waits for its agent's row. Two batches that release (or hold from a reservation)
-        the same agents in different orders each waited for a row the other held: PostgreSQL broke
-        the cycle after its deadlock_timeout (1 s) by failing one batch, which was then handled
-        again record by record (15 times in a 90 s router-bound run with two replicas). Taken here
-        first, before any reservation, a batch waits only while it holds no agent but in this order."""
-        if ticket_ids:
-            await self._session.execute(_LOCK_HOLDERS, {"ticket_ids": list(ticket_ids)})
+        A release waits for its agent's row, and so does a reservation for an agent an escalation
+        names. Two batches that release (or hold from a reservation) the same agents in different
+        orders each waited for a row the other held: PostgreSQL broke the cycle after its
+        deadlock_timeout (1 s) by failing one batch, which was then handled again record by record
+        (15 times in a 90 s router-bound run with two replicas). Taken here first, before any
+        reservation, a batch waits only while it holds no agent but in this order."""
+        if ticket_ids or also:
+            await self._session.execute(_LOCK_HOLDERS, {"ticket_ids": list(ticket_ids), "agent_ids": list(also)})
 
     async def release(self, ticket_id: str) -> str | None:
         """Give the capacity a ticket held back to its agent; returns that agent (None if it held none).
@@ -682,7 +684,7 @@ class RoutingRepository:
         row = (await self._session.execute(_WITH_ROOM_ONE, {"agent_id": agent_id})).mappings().first()
         if row is None:
             return None
-        agent, load = _pool_entry(row)
+        agent, load = _POOL_ROWS.entry(row)
         return (agent, load) if has_room(agent, load) else None
 
     async def log_assignment(self, ticket_id: str, agent_id: str, queue: str, now: datetime) -> None:
