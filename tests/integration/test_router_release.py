@@ -25,10 +25,16 @@ from sqlalchemy.engine import make_url
 from services.router.adapters.repository import RoutingRepository
 from services.router.adapters.tables import messaging
 from services.router.domain.model import Agent, Queue
-from services.router.handlers.tickets import EVENT_HANDLERS, lock_agents_first, on_status_changed
+from services.router.handlers.tickets import (
+    EVENT_HANDLERS,
+    lock_agents_first,
+    on_escalation_requested,
+    on_status_changed,
+)
 from shared.clock import SystemClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import topics
+from shared.events.escalation import EscalationRequested
 from shared.events.tickets import TicketStatusChanged
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.uow import UnitOfWork
@@ -272,3 +278,84 @@ async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_d
     async with _uow(sessionmaker) as uow:
         for agent_id in (x, y):
             assert await _loads(uow, agent_id) == (0, {"email": 0}, 0)
+
+
+async def test_two_batches_escalating_to_the_same_agents_in_opposite_orders_do_not_deadlock(database) -> None:
+    """An escalation that names an agent reserves that agent, waiting for their row. Batch A hands a
+    waiting ticket to X then one to Y; batch B one to Y then one to X, at the same time (each waits
+    after its first record until the other has handled its own). Reserving one by one in the events'
+    order, A held X waiting for Y while B held Y waiting for X, and PostgreSQL failed one batch. The
+    named agents are locked first with those the batch releases (`lock_agents_first`): each event is
+    handled once, and each agent takes the two tickets named for them."""
+    sessionmaker, _ = database
+    x, y = f"x-{uuid.uuid4().hex[:6]}", f"y-{uuid.uuid4().hex[:6]}"
+    queue = f"q-{uuid.uuid4().hex[:6]}"
+    async with _uow(sessionmaker) as setup:
+        await setup.session.execute(text("update router.agents set status = 'offline'"))  # earlier tests' agents
+        await setup.commit()
+    clock = SystemClock()
+    arrivals = [ticket_received() for _ in range(4)]
+    tickets = [t.ticket_id for t in arrivals]
+    received = [envelope_of(t) for t in arrivals]
+    routing = ConsumerRunner(
+        Subscription("escalation-order-routing", (topics.TICKETS,), EVENT_HANDLERS, prepare=lock_agents_first),
+        lambda: _uow(sessionmaker),
+        dependencies={"clock": clock, "default_queue": queue},
+    )
+    await routing.process_batch([consumer_record(n, e.to_bytes()) for n, e in enumerate(received)])
+    async with _uow(sessionmaker) as setup:  # online only now: the four tickets wait, nobody holds them
+        repo = RoutingRepository(setup.session)
+        for agent_id in (x, y):
+            await repo.put_agent(
+                Agent(id=agent_id, name=agent_id, capacity={"email": 2}, total_capacity=2, status="online")
+            )
+        waiting = await setup.session.scalar(
+            text("select count(*) from router.tickets where ticket_id = any(:ids) and status = 'waiting'"),
+            {"ids": tickets},
+        )
+        await setup.commit()
+    assert waiting == 4
+
+    handled: list[str] = []
+    first_done = {"A": asyncio.Event(), "B": asyncio.Event()}
+    firsts = {tickets[0]: ("A", "B"), tickets[2]: ("B", "A")}
+
+    async def escalating(event: EscalationRequested, *, uow: UnitOfWork, clock: SystemClock) -> None:
+        await on_escalation_requested(event, uow=uow, clock=clock)
+        handled.append(event.ticket_id)
+        if event.ticket_id in firsts:
+            mine, theirs = firsts.pop(event.ticket_id)
+            first_done[mine].set()
+            with contextlib.suppress(TimeoutError):  # the other batch may be waiting for this one's agents
+                await asyncio.wait_for(first_done[theirs].wait(), timeout=1.5)
+
+    def escalations(*pairs: tuple[str, str]) -> list[ConsumerRecord]:
+        now = datetime.now(UTC)
+        events = [
+            EscalationRequested(ticket_id=t, reason="customer asked for them", requested_at=now, agent_id=a)
+            for t, a in pairs
+        ]
+        return [consumer_record(n, envelope_of(e).to_bytes()) for n, e in enumerate(events)]
+
+    runner = ConsumerRunner(
+        Subscription(
+            "escalation-order", (topics.ESCALATIONS,), {EscalationRequested: escalating}, prepare=lock_agents_first
+        ),
+        lambda: _uow(sessionmaker),
+        dependencies={"clock": clock},
+    )
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(
+            runner.process_batch(escalations((tickets[0], x), (tickets[1], y))),
+            runner.process_batch(escalations((tickets[2], y), (tickets[3], x))),
+        ),
+        timeout=30,
+    )
+    assert list(outcomes) == [["handled", "handled"], ["handled", "handled"]]
+    assert sorted(Counter(handled).values()) == [1, 1, 1, 1], f"a batch was rolled back and handled again: {handled}"
+    async with _uow(sessionmaker) as uow:
+        rows = await uow.session.execute(
+            text("select ticket_id, agent_id from router.assignments where ticket_id = any(:ids)"), {"ids": tickets}
+        )
+        holders: dict[str, str] = dict(rows.tuples().all())
+    assert holders == {tickets[0]: x, tickets[1]: y, tickets[2]: y, tickets[3]: x}

@@ -143,9 +143,11 @@ async def give_to_requested(
 
 async def lock_agents_first(uow: UnitOfWork, events: Sequence[Event]) -> None:
     """A consumer batch's first step (`Subscription.prepare`): the agents its solves and escalations
-    may give capacity back to, locked in id order before any reservation (`lock_holders`)."""
+    may give capacity back to, and the agents its escalations name (a reservation that waits for
+    them, `give_to_requested`), locked in id order before any reservation (`lock_holders`)."""
     ticket_ids = sorted({e.ticket_id for e in events if isinstance(e, TicketStatusChanged | EscalationRequested)})
-    await RoutingRepository(uow.session).lock_holders(ticket_ids)
+    named = sorted({e.agent_id for e in events if isinstance(e, EscalationRequested) and e.agent_id})
+    await RoutingRepository(uow.session).lock_holders(ticket_ids, also=named)
 
 
 EVENT_HANDLERS: dict[type[Event], Handler] = {
