@@ -48,7 +48,8 @@ async def assign(infra, http, ticket_id: str, agent_id: str) -> None:
     )
 
     async def assigned() -> bool:
-        return (await http.get(f"/v1/tickets/{ticket_id}")).json()["assignee_agent_id"] == agent_id
+        ticket = (await http.get(f"/v1/tickets/{ticket_id}")).json()
+        return (ticket["assignee_agent_id"], ticket["queue"]) == (agent_id, "triage")  # both, from one event
 
     await eventually(assigned, timeout=30)
 

@@ -214,6 +214,12 @@ class TicketRepository:
     async def set_queue(self, ticket_id: str, queue: str) -> None:
         await self._session.execute(_UPDATE_TICKET, {"queue": queue, "ticket_id_": ticket_id})
 
+    async def set_assigned(self, ticket_id: str, agent_id: str, queue: str) -> None:
+        """Who holds it and the queue it came from, in one statement (a router assignment says both)."""
+        await self._session.execute(
+            _UPDATE_TICKET, {"assignee_agent_id": agent_id, "queue": queue, "ticket_id_": ticket_id}
+        )
+
     async def set_assignee(self, ticket_id: str, agent_id: str | None, *, only_if: str | None = None) -> None:
         query = update(tickets).where(tickets.c.id == ticket_id)
         if only_if is not None:

@@ -30,9 +30,7 @@ async def on_queue_changed(event: TicketQueueChanged, *, uow: UnitOfWork) -> Non
 
 
 async def on_ticket_assigned(event: TicketAssigned, *, uow: UnitOfWork) -> None:
-    repo = TicketRepository(uow.session)
-    await repo.set_assignee(event.ticket_id, event.agent_id)
-    await repo.set_queue(event.ticket_id, event.queue)
+    await TicketRepository(uow.session).set_assigned(event.ticket_id, event.agent_id, event.queue)
 
 
 async def on_ticket_unassigned(event: TicketUnassigned, *, uow: UnitOfWork) -> None:
