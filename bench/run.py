@@ -46,6 +46,7 @@ class Options:
     step_s: float = 25.0
     drain_s: float = 600.0
     max_steps: int = 8
+    latency_steps: int = 4
     rates: tuple[int, ...] = (100, 500)
     idle_s: float = 30.0
     replica_tickets: int = 3000
@@ -66,6 +67,7 @@ class Options:
             step_s=8.0,
             drain_s=300.0,
             max_steps=4,
+            latency_steps=2,
             idle_s=10.0,
             replica_tickets=800,
             replica_pairs=1,
@@ -170,11 +172,19 @@ async def floor_part(infra: Infrastructure, settings: StackSettings, log_dir: Pa
         generator = Generator(
             pool_for(ingest.url, 256), SmtpPool("127.0.0.1", smtp_port, 32), customers, smtp_share=options.smtp_share
         )
-        say("load steps: 100/s, 500/s, then the search for the highest sustained rate")
+        say("load steps: 100/s, 500/s, the search for the highest sustained rate, then for the highest within 250 ms")
         step_options = steps.StepOptions(duration_s=options.step_s, drain_timeout_s=options.drain_s)
         done: list[Step] = []
         result["steps"] = await steps.search(
-            sim, generator, meter, step_options, fixed=options.rates, max_steps=options.max_steps, say=say, keep=done
+            sim,
+            generator,
+            meter,
+            step_options,
+            fixed=options.rates,
+            max_steps=options.max_steps,
+            latency_steps=options.latency_steps,
+            say=say,
+            keep=done,
         )
         tried = [
             (s["offered_rate"], s["sustained"], s["to_assigned"]["p99_ms"] or float("nan")) for s in result["steps"]
@@ -307,6 +317,9 @@ def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str |
     parser.add_argument("--rates", help="comma-separated fixed offered rates, before the search (100,500)")
     parser.add_argument("--max-steps", type=int, help="load steps in all, the two fixed ones included (8; quick 4)")
     parser.add_argument(
+        "--latency-steps", type=int, help="steps after those, for the highest rate with p99 <= 250 ms (4; quick 2)"
+    )
+    parser.add_argument(
         "--drain-s", type=float, help="longest wait for a step's tickets to be assigned (600; quick 300)"
     )
     parser.add_argument("--idle-s", type=float, help="seconds of the idle measurement (30; quick 10)")
@@ -329,6 +342,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, tuple[int, int, str |
         "step_s",
         "drain_s",
         "max_steps",
+        "latency_steps",
         "idle_s",
         "replica_tickets",
         "replica_pairs",

@@ -138,9 +138,14 @@ def best_sustained(tried: Mapping[float, bool]) -> float | None:
     return max(held, default=None)
 
 
+def within_target(sustained: bool, p99_ms: float | None, target_ms: float = P99_TARGET_MS) -> bool:
+    """A step held its rate with p99 to assigned at most the target (no p99: nothing was assigned)."""
+    return sustained and p99_ms is not None and math.isfinite(p99_ms) and p99_ms <= target_ms
+
+
 def highest_within(steps: Iterable[tuple[float, bool, float]], target_ms: float = P99_TARGET_MS) -> float | None:
     """Of steps given as (offered rate, sustained, p99 to assigned in ms), the highest rate sustained with p99 <= target."""
-    rates = [rate for rate, ok, p99 in steps if ok and math.isfinite(p99) and p99 <= target_ms]
+    rates = [rate for rate, ok, p99 in steps if within_target(ok, p99, target_ms)]
     return max(rates, default=None)
 
 

@@ -134,17 +134,23 @@ async def search(
     *,
     fixed: tuple[int, ...] = (100, 500),
     max_steps: int = 8,
+    latency_steps: int = 4,
     say: Callable[[str], None] = print,
     keep: list[Step] | None = None,
 ) -> list[dict[str, Any]]:
-    """The fixed rates first, then the search for the highest sustained one (stats.next_rate)."""
+    """The fixed rates first, then the search for the highest sustained one (stats.next_rate), then
+    `latency_steps` more in the search for the highest one held with p99 to assigned within the
+    target (the same search, on `stats.within_target`): where the highest sustained rate already
+    queues for seconds, the answer lies well below it, and without these steps it stays unknown."""
     results: list[dict[str, Any]] = []
     tried: dict[float, bool] = {}
+    within: dict[float, bool] = {}
 
     async def one(rate: float) -> bool:
         """Run a step; False when its tickets did not drain (later steps would only measure that backlog)."""
         result = await load_step(floor, generator, meter, rate, options, keep)
         tried[rate] = result["sustained"]
+        within[rate] = stats.within_target(result["sustained"], result["to_assigned"]["p99_ms"])
         results.append(result)
         say(
             f"  {rate:>6.0f}/s offered: {result['assigned_rate']:>6.1f}/s assigned, "
@@ -160,7 +166,13 @@ async def search(
             return results
     while len(results) < max_steps:
         rate = stats.next_rate(tried, start=max(fixed))
-        if rate is None or rate in tried or not await one(rate):
+        if rate is None or rate in tried:
+            break
+        if not await one(rate):
+            return results
+    for _ in range(latency_steps):
+        rate = stats.next_rate(within, start=min(fixed))
+        if rate is None or rate in within or not await one(rate):
             break
     return results
 
