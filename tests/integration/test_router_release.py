@@ -357,5 +357,5 @@ async def test_two_batches_escalating_to_the_same_agents_in_opposite_orders_do_n
         rows = await uow.session.execute(
             text("select ticket_id, agent_id from router.assignments where ticket_id = any(:ids)"), {"ids": tickets}
         )
-        holders: dict[str, str] = dict(rows.tuples().all())
+        holders = {str(ticket_id): str(agent_id) for ticket_id, agent_id in rows.all()}
     assert holders == {tickets[0]: x, tickets[1]: y, tickets[2]: y, tickets[3]: x}
