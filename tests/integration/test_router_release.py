@@ -98,6 +98,25 @@ async def _loads(uow: UnitOfWork, agent_id: str) -> tuple[int, dict[str, int], i
     return int(total), dict(rows.all()), int(held)
 
 
+class _Crossing:
+    """Two batches made to cross: after handling its first record (`first_of_a`, `first_of_b`), each
+    waits until the other has handled its own, at most 1.5 s (the other may be waiting for this one's
+    agents). `handled` lists every event a handler finished, so one handled twice was redone."""
+
+    def __init__(self, first_of_a: str, first_of_b: str) -> None:
+        self.handled: list[str] = []
+        self._done = {"A": asyncio.Event(), "B": asyncio.Event()}
+        self._firsts = {first_of_a: ("A", "B"), first_of_b: ("B", "A")}
+
+    async def after(self, ticket_id: str) -> None:
+        self.handled.append(ticket_id)
+        if ticket_id in self._firsts:
+            mine, theirs = self._firsts.pop(ticket_id)
+            self._done[mine].set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done[theirs].wait(), timeout=1.5)
+
+
 async def test_release_gives_back_the_channel_and_the_total_once(database) -> None:
     sessionmaker, _ = database
     async with _uow(sessionmaker) as uow:
@@ -242,18 +261,11 @@ async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_d
             held[agent_id].append(ticket_id)
     assert sorted(len(v) for v in held.values()) == [2, 2], held
 
-    handled: list[str] = []
-    first_done = {"A": asyncio.Event(), "B": asyncio.Event()}
-    firsts = {held[x][0]: ("A", "B"), held[y][1]: ("B", "A")}
+    crossing = _Crossing(held[x][0], held[y][1])
 
     async def solving(event: TicketStatusChanged, *, uow: UnitOfWork, clock: SystemClock) -> None:
         await on_status_changed(event, uow=uow, clock=clock)
-        handled.append(event.ticket_id)
-        if event.ticket_id in firsts:
-            mine, theirs = firsts.pop(event.ticket_id)
-            first_done[mine].set()
-            with contextlib.suppress(TimeoutError):  # the other batch may be waiting for this one's agents
-                await asyncio.wait_for(first_done[theirs].wait(), timeout=1.5)
+        await crossing.after(event.ticket_id)
 
     def solves(*ticket_ids: str) -> list[ConsumerRecord]:
         now = datetime.now(UTC)
@@ -274,6 +286,7 @@ async def test_two_batches_releasing_the_same_agents_in_opposite_orders_do_not_d
         timeout=30,
     )
     assert list(outcomes) == [["handled", "handled"], ["handled", "handled"]]
+    handled = crossing.handled
     assert sorted(Counter(handled).values()) == [1, 1, 1, 1], f"a batch was rolled back and handled again: {handled}"
     async with _uow(sessionmaker) as uow:
         for agent_id in (x, y):
@@ -316,18 +329,11 @@ async def test_two_batches_escalating_to_the_same_agents_in_opposite_orders_do_n
         await setup.commit()
     assert waiting == 4
 
-    handled: list[str] = []
-    first_done = {"A": asyncio.Event(), "B": asyncio.Event()}
-    firsts = {tickets[0]: ("A", "B"), tickets[2]: ("B", "A")}
+    crossing = _Crossing(tickets[0], tickets[2])
 
     async def escalating(event: EscalationRequested, *, uow: UnitOfWork, clock: SystemClock) -> None:
         await on_escalation_requested(event, uow=uow, clock=clock)
-        handled.append(event.ticket_id)
-        if event.ticket_id in firsts:
-            mine, theirs = firsts.pop(event.ticket_id)
-            first_done[mine].set()
-            with contextlib.suppress(TimeoutError):  # the other batch may be waiting for this one's agents
-                await asyncio.wait_for(first_done[theirs].wait(), timeout=1.5)
+        await crossing.after(event.ticket_id)
 
     def escalations(*pairs: tuple[str, str]) -> list[ConsumerRecord]:
         now = datetime.now(UTC)
@@ -352,6 +358,7 @@ async def test_two_batches_escalating_to_the_same_agents_in_opposite_orders_do_n
         timeout=30,
     )
     assert list(outcomes) == [["handled", "handled"], ["handled", "handled"]]
+    handled = crossing.handled
     assert sorted(Counter(handled).values()) == [1, 1, 1, 1], f"a batch was rolled back and handled again: {handled}"
     async with _uow(sessionmaker) as uow:
         rows = await uow.session.execute(

@@ -44,6 +44,22 @@ _PROFILE = (
 _LIMIT = 20_000
 
 
+def agent_from_row(row: Any) -> Agent:
+    """An agents row, its JSON columns decoded, as the domain's Agent (every read of agents builds them here)."""
+    return Agent(
+        id=row["id"],
+        name=row["name"],
+        team=row["team"],
+        skills=dict(row["skills"]),
+        languages=tuple(row["languages"]),
+        capacity=dict(row["capacity"]),
+        total_capacity=row["total_capacity"],
+        status=row["status"],
+        status_changed_at=row["status_changed_at"],
+        last_assigned_at=row["last_assigned_at"],
+    )
+
+
 class AgentRows:
     def __init__(self) -> None:
         self._agents: dict[str, tuple[tuple[Any, ...], Agent]] = {}
@@ -59,18 +75,8 @@ class AgentRows:
         kept = self._agents.get(row["id"])
         if kept is not None and kept[0] == values:
             return kept[1]
-        agent = Agent(
-            id=row["id"],
-            name=row["name"],
-            team=row["team"],
-            skills=json.loads(row["skills"]),
-            languages=tuple(json.loads(row["languages"])),
-            capacity=json.loads(row["capacity"]),
-            total_capacity=row["total_capacity"],
-            status=row["status"],
-            status_changed_at=row["status_changed_at"],
-            last_assigned_at=row["last_assigned_at"],
-        )
+        decoded = {name: json.loads(row[name]) for name in ("skills", "languages", "capacity")}
+        agent = agent_from_row({**row, **decoded})
         if len(self._agents) >= _LIMIT:
             self._agents.clear()
         self._agents[row["id"]] = (values, agent)

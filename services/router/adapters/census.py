@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.router.adapters.repository import agent_from_row
+from services.router.adapters.agent_rows import agent_from_row
 from services.router.domain.assignment import Requirements, primary_subtag
 from services.router.domain.census import BELOW_LEVEL, HAS_SKILL, NO_SKILL, CensusGroup
 from services.router.domain.model import Agent, AgentLoad, AgentStatus, Queue, RoutedTicket

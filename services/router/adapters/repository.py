@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.router.adapters.agent_rows import POOL_COLUMNS, AgentRows
+from services.router.adapters.agent_rows import POOL_COLUMNS, AgentRows, agent_from_row
 from services.router.adapters.codec import facts_from_json, queue_from_json, ruleset_from_json, to_json
 from services.router.adapters.tables import (
     agent_loads,
@@ -54,21 +54,6 @@ def _ticket(row: Any) -> RoutedTicket:
     data["tags"] = tuple(data["tags"])
     data["declined_by"] = tuple(data["declined_by"])
     return RoutedTicket(**data)
-
-
-def agent_from_row(row: Any) -> Agent:
-    return Agent(
-        id=row["id"],
-        name=row["name"],
-        team=row["team"],
-        skills=dict(row["skills"]),
-        languages=tuple(row["languages"]),
-        capacity=dict(row["capacity"]),
-        total_capacity=row["total_capacity"],
-        status=row["status"],
-        status_changed_at=row["status_changed_at"],
-        last_assigned_at=row["last_assigned_at"],
-    )
 
 
 _TICKET_FIELDS = tuple(RoutedTicket.__dataclass_fields__)
