@@ -2,12 +2,14 @@
 
     python -m bench.idle                 # 30 s sample after a 10 s settle
     python -m bench.idle --seconds 60 --hold 600    # then keep it up 10 min (py-spy it)
+    python -m bench.idle --no-services --settle 60  # Kafka and PostgreSQL alone: the floor under the services
 
 Starts its own Kafka, PostgreSQL (fsync on, as `make up`) and the five services in a temporary
 directory, waits until each answers /readyz and the stack has settled, then samples the user +
 system CPU time (psutil) of every service process, the Kafka JVM and every PostgreSQL process
 (the postmaster and all its children, backends included) over the window, and prints each as a
-percentage of one core, with the total.
+percentage of one core, with the total. With `--no-services` no service starts: what the broker and
+the database cost with no client at all, the part of the idle figure no service change can remove.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def table(groups: list[Group], wall: float) -> str:
     return "\n".join(lines)
 
 
-def main(seconds: float, settle: float, hold: float) -> None:
+def main(seconds: float, settle: float, hold: float, *, with_services: bool = True) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = StackSettings(state_dir=Path(tmp), kafka_port=free_port(), postgres_port=free_port(), _env_file=None)
         infra = start_infrastructure(settings)  # fsync on, as `make up`
@@ -101,7 +103,8 @@ def main(seconds: float, settle: float, hold: float) -> None:
                 "BOOTSTRAP_ADMIN_KEY": "sb_idle_admin_" + uuid.uuid4().hex,
                 "ALLOW_PRIVATE_TARGETS": "true",
             }
-            services = start_services(infra, free_ports(), log_dir=Path(tmp) / "logs", extra_env=extra_env)
+            if with_services:
+                services = start_services(infra, free_ports(), log_dir=Path(tmp) / "logs", extra_env=extra_env)
             assert infra.kafka is not None and infra.postgres is not None
             groups = [Group(s.name, psutil.Process(s.pid)) for s in services]
             groups.append(Group("kafka", psutil.Process(infra.kafka.process.pid)))
@@ -134,5 +137,8 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the sampling window")
     parser.add_argument("--settle", type=float, default=10.0, help="wait this long after every service is ready")
     parser.add_argument("--hold", type=float, default=0.0, help="keep the stack up this long after sampling")
+    parser.add_argument(
+        "--no-services", action="store_true", help="start only Kafka and PostgreSQL (no client of either)"
+    )
     args = parser.parse_args()
-    main(args.seconds, args.settle, args.hold)
+    main(args.seconds, args.settle, args.hold, with_services=not args.no_services)
