@@ -98,6 +98,10 @@ def make_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
+        # the connection checked in last is handed out first: a service working one transaction at a
+        # time keeps reusing one connection, within the ping limit, while the others sit idle (FIFO
+        # handed out the one idle longest, so at idle every checkout cost a ping's round trip)
+        pool_use_lifo=True,
         # a failed statement's message must not carry its parameters: they can be keys or webhook secrets
         hide_parameters=True,
         connect_args=connect_args,

@@ -19,6 +19,7 @@ two consumers' batches cannot each hold a row the other waits for.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -262,8 +263,14 @@ def _record_context(record: ConsumerRecord, envelope: Envelope) -> Iterator[None
 
 async def _call(handler: Handler, event: Event, available: dict[str, Any]) -> None:
     """Pass a handler the dependencies it names (cosmicpython-style injection)."""
-    wanted = inspect.signature(handler).parameters
+    wanted = _parameters(handler)
     await handler(event, **{name: dep for name, dep in available.items() if name in wanted})
+
+
+@functools.cache
+def _parameters(handler: Handler) -> frozenset[str]:
+    # read once per handler: inspect.signature on every event was 0.6 % of a busy router's samples
+    return frozenset(inspect.signature(handler).parameters)
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:

@@ -51,6 +51,30 @@ async def test_a_connection_in_steady_use_is_not_pinged(infra: Infrastructure, p
     assert pings == [], "no checkout within the idle limit pings"
 
 
+async def test_after_a_burst_one_transaction_at_a_time_reuses_the_last_connection_unpinged(
+    infra: Infrastructure, pings: list[int]
+) -> None:
+    """A burst leaves several connections in the pool; a service then working one transaction at a
+    time (an idle router's sweep each second, a relay's pass) gets the connection it used last, so
+    none of its checkouts waits for a ping. Handing out the one idle longest instead (the pool's
+    first-in first-out default) rotated through all four and pinged each."""
+    engine = make_engine(infra.service_urls["ingest"], pool_size=4, ping_after_idle_s=0.5)
+    try:
+        held = [await engine.connect() for _ in range(4)]
+        for conn in held:
+            await conn.execute(text("select 1"))
+        for conn in held:
+            await conn.close()
+        pids = []
+        for _ in range(8):
+            await asyncio.sleep(0.2)  # under the ping limit for the last connection, over it for a fourth-last
+            pids.append(await _backend_pid(engine))
+    finally:
+        await engine.dispose()
+    assert len(set(pids)) == 1, f"one connection served every checkout, not {len(set(pids))}"
+    assert pings == [], "no checkout within the idle limit pings"
+
+
 async def test_an_idle_connection_the_server_closed_is_replaced_before_use(
     infra: Infrastructure, pings: list[int]
 ) -> None:
