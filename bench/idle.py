@@ -10,9 +10,9 @@ directory, waits until each answers /readyz and the stack has settled, then samp
 system CPU time (psutil) of every service process, the Kafka JVM and every PostgreSQL process
 (the postmaster and all its children, backends included) over the window, and prints each as a
 percentage of one core, with the total. With `--no-services` no service starts: what the broker and
-the database cost with no client at all, the part of the idle figure no service change can remove. With `--threads N`, each root process's N
-busiest threads over the same window (names and CPU from /proc/<pid>/task, so Linux only): where a
-JVM's or a service's idle time goes without attaching a profiler.
+the database cost with no client at all, the part of the idle figure no service change can remove.
+With `--threads N`, each root process's N busiest threads over the same window (names and CPU from
+/proc/<pid>/task, so Linux only): where a JVM's or a service's idle time goes, without a profiler.
 """
 
 from __future__ import annotations

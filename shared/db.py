@@ -100,7 +100,8 @@ def make_engine(
         max_overflow=pool_size,
         # the connection checked in last is handed out first: a service working one transaction at a
         # time keeps reusing one connection, within the ping limit, while the others sit idle (FIFO
-        # handed out the one idle longest, so at idle every checkout cost a ping's round trip)
+        # handed out the one idle longest: after a burst, a quiet service's every checkout found a
+        # connection idle past the limit and paid a ping's round trip)
         pool_use_lifo=True,
         # a failed statement's message must not carry its parameters: they can be keys or webhook secrets
         hide_parameters=True,

@@ -57,7 +57,7 @@ async def test_after_a_burst_one_transaction_at_a_time_reuses_the_last_connectio
     """A burst leaves several connections in the pool; a service then working one transaction at a
     time (an idle router's sweep each second, a relay's pass) gets the connection it used last, so
     none of its checkouts waits for a ping. Handing out the one idle longest instead (the pool's
-    first-in first-out default) rotated through all four and pinged each."""
+    first-in first-out default) rotated through all four, each idle past the ping limit."""
     engine = make_engine(infra.service_urls["ingest"], pool_size=4, ping_after_idle_s=0.5)
     try:
         held = [await engine.connect() for _ in range(4)]

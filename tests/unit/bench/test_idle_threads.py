@@ -33,8 +33,8 @@ def test_this_process_threads_are_read_with_their_names() -> None:
         named.set()
         done.wait(5)
 
-    spinner = threading.Thread(target=wait_named)
-    spinner.start()
+    waiter = threading.Thread(target=wait_named)
+    waiter.start()
     assert named.wait(5)
     try:
         deadline = time.monotonic() + 0.2
@@ -43,7 +43,7 @@ def test_this_process_threads_are_read_with_their_names() -> None:
         seen = thread_times(os.getpid())
     finally:
         done.set()
-        spinner.join()
+        waiter.join()
     assert os.getpid() in seen
     assert "sb-test-waiter" in {name for name, _ in seen.values()}
     assert seen[os.getpid()][1] > 0
