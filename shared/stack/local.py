@@ -23,7 +23,7 @@ from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, ensure_topics
 from shared.migrations import SERVICES, upgrade
 from shared.stack.config import StackSettings
 from shared.stack.kafka import KafkaBroker, start_kafka
-from shared.stack.ports import StackError, free_port, log_tail, run_async, terminate_process
+from shared.stack.ports import StackError, distinct_free_ports, log_tail, run_async, terminate_process
 from shared.stack.postgres import PostgresServer, start_postgres
 from shared.stack.provision import database_url, provision, service_url
 from shared.stack.supervisor import Backoff, Supervisor
@@ -226,7 +226,8 @@ def supervise(
 
 
 def free_ports() -> dict[str, int]:
-    return {name: free_port() for name in SERVICES}
+    """A port for each service, no two alike."""
+    return dict(zip(SERVICES, distinct_free_ports(len(SERVICES)), strict=True))
 
 
 def admin_database_url(infra: Infrastructure) -> str:

@@ -30,6 +30,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def distinct_free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` TCP ports that were free on `host` a moment ago, all different: each socket stays bound
+    until the last is chosen (ports asked for one after another can repeat, and two services given
+    one port left one of them dead while the other answered both readiness checks)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in socks:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     """Return True if something accepts TCP connections on host:port."""
     try:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, overload
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 
 from shared.events import Envelope
@@ -153,7 +153,9 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...
             try:
                 await consumer.commit(offsets)
                 return
-            except (UnknownMemberIdError, IllegalGenerationError, RebalanceInProgressError):
+            except CommitFailedError:
+                # what aiokafka raises for an unknown member, an old generation or a rebalance under way
+                # (it wraps each): the group still has a member, as after a SIGKILL in the module before
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(1.0)
