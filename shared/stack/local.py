@@ -135,10 +135,12 @@ class ServiceProcess:
                 raise StackError(f"{self.name} exited with {self.process.returncode}:\n{log_tail(self.log_path)}")
             try:
                 response = httpx.get(f"{self.url}/readyz", timeout=2)
-                if response.status_code == 200:
+                answered_by = response.json().get("service") if response.status_code == 200 else None
+                if answered_by == self.name:
                     return
-                last = response.text
-            except httpx.HTTPError as exc:
+                # another service on this port (this one could not bind it, and will exit): not ready
+                last = f"{answered_by} answered on this port" if answered_by else response.text
+            except (httpx.HTTPError, ValueError) as exc:  # ValueError: a 200 that is not our JSON
                 last = repr(exc)
             time.sleep(0.2)
         raise StackError(f"{self.name} not ready after {timeout:.0f}s ({last}):\n{log_tail(self.log_path)}")

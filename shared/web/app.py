@@ -125,9 +125,11 @@ def _operations_router() -> APIRouter:
     @router.get("/readyz", responses={503: {"description": "Database or Kafka unreachable; `checks` says which"}})
     async def readyz(request: Request) -> Response:
         """Database and Kafka both reachable: safe to send traffic."""
-        checks = await get_runtime(request).readiness()
+        runtime = get_runtime(request)
+        checks = await runtime.readiness()
         if all(state == "ok" for state in checks.values()):
-            return JSONResponse({"status": "ready", "checks": checks})
+            # which service answered: a launcher that finds another one on its port knows it is not ready
+            return JSONResponse({"status": "ready", "service": runtime.definition.name, "checks": checks})
         # anyone may call this: it names the failing check; the exception text goes to the log only
         failing = {name: state for name, state in checks.items() if state != "ok"}
         log.warning("not ready: %s", "; ".join(f"{name}: {state}" for name, state in failing.items()))

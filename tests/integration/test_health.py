@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def test_service_answers_readyz_200_with_database_and_kafka_ok(services, name):
     response = httpx.get(f"{services[name].url}/readyz", timeout=5)
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}
+    assert response.json() == {"status": "ready", "service": name, "checks": {"database": "ok", "kafka": "ok"}}
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.stack.local import Infrastructure, start_service, supervise
-from shared.stack.ports import free_port
+from shared.stack.local import Infrastructure, free_ports, start_service, start_services, supervise
+from shared.stack.ports import StackError, free_port, port_open
 from shared.stack.supervisor import Backoff
 from tests.support.api import ADMIN_KEY
 
@@ -64,3 +64,17 @@ def test_a_sigkilled_router_is_restarted_and_ready_again_while_ingest_keeps_answ
         stop.set()
         thread.join(timeout=10)
         supervisor.stop_all()
+
+
+def test_two_services_given_one_port_fail_the_start_and_leave_nothing_running(
+    infra: Infrastructure, tmp_path: Path
+) -> None:
+    """The one that cannot bind exits, seconds later (after its startup and shutdown); until then the
+    other answers its readiness checks, naming itself, so the start waits, then fails naming the
+    one that exited, and stops the rest. (Before /readyz named its service, the start succeeded.)"""
+    ports = free_ports()
+    ports["escalation"] = ports["ingest"]
+    with pytest.raises(StackError, match=r"(ingest|escalation) exited with"):
+        start_services(infra, ports, log_dir=tmp_path, extra_env={"SMTP_PORT": str(free_port())})
+    assert not port_open("127.0.0.1", ports["ingest"]), "the service that did bind was stopped"
+    assert not port_open("127.0.0.1", ports["router"])
