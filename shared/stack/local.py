@@ -196,7 +196,7 @@ def start_services(
     timeout: float = 60.0,
     extra_env: dict[str, str] | None = None,
 ) -> list[ServiceProcess]:
-    """Start every service and wait until each answers /readyz with 200."""
+    """Start every service and wait until each answers /readyz with 200, naming itself."""
     started = [start_service(name, infra, port=ports[name], log_dir=log_dir, extra_env=extra_env) for name in SERVICES]
     try:
         for service in started:

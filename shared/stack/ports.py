@@ -25,9 +25,7 @@ class StackError(RuntimeError):
 
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port that was free on `host` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return distinct_free_ports(1, host)[0]
 
 
 def distinct_free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
