@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table, select, update
+import functools
+
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.auth.keys import Principal
 from shared.events.access import ApiKeyIssued, ApiKeyRevoked
@@ -24,14 +26,18 @@ async def apply_revoked(session: AsyncSession, table: Table, event: ApiKeyRevoke
     )
 
 
-async def find_active(session: AsyncSession, table: Table, key_hash: str) -> Principal | None:
-    row = (
-        (await session.execute(select(table).where(table.c.key_hash == key_hash, table.c.revoked_at.is_(None))))
-        .mappings()
-        .first()
-    )
+async def find_active(conn: AsyncSession | AsyncConnection, table: Table, key_hash: str) -> Principal | None:
+    """The principal of an active key with this hash. One statement that needs no transaction: the
+    caller may run it on an autocommit connection (`shared.auth.web` does, for every request)."""
+    row = (await conn.execute(_active_key(table), {"key_hash": key_hash})).mappings().first()
     if row is None:
         return None
     return Principal(
         key_id=row["key_id"], role=row["role"], name=row["name"], agent_id=row["agent_id"], source=row["source"]
     )
+
+
+@functools.cache
+def _active_key(table: Table) -> Select[tuple[object, ...]]:
+    # built once per table: every authenticated request runs it
+    return select(table).where(table.c.key_hash == bindparam("key_hash"), table.c.revoked_at.is_(None))

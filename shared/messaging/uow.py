@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
+from shared.db import autocommit
 from shared.events import Envelope, Event, event_class
 from shared.events.envelope import wrap
 from shared.messaging.tables import MessagingTables
@@ -161,6 +163,15 @@ class UnitOfWork:
             hook = self._after_commit[kind] = kind()
         assert isinstance(hook, kind)
         return hook
+
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of this unit of work's database outside any transaction, for one statement
+        that needs none (a read, or a bump of a sequence): no BEGIN and ROLLBACK round trips."""
+        engine = self._sessionmaker.kw["bind"]
+        assert isinstance(engine, AsyncEngine)
+        async with autocommit(engine) as conn:
+            yield conn
 
     def sibling(self) -> UnitOfWork:
         """A new unit of work on the same database, source and clock (enter it with `async with`)."""

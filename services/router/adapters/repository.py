@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, delete, exists, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from services.router.adapters.agent_rows import POOL_COLUMNS, AgentRows, agent_from_row
 from services.router.adapters.codec import facts_from_json, queue_from_json, ruleset_from_json, to_json
@@ -63,6 +63,7 @@ _NOTES = text(
     "select (select max(version) from router.rule_sets) as ruleset_version, waiting, room "
     "from router.wake(false, false)"
 )
+_WAKE = text("select waiting, room from router.wake(:w, :r)")
 _RULESETS: dict[int, RuleSet] = {}  # parsed rule sets by version (versions are immutable)
 
 
@@ -281,14 +282,6 @@ class RoutingRepository:
             version, waiting, room = (await self._session.execute(_NOTES)).one()
             notes = self.session_info[_NOTES_KEY] = {"ruleset_version": version, "wake": (int(waiting), int(room))}
         return notes
-
-    async def wake(self, *, waiting: bool, room: bool) -> tuple[int, int]:
-        """Bump the sequences asked for, then read both."""
-        result = await self._session.execute(
-            text("select waiting, room from router.wake(:w, :r)"), {"w": waiting, "r": room}
-        )
-        w, r = result.one()
-        return int(w), int(r)
 
     # tickets
     async def add(self, ticket: RoutedTicket, facts: TicketFacts, record: RoutingDecisionRecorded) -> bool:
@@ -742,3 +735,10 @@ class RoutingRepository:
             select(decisions).where(decisions.c.ticket_id == ticket_id).order_by(decisions.c.id)
         )
         return [dict(r) for r in rows.mappings()]
+
+
+async def bump_wake(conn: AsyncSession | AsyncConnection, *, waiting: bool, room: bool) -> tuple[int, int]:
+    """Bump the wake-up sequences asked for, then read both (handlers/wakeups.py). One statement that
+    needs no transaction: nextval is not transactional, so the bump counts whether or not one commits."""
+    w, r = (await conn.execute(_WAKE, {"w": waiting, "r": room})).one()
+    return int(w), int(r)

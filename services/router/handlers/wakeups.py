@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.router.adapters.repository import RoutingRepository
+from services.router.adapters.repository import RoutingRepository, bump_wake
 from shared.messaging.uow import AfterCommit, UnitOfWork
 
 ROUNDS = 4
@@ -68,13 +68,18 @@ class Wake(AfterCommit):
 
         if self.round > ROUNDS or not (self.tickets or self.forced or self.agents):
             return
+        # the bump and the look are one statement outside any transaction (a sequence's nextval is
+        # not transactional): most commits leave nothing to recheck, and then that is all they cost
+        async with uow.alone() as conn:
+            waiting_now, room_now = await bump_wake(
+                conn, waiting=bool(self.tickets or self.forced), room=bool(self.agents)
+            )
+        tickets = self.forced | (self.tickets if room_now != self.room_seen else set())
+        agents = self.agents if waiting_now != self.waiting_seen else set()
+        if not tickets and not agents:
+            return
         async with uow:
             repo = RoutingRepository(uow.session)
-            waiting_now, room_now = await repo.wake(waiting=bool(self.tickets or self.forced), room=bool(self.agents))
-            tickets = self.forced | (self.tickets if room_now != self.room_seen else set())
-            agents = self.agents if waiting_now != self.waiting_seen else set()
-            if not tickets and not agents:
-                return
             uow.after_commit(Wake).round = self.round + 1  # what this recheck leaves unmatched, once more
             now = uow.clock.now()
             for ticket_id in sorted(tickets - self.forced):
