@@ -26,7 +26,7 @@ async def apply_revoked(session: AsyncSession, table: Table, event: ApiKeyRevoke
     )
 
 
-async def find_active(conn: AsyncSession | AsyncConnection, table: Table, key_hash: str) -> Principal | None:
+async def find_active(conn: AsyncConnection, table: Table, key_hash: str) -> Principal | None:
     """The principal of an active key with this hash. One statement that needs no transaction: the
     caller may run it on an autocommit connection (`shared.auth.web` does, for every request)."""
     row = (await conn.execute(_active_key(table), {"key_hash": key_hash})).mappings().first()

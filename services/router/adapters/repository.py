@@ -737,7 +737,7 @@ class RoutingRepository:
         return [dict(r) for r in rows.mappings()]
 
 
-async def bump_wake(conn: AsyncSession | AsyncConnection, *, waiting: bool, room: bool) -> tuple[int, int]:
+async def bump_wake(conn: AsyncConnection, *, waiting: bool, room: bool) -> tuple[int, int]:
     """Bump the wake-up sequences asked for, then read both (handlers/wakeups.py). One statement that
     needs no transaction: nextval is not transactional, so the bump counts whether or not one commits."""
     w, r = (await conn.execute(_WAKE, {"w": waiting, "r": room})).one()
